@@ -1,0 +1,105 @@
+/**
+ * The shape of the native addon as TypeScript sees it. Both builds (alexnet_cpu.node and
+ * alexnet_cuda.node) export exactly this; see native/binding/ for the C++ side.
+ * @internal
+ * @module
+ */
+
+export type NativeDType = 'float32' | 'int32';
+
+export interface NativeTensor {
+  readonly shape: number[];
+  readonly dtype: NativeDType;
+  readonly numel: number;
+  readonly disposed: boolean;
+  upload(data: Float32Array | Int32Array): void;
+  download(): Promise<Float32Array | Int32Array>;
+  view(shape: readonly number[]): NativeTensor;
+  dispose(): void;
+  fill(value: number): NativeTensor;
+  fillUniform(low: number, high: number, seed: number | bigint): NativeTensor;
+  fillNormal(mean: number, std: number, seed: number | bigint): NativeTensor;
+}
+
+export interface NativeConvGeometry {
+  strideH: number;
+  strideW: number;
+  padTop: number;
+  padBottom: number;
+  padLeft: number;
+  padRight: number;
+  groups: number;
+}
+
+export interface NativePoolGeometry {
+  kernelH: number;
+  kernelW: number;
+  strideH: number;
+  strideW: number;
+  padH: number;
+  padW: number;
+}
+
+/** LRN parameters, alpha in PyTorch's and cuDNN's convention (divided by size inside). */
+export interface NativeLrnParams {
+  size: number;
+  alpha: number;
+  beta: number;
+  k: number;
+}
+
+export interface NativeSgdOptions {
+  lr: number;
+  momentum: number;
+  dampening: number;
+  weightDecay: number;
+  nesterov: boolean;
+  firstStep: boolean;
+}
+
+export interface NativeAllocatorStats {
+  systemAllocations: number;
+  systemFrees: number;
+  bytesInUse: number;
+  bytesCached: number;
+  peakBytesInUse: number;
+}
+
+type T = NativeTensor;
+
+export interface NativeAddon {
+  readonly backendName: 'cpu' | 'cuda';
+  Tensor: new (shape: readonly number[], dtype: NativeDType) => NativeTensor;
+  probe(): { available: boolean; reason?: string };
+  info(): Record<string, string | number | boolean>;
+  setMathMode(mode: 'fp32' | 'tf32'): void;
+  setDeterministic(on: boolean): void;
+  allocatorStats(): NativeAllocatorStats;
+  emptyCache(): void;
+  synchronize(): Promise<void>;
+  synchronizeBlocking(): void;
+  loadSharedLibrary(path: string): string | null;
+
+  conv2dForward(x: T, w: T, b: T | null, g: NativeConvGeometry, fuseRelu: boolean): T;
+  conv2dBackwardData(dy: T, w: T, g: NativeConvGeometry, inputShape: readonly number[]): T;
+  conv2dBackwardFilter(x: T, dy: T, g: NativeConvGeometry, weightShape: readonly number[], withBias: boolean): [T, T | null];
+  lrnForward(x: T, p: NativeLrnParams): T;
+  lrnBackward(x: T, y: T, dy: T, p: NativeLrnParams): T;
+  maxPool2dForward(x: T, g: NativePoolGeometry): T;
+  maxPool2dBackward(x: T, y: T, dy: T, g: NativePoolGeometry): T;
+  adaptiveAvgPool2dForward(x: T, outH: number, outW: number): T;
+  adaptiveAvgPool2dBackward(dy: T, inputShape: readonly number[]): T;
+  reluForward(x: T): T;
+  reluBackward(y: T, dy: T): T;
+  dropoutForward(x: T, p: number, seed: number | bigint, offset: number | bigint): [T, T];
+  multiply(a: T, b: T): T;
+  linearForward(x: T, w: T, b: T | null, fuseRelu: boolean): T;
+  linearBackwardData(dy: T, w: T): T;
+  linearBackwardWeight(x: T, dy: T, withBias: boolean): [T, T | null];
+  softmaxForward(x: T): T;
+  softmaxCrossEntropy(logits: T, labels: T, withGrad: boolean): [T, T | null];
+  countTopkCorrect(logits: T, labels: T, k: number, counter: T): void;
+  copy(dst: T, src: T): void;
+  addScaled(dst: T, src: T, alpha: number): void;
+  sgdStep(params: T[], grads: T[], buffers: T[] | null, options: NativeSgdOptions): void;
+}

@@ -1,0 +1,65 @@
+/**
+ * Error classes raised by alexnet-cuda. Argument mistakes are plain `TypeError` / `RangeError`
+ * (with messages naming the parameter); failures of the machine or its libraries are these.
+ * @module
+ */
+
+/** A library or driver call failed (CUDA, cuDNN, cuBLAS, oneDNN); the message names the call and status. */
+export class BackendError extends Error {
+  override readonly name: string = 'BackendError';
+  readonly code: string = 'ERR_BACKEND';
+}
+
+/**
+ * The device (or host) ran out of memory. The process can go on: dispose tensors you no longer
+ * need, or retry with a smaller batch.
+ */
+export class OutOfMemoryError extends BackendError {
+  override readonly name = 'OutOfMemoryError';
+  override readonly code = 'ERR_OUT_OF_MEMORY';
+}
+
+/** The CUDA context hit a sticky error; the process must restart to use the GPU again. */
+export class DeviceLostError extends BackendError {
+  override readonly name = 'DeviceLostError';
+  override readonly code = 'ERR_DEVICE_LOST';
+}
+
+/** A backend that was asked for cannot run here; `reasons` lists what is missing and how to get it. */
+export class BackendUnavailableError extends BackendError {
+  override readonly name = 'BackendUnavailableError';
+  override readonly code = 'ERR_BACKEND_UNAVAILABLE';
+  constructor(
+    message: string,
+    readonly reasons: readonly string[] = [],
+  ) {
+    super(message);
+  }
+}
+
+/** Re-raises an error thrown by the native addon as the matching class (TypeError and RangeError pass through). */
+export function translateNativeError(error: unknown): unknown {
+  if (!(error instanceof Error) || error instanceof BackendError) return error;
+  const code = (error as { code?: unknown }).code;
+  switch (code) {
+    case 'ERR_OUT_OF_MEMORY':
+      return new OutOfMemoryError(error.message);
+    case 'ERR_DEVICE_LOST':
+      return new DeviceLostError(error.message);
+    case 'ERR_BACKEND':
+      return new BackendError(error.message);
+    case 'ERR_BACKEND_UNAVAILABLE':
+      return new BackendUnavailableError(error.message, [error.message]);
+    default:
+      return error;
+  }
+}
+
+/** Calls into the native addon, translating its errors. */
+export function callNative<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (error) {
+    throw translateNativeError(error);
+  }
+}

@@ -1,0 +1,275 @@
+/**
+ * AlexNet, in the variants people actually train:
+ *
+ * | preset | what it is | input | widths | parameters (1000 classes) |
+ * |---|---|---|---|---|
+ * | `paper` | Krizhevsky et al. 2012: groups = 2 on conv2/4/5, LRN (n 5, alpha 1e-4, beta 0.75, k 2) after conv1 and conv2, overlapping 3/2 pooling, dropout 0.5 after fc6 and fc7 | 3x227x227 | 96-256-384-384-256, 4096-4096 | 60,965,224 |
+ * | `seed-tf` | the classic TensorFlow tutorial code: SAME padding on every convolution (stride-4 conv1 pads 3 top/left and 4 bottom/right), VALID 3/2 pooling, the paper's LRN constants, no groups | 3x224x224 | 96-256-384-384-256, 4096-4096 | 62,378,344 |
+ * | `torchvision` | torchvision.models.alexnet: no LRN, adaptive average pooling to 6x6, dropout before fc6 and fc7; parameter names match torchvision's state_dict | 3x224x224 | 64-192-384-256-256, 4096-4096 | 61,100,840 |
+ * | `keras-v1` | the Keras tutorial's AlexNet_v1: ZeroPadding2D((1, 2), (1, 2)), 'same' convolutions, dropout 0.2 before each hidden dense layer | 3x224x224 | 48-128-192-192-128, 2048-2048 | |
+ * | `keras-v2` | the same tutorial's AlexNet_v2: as v1 with dense 1024-128 | 3x224x224 | 48-128-192-192-128, 1024-128 | |
+ * | `d2l` | Dive into Deep Learning's Fashion-MNIST model (section 8.1): conv1 stride 4 padding 1, dropout 0.5 | 1x224x224, 10 classes | 96-256-384-384-256, 4096-4096 | |
+ *
+ * Every preset takes `numClasses`, `inChannels`, `inputSize` and a `width` multiplier (for reduced
+ * models in tests and quick experiments). Keras flattens in HWC order and we in CHW order, which only
+ * matters when importing Keras weights (not supported).
+ * @module
+ */
+import { getBackend, type Backend, type BackendChoice } from '../backend/backend';
+import { positiveInt } from '../ops/common';
+import { ReLU } from '../nn/activation';
+import { Conv2d, type Conv2dConfig } from '../nn/conv2d';
+import { Dropout } from '../nn/dropout';
+import { Flatten } from '../nn/flatten';
+import { Linear } from '../nn/linear';
+import { LocalResponseNorm } from '../nn/localResponseNorm';
+import { Module, type BackwardOptions, type Parameter } from '../nn/module';
+import { AdaptiveAvgPool2d, MaxPool2d } from '../nn/pooling';
+import { Sequential } from '../nn/sequential';
+import { deriveSeed, nextSeed } from '../random';
+import { Tensor, type Seed } from '../tensor';
+import { initialize, INIT_SCHEMES, type InitScheme } from './init';
+
+export type PresetName = 'paper' | 'seed-tf' | 'torchvision' | 'keras-v1' | 'keras-v2' | 'd2l';
+
+export const PRESETS: readonly PresetName[] = ['paper', 'seed-tf', 'torchvision', 'keras-v1', 'keras-v2', 'd2l'];
+
+/** Options for {@link createAlexNet}. */
+export interface AlexNetOptions {
+  /** Which AlexNet; default 'torchvision'. */
+  preset?: PresetName;
+  /** Output classes; default 1000 (10 for d2l). */
+  numClasses?: number;
+  /** Input channels; default 3 (1 for d2l). */
+  inChannels?: number;
+  /** Input height and width; default 227 for paper, 224 otherwise. */
+  inputSize?: number;
+  /** Multiplies every channel count and hidden width (rounded, at least the group count); default 1. */
+  width?: number;
+  /** Initialization; default 'paper' for paper, 'xavier' for d2l, 'pytorch' otherwise. */
+  init?: InitScheme;
+  /** Seed for initialization and dropout masks; default: the next process-wide seed. */
+  seed?: Seed;
+  backend?: Backend | BackendChoice;
+}
+
+/** The resolved configuration; stored in checkpoints so a model can be rebuilt. */
+export interface AlexNetConfig {
+  preset: PresetName;
+  numClasses: number;
+  inChannels: number;
+  inputSize: number;
+  width: number;
+  init: InitScheme;
+  seed: string;
+}
+
+const PAPER_LRN = { size: 5, alpha: 1e-4, beta: 0.75, k: 2 };
+
+interface Builder {
+  conv(out: number, kernel: number, extra?: Partial<Conv2dConfig>): Conv2d;
+  linear(inFeatures: number, out: number): Linear;
+  dropout(p: number): Dropout;
+  ch(c: number, groups?: number): number;
+}
+
+/** A classifier head: hidden layers with ReLU, dropout before or after each, then the output layer. */
+function head(b: Builder, inFeatures: number, hidden: number[], classes: number, p: number, dropoutFirst: boolean): Sequential {
+  const layers: Module[] = [];
+  let features = inFeatures;
+  for (const h of hidden) {
+    if (dropoutFirst) layers.push(b.dropout(p));
+    layers.push(b.linear(features, h), new ReLU());
+    if (!dropoutFirst) layers.push(b.dropout(p));
+    features = h;
+  }
+  layers.push(b.linear(features, classes));
+  return new Sequential(...layers);
+}
+
+function buildFeatures(preset: PresetName, b: Builder, inChannels: number): Sequential {
+  const pool = () => new MaxPool2d({ kernelSize: 3, stride: 2 });
+  const lrn = () => LocalResponseNorm.fromPaper(PAPER_LRN);
+  switch (preset) {
+    case 'paper': {
+      const c = [b.ch(96), b.ch(256, 2), b.ch(384, 2), b.ch(384, 2), b.ch(256, 2)];
+      return new Sequential(
+        b.conv(c[0]!, 11, { inChannels, stride: 4 }), new ReLU(), lrn(), pool(),
+        b.conv(c[1]!, 5, { inChannels: c[0]!, padding: 2, groups: 2 }), new ReLU(), lrn(), pool(),
+        b.conv(c[2]!, 3, { inChannels: c[1]!, padding: 1 }), new ReLU(),
+        b.conv(c[3]!, 3, { inChannels: c[2]!, padding: 1, groups: 2 }), new ReLU(),
+        b.conv(c[4]!, 3, { inChannels: c[3]!, padding: 1, groups: 2 }), new ReLU(), pool(),
+      );
+    }
+    case 'seed-tf': {
+      const c = [b.ch(96), b.ch(256), b.ch(384), b.ch(384), b.ch(256)];
+      return new Sequential(
+        b.conv(c[0]!, 11, { inChannels, stride: 4, padding: 'same' }), new ReLU(), lrn(), pool(),
+        b.conv(c[1]!, 5, { inChannels: c[0]!, padding: 'same' }), new ReLU(), lrn(), pool(),
+        b.conv(c[2]!, 3, { inChannels: c[1]!, padding: 'same' }), new ReLU(),
+        b.conv(c[3]!, 3, { inChannels: c[2]!, padding: 'same' }), new ReLU(),
+        b.conv(c[4]!, 3, { inChannels: c[3]!, padding: 'same' }), new ReLU(), pool(),
+      );
+    }
+    case 'torchvision': {
+      const c = [b.ch(64), b.ch(192), b.ch(384), b.ch(256), b.ch(256)];
+      return new Sequential(
+        b.conv(c[0]!, 11, { inChannels, stride: 4, padding: 2 }), new ReLU(), pool(),
+        b.conv(c[1]!, 5, { inChannels: c[0]!, padding: 2 }), new ReLU(), pool(),
+        b.conv(c[2]!, 3, { inChannels: c[1]!, padding: 1 }), new ReLU(),
+        b.conv(c[3]!, 3, { inChannels: c[2]!, padding: 1 }), new ReLU(),
+        b.conv(c[4]!, 3, { inChannels: c[3]!, padding: 1 }), new ReLU(), pool(),
+      );
+    }
+    case 'keras-v1':
+    case 'keras-v2': {
+      const c = [b.ch(48), b.ch(128), b.ch(192), b.ch(192), b.ch(128)];
+      return new Sequential(
+        b.conv(c[0]!, 11, { inChannels, stride: 4, padding: { top: 1, bottom: 2, left: 1, right: 2 } }), new ReLU(), pool(),
+        b.conv(c[1]!, 5, { inChannels: c[0]!, padding: 'same' }), new ReLU(), pool(),
+        b.conv(c[2]!, 3, { inChannels: c[1]!, padding: 'same' }), new ReLU(),
+        b.conv(c[3]!, 3, { inChannels: c[2]!, padding: 'same' }), new ReLU(),
+        b.conv(c[4]!, 3, { inChannels: c[3]!, padding: 'same' }), new ReLU(), pool(),
+      );
+    }
+    case 'd2l': {
+      const c = [b.ch(96), b.ch(256), b.ch(384), b.ch(384), b.ch(256)];
+      return new Sequential(
+        b.conv(c[0]!, 11, { inChannels, stride: 4, padding: 1 }), new ReLU(), pool(),
+        b.conv(c[1]!, 5, { inChannels: c[0]!, padding: 2 }), new ReLU(), pool(),
+        b.conv(c[2]!, 3, { inChannels: c[1]!, padding: 1 }), new ReLU(),
+        b.conv(c[3]!, 3, { inChannels: c[2]!, padding: 1 }), new ReLU(),
+        b.conv(c[4]!, 3, { inChannels: c[3]!, padding: 1 }), new ReLU(), pool(),
+      );
+    }
+  }
+}
+
+function buildClassifier(preset: PresetName, b: Builder, inFeatures: number, classes: number): Sequential {
+  switch (preset) {
+    case 'paper':
+    case 'seed-tf':
+    case 'd2l':
+      return head(b, inFeatures, [b.ch(4096), b.ch(4096)], classes, 0.5, false);
+    case 'torchvision':
+      return head(b, inFeatures, [b.ch(4096), b.ch(4096)], classes, 0.5, true);
+    case 'keras-v1':
+      return head(b, inFeatures, [b.ch(2048), b.ch(2048)], classes, 0.2, true);
+    case 'keras-v2':
+      return head(b, inFeatures, [b.ch(1024), b.ch(128)], classes, 0.2, true);
+  }
+}
+
+/** Resolves defaults and checks every option, naming the bad one. */
+export function resolveConfig(options: AlexNetOptions = {}): AlexNetConfig {
+  if (options === null || typeof options !== 'object') throw new TypeError('AlexNet options must be an object');
+  const preset = options.preset ?? 'torchvision';
+  if (!PRESETS.includes(preset)) {
+    throw new TypeError(`preset must be one of ${PRESETS.join(', ')}, got ${JSON.stringify(preset)}`);
+  }
+  const d2l = preset === 'd2l';
+  const width = options.width ?? 1;
+  if (typeof width !== 'number' || !(width > 0) || width > 16) {
+    throw new RangeError(`width must be a number in (0, 16], got ${String(width)}`);
+  }
+  const init = options.init ?? (preset === 'paper' ? 'paper' : d2l ? 'xavier' : 'pytorch');
+  if (!INIT_SCHEMES.includes(init)) {
+    throw new TypeError(`init must be one of ${INIT_SCHEMES.join(', ')}, got ${JSON.stringify(init)}`);
+  }
+  return {
+    preset,
+    numClasses: positiveInt(options.numClasses ?? (d2l ? 10 : 1000), 'numClasses'),
+    inChannels: positiveInt(options.inChannels ?? (d2l ? 1 : 3), 'inChannels'),
+    inputSize: positiveInt(options.inputSize ?? (preset === 'paper' ? 227 : 224), 'inputSize'),
+    width,
+    init,
+    seed: BigInt(options.seed ?? nextSeed()).toString(),
+  };
+}
+
+/** An AlexNet: `features` (convolutions), then for torchvision `avgpool`, then `flatten` and `classifier`. */
+export class AlexNet extends Module {
+  readonly config: AlexNetConfig;
+  readonly network: Sequential;
+
+  constructor(options: AlexNetOptions = {}) {
+    super();
+    this.config = resolveConfig(options);
+    const { preset, inChannels, inputSize, numClasses, width } = this.config;
+    const backend = getBackend(options.backend);
+    const seed = BigInt(this.config.seed);
+    let dropouts = 0;
+    const b: Builder = {
+      ch: (c, groups = 1) => Math.max(groups, Math.round((c * width) / groups) * groups),
+      conv: (out, kernel, extra) =>
+        new Conv2d({ inChannels: extra!.inChannels!, outChannels: out, kernelSize: kernel, backend, seed: 0, ...extra }),
+      linear: (inFeatures, out) => new Linear({ inFeatures, outFeatures: out, backend, seed: 0 }),
+      dropout: (p) => new Dropout(p, { seed: deriveSeed(seed, 1000 + dropouts++) }),
+    };
+    const features = buildFeatures(preset, b, inChannels);
+    const entries: [string, Module][] = [['features', features]];
+    let shape = features.outputShape([1, inChannels, inputSize, inputSize]);
+    if (preset === 'torchvision') {
+      const avgpool = new AdaptiveAvgPool2d(6);
+      entries.push(['avgpool', avgpool]);
+      shape = avgpool.outputShape(shape);
+    }
+    const flatten = new Flatten();
+    entries.push(['flatten', flatten]);
+    const flat = flatten.outputShape(shape)[1]!;
+    entries.push(['classifier', buildClassifier(preset, b, flat, numClasses)]);
+    this.network = new Sequential(...entries);
+    initialize(this.network, this.config.init, seed);
+  }
+
+  override children(): [string, Module][] {
+    return this.network.children();
+  }
+
+  override outputShape(inputShape: readonly number[]): number[] {
+    return this.network.outputShape(inputShape);
+  }
+
+  override forward(input: Tensor): Tensor {
+    const expected = [this.config.inChannels, this.config.inputSize, this.config.inputSize];
+    if (input.shape.length !== 4 || input.shape.slice(1).join(',') !== expected.join(',')) {
+      throw new RangeError(
+        `AlexNet (${this.config.preset}): input must have shape [N, ${expected.join(', ')}], got [${input.shape.join(', ')}]`,
+      );
+    }
+    return this.network.forward(input);
+  }
+
+  override backward(gradOutput: Tensor, options: BackwardOptions = {}): Tensor | null {
+    return this.network.backward(gradOutput, { inputGrad: options.inputGrad ?? false });
+  }
+
+  /** Every layer's output shape for a batch, as [name, shape] pairs (for summaries and tests). */
+  layerShapes(batch = 1): [string, number[]][] {
+    const out: [string, number[]][] = [];
+    let shape = [batch, this.config.inChannels, this.config.inputSize, this.config.inputSize];
+    for (const [name, child] of this.network.children()) {
+      const nested = child instanceof Sequential ? child.children() : [['', child] as [string, Module]];
+      for (const [sub, layer] of nested) {
+        shape = layer.outputShape(shape);
+        out.push([sub ? `${name}.${sub}` : name, shape]);
+      }
+    }
+    return out;
+  }
+
+  /** Parameters with PyTorch-style names ('features.0.weight', ...). */
+  override namedParameters(prefix = ''): [string, Parameter][] {
+    return this.network.namedParameters(prefix);
+  }
+
+  /** The backend holding the model. */
+  override get backend(): Backend {
+    return this.namedParameters()[0]![1].value.backend;
+  }
+}
+
+/** Builds an AlexNet preset. */
+export function createAlexNet(options: AlexNetOptions = {}): AlexNet {
+  return new AlexNet(options);
+}

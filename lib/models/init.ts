@@ -1,0 +1,70 @@
+/**
+ * Initialization schemes for the convolution and fully connected layers of a model.
+ *
+ * - `pytorch`: PyTorch's defaults (weight and bias uniform in ±1/sqrt(fanIn)).
+ * - `paper`: Krizhevsky et al. 2012, section 5: weights N(0, 0.01); biases 1 in the second, fourth and
+ *   fifth convolutional layers and in the hidden fully connected layers, 0 elsewhere.
+ * - `xavier`: Glorot uniform weights, bound sqrt(6 / (fanIn + fanOut)); biases keep PyTorch's default,
+ *   as Dive into Deep Learning's `init_cnn` does (it re-initializes only the weights).
+ * - `kaiming`: He normal weights for ReLU, std sqrt(2 / fanIn); biases 0.
+ *
+ * Every draw is seeded: layer i's weight and bias use streams derived from (seed, i).
+ * @module
+ */
+import { Conv2d } from '../nn/conv2d';
+import { Linear } from '../nn/linear';
+import { Module } from '../nn/module';
+import { deriveSeed } from '../random';
+import { Tensor, type Seed } from '../tensor';
+
+export type InitScheme = 'pytorch' | 'paper' | 'xavier' | 'kaiming';
+
+export const INIT_SCHEMES: readonly InitScheme[] = ['pytorch', 'paper', 'xavier', 'kaiming'];
+
+/** The Conv2d and Linear layers of a module, in forward order. */
+export function weightedLayers(module: Module): (Conv2d | Linear)[] {
+  if (module instanceof Conv2d || module instanceof Linear) return [module];
+  return module.children().flatMap(([, child]) => weightedLayers(child));
+}
+
+/** Applies `scheme` to every Conv2d and Linear layer of `module`. */
+export function initialize(module: Module, scheme: InitScheme, seed: Seed): void {
+  if (!INIT_SCHEMES.includes(scheme)) {
+    throw new TypeError(`init must be one of ${INIT_SCHEMES.join(', ')}, got ${JSON.stringify(scheme)}`);
+  }
+  const layers = weightedLayers(module);
+  const convs = layers.filter((l) => l instanceof Conv2d);
+  const linears = layers.filter((l) => l instanceof Linear);
+  layers.forEach((layer, i) => {
+    const weightSeed = deriveSeed(seed, 2 * i);
+    const biasSeed = deriveSeed(seed, 2 * i + 1);
+    const backend = layer.weight.value.backend;
+    const shape = layer.weight.value.shape;
+    switch (scheme) {
+      case 'pytorch':
+        layer.resetParameters(weightSeed);
+        return;
+      case 'paper': {
+        layer.weight.set(Tensor.normal(shape, { mean: 0, std: 0.01, seed: weightSeed }, { backend }));
+        const convIndex = convs.indexOf(layer as Conv2d);
+        const linearIndex = linears.indexOf(layer as Linear);
+        const one = convIndex === 1 || convIndex === 3 || convIndex === 4 || (linearIndex >= 0 && linearIndex < linears.length - 1);
+        layer.bias?.set(Tensor.full(layer.bias.value.shape, one ? 1 : 0, { backend }));
+        return;
+      }
+      case 'xavier': {
+        const bound = Math.sqrt(6 / (layer.fanIn + layer.fanOut));
+        const defaultBound = 1 / Math.sqrt(layer.fanIn);
+        layer.weight.set(Tensor.uniform(shape, { low: -bound, high: bound, seed: weightSeed }, { backend }));
+        layer.bias?.set(
+          Tensor.uniform(layer.bias.value.shape, { low: -defaultBound, high: defaultBound, seed: biasSeed }, { backend }),
+        );
+        return;
+      }
+      case 'kaiming':
+        layer.weight.set(Tensor.normal(shape, { mean: 0, std: Math.sqrt(2 / layer.fanIn), seed: weightSeed }, { backend }));
+        layer.bias?.set(Tensor.zeros(layer.bias.value.shape, { backend }));
+        return;
+    }
+  });
+}

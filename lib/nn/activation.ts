@@ -1,0 +1,42 @@
+/**
+ * ReLU layer. When it follows a Conv2d or Linear in a Sequential, the ReLU is fused into that
+ * layer's forward pass and this layer only keeps the output for its backward pass.
+ * @module
+ */
+import { relu, reluBackward } from '../ops/activation';
+import { Tensor } from '../tensor';
+import { Module, SavedTensors, type BackwardOptions } from './module';
+
+export class ReLU extends Module {
+  readonly #saved = new SavedTensors();
+
+  override outputShape(inputShape: readonly number[]): number[] {
+    return [...inputShape];
+  }
+
+  override forward(input: Tensor): Tensor {
+    const y = relu(input);
+    this.adoptOutput(y);
+    return y;
+  }
+
+  /** Records `output` as this layer's output (for a ReLU fused into the previous layer). */
+  adoptOutput(output: Tensor): void {
+    this.#saved.clear();
+    if (this.training) this.#saved.save(output);
+  }
+
+  override backward(gradOutput: Tensor, options: BackwardOptions = {}): Tensor | null {
+    const [output] = this.#saved.take();
+    if (!output) throw new Error('ReLU.backward: call forward in training mode first');
+    try {
+      return options.inputGrad === false ? null : reluBackward(output, gradOutput);
+    } finally {
+      output.dispose();
+    }
+  }
+
+  override clearSaved(): void {
+    this.#saved.clear();
+  }
+}

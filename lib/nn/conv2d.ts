@@ -1,0 +1,157 @@
+/**
+ * 2-D convolution layer (PyTorch's Conv2d semantics and weight layout [out, in/groups, kh, kw]).
+ * @module
+ */
+import { getBackend, type Backend, type BackendChoice } from '../backend/backend';
+import { conv2d, conv2dBackwardData, conv2dBackwardFilter, convGeometry, type Padding2d } from '../ops/conv';
+import { pairOf, positiveInt } from '../ops/common';
+import { nextSeed, deriveSeed } from '../random';
+import { Tensor, type Seed } from '../tensor';
+import { Module, Parameter, SavedTensors, requireRank, type BackwardOptions } from './module';
+
+export interface Conv2dConfig {
+  inChannels: number;
+  outChannels: number;
+  kernelSize: number | [number, number];
+  stride?: number | [number, number];
+  /**
+   * Zero padding: a number, [height, width], explicit sides {top, bottom, left, right}, or
+   * TensorFlow's 'same' (output = ceil(input / stride), the extra row/column at the bottom/right)
+   * and 'valid' (none). Default 0.
+   */
+  padding?: Padding2d | 'same' | 'valid';
+  groups?: number;
+  /** Default true. */
+  bias?: boolean;
+  backend?: Backend | BackendChoice;
+  /** Seed for PyTorch's default initialization; default: the next process-wide seed. */
+  seed?: Seed;
+}
+
+/** TensorFlow's SAME padding for one dimension: total = max((ceil(in/s) - 1) * s + k - in, 0). */
+function samePadding(input: number, kernel: number, stride: number): [number, number] {
+  const out = Math.ceil(input / stride);
+  const total = Math.max((out - 1) * stride + kernel - input, 0);
+  const before = Math.floor(total / 2);
+  return [before, total - before];
+}
+
+export class Conv2d extends Module {
+  readonly inChannels: number;
+  readonly outChannels: number;
+  readonly kernelSize: [number, number];
+  readonly stride: [number, number];
+  readonly padding: Padding2d | 'same' | 'valid';
+  readonly groups: number;
+  readonly weight: Parameter;
+  readonly bias: Parameter | null;
+  readonly #saved = new SavedTensors();
+  #inputShape: number[] = [];
+
+  constructor(config: Conv2dConfig) {
+    super();
+    if (config === null || typeof config !== 'object') throw new TypeError('Conv2d: config must be an object');
+    this.inChannels = positiveInt(config.inChannels, 'Conv2d: inChannels');
+    this.outChannels = positiveInt(config.outChannels, 'Conv2d: outChannels');
+    this.kernelSize = pairOf(config.kernelSize, 'Conv2d: kernelSize', positiveInt);
+    this.stride = pairOf(config.stride ?? 1, 'Conv2d: stride', positiveInt);
+    this.groups = positiveInt(config.groups ?? 1, 'Conv2d: groups');
+    if (this.inChannels % this.groups || this.outChannels % this.groups) {
+      throw new RangeError(
+        `Conv2d: inChannels (${this.inChannels}) and outChannels (${this.outChannels}) must be divisible by groups (${this.groups})`,
+      );
+    }
+    this.padding = config.padding ?? 0;
+    if (this.padding !== 'same' && this.padding !== 'valid') convGeometry({ padding: this.padding });
+    const backend = getBackend(config.backend);
+    const shape = [this.outChannels, this.inChannels / this.groups, ...this.kernelSize];
+    this.weight = new Parameter('weight', Tensor.empty(shape, { backend }));
+    this.bias = config.bias === false ? null : new Parameter('bias', Tensor.empty([this.outChannels], { backend }));
+    this.resetParameters(config.seed ?? nextSeed());
+  }
+
+  /** Inputs to each output (in/groups * kh * kw), as PyTorch computes fan-in. */
+  get fanIn(): number {
+    return (this.inChannels / this.groups) * this.kernelSize[0] * this.kernelSize[1];
+  }
+
+  /** Outputs each input feeds (out * kh * kw), as PyTorch computes fan-out. */
+  get fanOut(): number {
+    return this.outChannels * this.kernelSize[0] * this.kernelSize[1];
+  }
+
+  /** PyTorch's default: weight and bias uniform in ±1/sqrt(fanIn) (kaiming_uniform with a = sqrt(5)). */
+  resetParameters(seed: Seed): void {
+    const bound = 1 / Math.sqrt(this.fanIn);
+    const backend = this.weight.value.backend;
+    this.weight.set(Tensor.uniform(this.weight.value.shape, { low: -bound, high: bound, seed: deriveSeed(seed, 0) }, { backend }));
+    this.bias?.set(Tensor.uniform([this.outChannels], { low: -bound, high: bound, seed: deriveSeed(seed, 1) }, { backend }));
+  }
+
+  /** The padding for an input of this height and width, as explicit sides. */
+  paddingFor(height: number, width: number): { top: number; bottom: number; left: number; right: number } {
+    if (this.padding === 'valid') return { top: 0, bottom: 0, left: 0, right: 0 };
+    if (this.padding === 'same') {
+      const [top, bottom] = samePadding(height, this.kernelSize[0], this.stride[0]);
+      const [left, right] = samePadding(width, this.kernelSize[1], this.stride[1]);
+      return { top, bottom, left, right };
+    }
+    const g = convGeometry({ padding: this.padding });
+    return { top: g.padTop, bottom: g.padBottom, left: g.padLeft, right: g.padRight };
+  }
+
+  override outputShape(inputShape: readonly number[]): number[] {
+    requireRank('Conv2d', inputShape, 4, '[N, C, H, W]');
+    const [n, c, h, w] = inputShape as [number, number, number, number];
+    if (c !== this.inChannels) throw new RangeError(`Conv2d: expected ${this.inChannels} input channels, got ${c} (input shape [${inputShape.join(', ')}])`);
+    const p = this.paddingFor(h, w);
+    const oh = Math.floor((h + p.top + p.bottom - this.kernelSize[0]) / this.stride[0]) + 1;
+    const ow = Math.floor((w + p.left + p.right - this.kernelSize[1]) / this.stride[1]) + 1;
+    if (oh < 1 || ow < 1) throw new RangeError(`Conv2d: input [${inputShape.join(', ')}] is smaller than the ${this.kernelSize.join('x')} kernel`);
+    return [n, this.outChannels, oh, ow];
+  }
+
+  #options(shape: readonly number[]) {
+    return { stride: this.stride, padding: this.paddingFor(shape[2]!, shape[3]!), groups: this.groups };
+  }
+
+  override forward(input: Tensor): Tensor {
+    return this.forwardFused(input, false);
+  }
+
+  /** Forward with an optional fused ReLU (Sequential uses it when a ReLU follows). */
+  forwardFused(input: Tensor, relu: boolean): Tensor {
+    const y = conv2d(input, this.weight.value, this.bias?.value ?? null, { ...this.#options(input.shape), relu });
+    this.#saved.clear();
+    if (this.training) {
+      this.#saved.save(input);
+      this.#inputShape = [...input.shape];
+    }
+    return y;
+  }
+
+  override backward(gradOutput: Tensor, options: BackwardOptions = {}): Tensor | null {
+    const [input] = this.#saved.take();
+    if (!input) throw new Error('Conv2d.backward: call forward in training mode first');
+    try {
+      const opts = this.#options(this.#inputShape);
+      const { gradWeight, gradBias } = conv2dBackwardFilter(input, gradOutput, this.weight.value.shape, {
+        ...opts,
+        bias: this.bias !== null,
+      });
+      this.weight.setGrad(gradWeight);
+      this.bias?.setGrad(gradBias);
+      return options.inputGrad === false ? null : conv2dBackwardData(gradOutput, this.weight.value, this.#inputShape, opts);
+    } finally {
+      input.dispose();
+    }
+  }
+
+  override parameters(): Parameter[] {
+    return this.bias ? [this.weight, this.bias] : [this.weight];
+  }
+
+  override clearSaved(): void {
+    this.#saved.clear();
+  }
+}

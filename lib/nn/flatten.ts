@@ -1,0 +1,30 @@
+/**
+ * Flatten: [N, C, H, W] to [N, C*H*W], sharing memory (no copy).
+ * @module
+ */
+import { Tensor } from '../tensor';
+import { Module, type BackwardOptions } from './module';
+
+export class Flatten extends Module {
+  #inputShape: number[] | null = null;
+
+  override outputShape(inputShape: readonly number[]): number[] {
+    if (inputShape.length < 1) throw new RangeError('Flatten: input must have a batch dimension');
+    return [inputShape[0]!, inputShape.slice(1).reduce((a, b) => a * b, 1)];
+  }
+
+  override forward(input: Tensor): Tensor {
+    this.#inputShape = [...input.shape];
+    return input.reshape(this.outputShape(input.shape));
+  }
+
+  override backward(gradOutput: Tensor, options: BackwardOptions = {}): Tensor | null {
+    const shape = this.#inputShape;
+    if (!shape) throw new Error('Flatten.backward: call forward first');
+    return options.inputGrad === false ? null : gradOutput.reshape(shape);
+  }
+
+  override clearSaved(): void {
+    this.#inputShape = null;
+  }
+}

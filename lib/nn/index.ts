@@ -1,0 +1,14 @@
+/**
+ * Layers with forward and backward passes, parameters and gradients.
+ * @module
+ */
+export { ReLU } from './activation';
+export { Conv2d, type Conv2dConfig } from './conv2d';
+export { Dropout, type DropoutState } from './dropout';
+export { Flatten } from './flatten';
+export { Linear, type LinearConfig } from './linear';
+export { LocalResponseNorm } from './localResponseNorm';
+export { CrossEntropyLoss } from './loss';
+export { Module, Parameter, type BackwardOptions } from './module';
+export { AdaptiveAvgPool2d, MaxPool2d } from './pooling';
+export { Sequential } from './sequential';

@@ -1,0 +1,96 @@
+/**
+ * Fully connected layer (PyTorch's Linear: weight [out, in], y = x · weightᵀ + bias).
+ * @module
+ */
+import { getBackend, type Backend, type BackendChoice } from '../backend/backend';
+import { positiveInt } from '../ops/common';
+import { linear, linearBackwardData, linearBackwardWeight } from '../ops/linear';
+import { deriveSeed, nextSeed } from '../random';
+import { Tensor, type Seed } from '../tensor';
+import { Module, Parameter, SavedTensors, requireRank, type BackwardOptions } from './module';
+
+export interface LinearConfig {
+  inFeatures: number;
+  outFeatures: number;
+  /** Default true. */
+  bias?: boolean;
+  backend?: Backend | BackendChoice;
+  /** Seed for PyTorch's default initialization; default: the next process-wide seed. */
+  seed?: Seed;
+}
+
+export class Linear extends Module {
+  readonly inFeatures: number;
+  readonly outFeatures: number;
+  readonly weight: Parameter;
+  readonly bias: Parameter | null;
+  readonly #saved = new SavedTensors();
+
+  constructor(config: LinearConfig) {
+    super();
+    if (config === null || typeof config !== 'object') throw new TypeError('Linear: config must be an object');
+    this.inFeatures = positiveInt(config.inFeatures, 'Linear: inFeatures');
+    this.outFeatures = positiveInt(config.outFeatures, 'Linear: outFeatures');
+    const backend = getBackend(config.backend);
+    this.weight = new Parameter('weight', Tensor.empty([this.outFeatures, this.inFeatures], { backend }));
+    this.bias = config.bias === false ? null : new Parameter('bias', Tensor.empty([this.outFeatures], { backend }));
+    this.resetParameters(config.seed ?? nextSeed());
+  }
+
+  get fanIn(): number {
+    return this.inFeatures;
+  }
+
+  get fanOut(): number {
+    return this.outFeatures;
+  }
+
+  /** PyTorch's default: weight and bias uniform in ±1/sqrt(inFeatures). */
+  resetParameters(seed: Seed): void {
+    const bound = 1 / Math.sqrt(this.inFeatures);
+    const backend = this.weight.value.backend;
+    this.weight.set(Tensor.uniform(this.weight.value.shape, { low: -bound, high: bound, seed: deriveSeed(seed, 0) }, { backend }));
+    this.bias?.set(Tensor.uniform([this.outFeatures], { low: -bound, high: bound, seed: deriveSeed(seed, 1) }, { backend }));
+  }
+
+  override outputShape(inputShape: readonly number[]): number[] {
+    requireRank('Linear', inputShape, 2, '[N, inFeatures]');
+    if (inputShape[1] !== this.inFeatures) {
+      throw new RangeError(`Linear: expected ${this.inFeatures} input features, got ${inputShape[1]}`);
+    }
+    return [inputShape[0]!, this.outFeatures];
+  }
+
+  override forward(input: Tensor): Tensor {
+    return this.forwardFused(input, false);
+  }
+
+  /** Forward with an optional fused ReLU (Sequential uses it when a ReLU follows). */
+  forwardFused(input: Tensor, relu: boolean): Tensor {
+    const y = linear(input, this.weight.value, this.bias?.value ?? null, { relu });
+    this.#saved.clear();
+    if (this.training) this.#saved.save(input);
+    return y;
+  }
+
+  override backward(gradOutput: Tensor, options: BackwardOptions = {}): Tensor | null {
+    const [input] = this.#saved.take();
+    if (!input) throw new Error('Linear.backward: call forward in training mode first');
+    try {
+      const { gradWeight, gradBias } = linearBackwardWeight(input, gradOutput, { bias: this.bias !== null });
+      this.weight.setGrad(gradWeight);
+      this.bias?.setGrad(gradBias);
+      return options.inputGrad === false ? null : linearBackwardData(gradOutput, this.weight.value);
+    } finally {
+      input.dispose();
+    }
+  }
+
+  override parameters(): Parameter[] {
+    return this.bias ? [this.weight, this.bias] : [this.weight];
+  }
+
+  override clearSaved(): void {
+    this.#saved.clear();
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * Cross-channel local response normalization layer.
+ *
+ * `alpha` follows PyTorch's LocalResponseNorm and cuDNN: it is divided by `size` inside, so
+ * y_c = x_c / (k + alpha / size * sum of x^2 over the window) ^ beta. The paper (and TensorFlow)
+ * multiply the sum by alpha itself: build from those constants with {@link LocalResponseNorm.fromPaper}.
+ * @module
+ */
+import { checkLrnParams, localResponseNorm, localResponseNormBackward, lrnParamsFromPaper, type LrnParams } from '../ops/normalization';
+import { Tensor } from '../tensor';
+import { Module, SavedTensors, requireRank, type BackwardOptions } from './module';
+
+export class LocalResponseNorm extends Module {
+  readonly params: LrnParams;
+  readonly #saved = new SavedTensors();
+
+  /** PyTorch's convention; defaults as torch.nn.LocalResponseNorm (alpha 1e-4, beta 0.75, k 1). */
+  constructor(size: number, alpha = 1e-4, beta = 0.75, k = 1) {
+    super();
+    this.params = { size, alpha, beta, k };
+    checkLrnParams(this.params);
+  }
+
+  /** From the paper's constants (n, alpha, beta, k), where alpha multiplies the sum of squares directly. */
+  static fromPaper({ size, alpha, beta, k }: LrnParams): LocalResponseNorm {
+    const p = lrnParamsFromPaper({ size, alpha, beta, k });
+    return new LocalResponseNorm(p.size, p.alpha, p.beta, p.k);
+  }
+
+  override outputShape(inputShape: readonly number[]): number[] {
+    requireRank('LocalResponseNorm', inputShape, 4, '[N, C, H, W]');
+    return [...inputShape];
+  }
+
+  override forward(input: Tensor): Tensor {
+    const y = localResponseNorm(input, this.params);
+    this.#saved.clear();
+    if (this.training) {
+      this.#saved.save(input);
+      this.#saved.save(y);
+    }
+    return y;
+  }
+
+  override backward(gradOutput: Tensor, options: BackwardOptions = {}): Tensor | null {
+    const [input, output] = this.#saved.take();
+    if (!input || !output) throw new Error('LocalResponseNorm.backward: call forward in training mode first');
+    try {
+      return options.inputGrad === false ? null : localResponseNormBackward(input, output, gradOutput, this.params);
+    } finally {
+      input.dispose();
+      output.dispose();
+    }
+  }
+
+  override clearSaved(): void {
+    this.#saved.clear();
+  }
+}

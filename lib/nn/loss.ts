@@ -1,0 +1,25 @@
+/**
+ * Cross-entropy loss over softmax, fused (PyTorch's nn.CrossEntropyLoss with mean reduction).
+ * @module
+ */
+import { checkTensor, Tensor } from '../tensor';
+import { softmaxCrossEntropy } from '../ops/loss';
+
+export class CrossEntropyLoss {
+  /**
+   * The mean loss (a one-element tensor) and the gradient for the logits. `labels` is an int32
+   * tensor of class indices, one per row of `logits`.
+   */
+  compute(logits: Tensor, labels: Tensor): { loss: Tensor; gradLogits: Tensor } {
+    checkTensor(logits, 'logits');
+    checkTensor(labels, 'labels');
+    if (labels.dtype !== 'int32') throw new TypeError(`labels must be an int32 tensor, got ${labels.dtype}`);
+    const { loss, gradLogits } = softmaxCrossEntropy(logits, labels, { withGrad: true });
+    return { loss, gradLogits: gradLogits! };
+  }
+
+  /** The mean loss only (evaluation). */
+  value(logits: Tensor, labels: Tensor): Tensor {
+    return softmaxCrossEntropy(logits, labels, { withGrad: false }).loss;
+  }
+}

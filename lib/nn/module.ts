@@ -1,0 +1,148 @@
+/**
+ * The layer contract. A module's forward returns a new tensor owned by the caller; in training
+ * mode it keeps (shared handles to) what its backward pass needs, and backward releases them.
+ * Backward overwrites the parameters' gradients and returns the gradient for the input, or null
+ * when `inputGrad` is false (the first layer of a network needs none).
+ * @module
+ */
+import type { Backend } from '../backend/backend';
+import { Tensor } from '../tensor';
+
+/** A trainable tensor and its latest gradient. */
+export class Parameter {
+  /** The gradient from the last backward pass, or null before the first. */
+  grad: Tensor | null = null;
+
+  constructor(
+    /** Name within its module ('weight', 'bias'); models prefix it with the module's path. */
+    readonly name: string,
+    /** The values. Replace with {@link Parameter.set}, which disposes the old tensor. */
+    public value: Tensor,
+  ) {}
+
+  /** Replaces the values (shapes must match), disposing the previous tensor. */
+  set(value: Tensor): void {
+    if (value.shape.join(',') !== this.value.shape.join(',')) {
+      throw new RangeError(
+        `${this.name}: new value has shape [${value.shape.join(', ')}], expected [${this.value.shape.join(', ')}]`,
+      );
+    }
+    if (value !== this.value) this.value.dispose();
+    this.value = value;
+  }
+
+  /** Replaces the gradient, disposing the previous one. */
+  setGrad(grad: Tensor | null): void {
+    if (this.grad && this.grad !== grad) this.grad.dispose();
+    this.grad = grad;
+  }
+
+  dispose(): void {
+    this.value.dispose();
+    this.setGrad(null);
+  }
+}
+
+export interface BackwardOptions {
+  /** Compute the gradient with respect to the input (default true). */
+  inputGrad?: boolean;
+}
+
+export abstract class Module {
+  /** Training mode: dropout is active and forward keeps what backward needs. */
+  training = true;
+
+  /** A name for summaries (the class name by default). */
+  get kind(): string {
+    return this.constructor.name;
+  }
+
+  abstract forward(input: Tensor): Tensor;
+  abstract backward(gradOutput: Tensor, options?: BackwardOptions): Tensor | null;
+
+  /** The output shape for an input shape, without computing anything (throws on a bad shape). */
+  abstract outputShape(inputShape: readonly number[]): number[];
+
+  /** Trainable parameters, in a stable order. */
+  parameters(): Parameter[] {
+    return [];
+  }
+
+  /** Child modules with their names (Sequential's indices). */
+  children(): [string, Module][] {
+    return [];
+  }
+
+  /** Parameters with dotted names, as PyTorch's named_parameters() gives them. */
+  namedParameters(prefix = ''): [string, Parameter][] {
+    const own = this.parameters().map((p): [string, Parameter] => [prefix + p.name, p]);
+    const nested = this.children().flatMap(([name, child]) => child.namedParameters(`${prefix}${name}.`));
+    return [...own, ...nested];
+  }
+
+  /** Switches training mode on or off here and in every child. */
+  train(on = true): this {
+    this.training = on;
+    for (const [, child] of this.children()) child.train(on);
+    return this;
+  }
+
+  /** Switches to evaluation mode (dropout off, nothing kept for backward). */
+  eval(): this {
+    return this.train(false);
+  }
+
+  /** Drops what forward kept for backward. */
+  clearSaved(): void {
+    for (const [, child] of this.children()) child.clearSaved();
+  }
+
+  /** Frees parameters, gradients and saved tensors. */
+  dispose(): void {
+    this.clearSaved();
+    for (const p of this.parameters()) p.dispose();
+    for (const [, child] of this.children()) child.dispose();
+  }
+
+  /** Number of trainable scalars. */
+  parameterCount(): number {
+    return this.namedParameters().reduce((n, [, p]) => n + p.value.size, 0);
+  }
+
+  /** The backend holding the parameters (undefined for a module without any). */
+  get backend(): Backend | undefined {
+    return this.namedParameters()[0]?.[1].value.backend;
+  }
+}
+
+/** Keeps tensors for the backward pass and frees them together. */
+export class SavedTensors {
+  #tensors: Tensor[] = [];
+
+  save(t: Tensor): Tensor {
+    const shared = t.share();
+    this.#tensors.push(shared);
+    return shared;
+  }
+
+  take(): Tensor[] {
+    const all = this.#tensors;
+    this.#tensors = [];
+    return all;
+  }
+
+  get empty(): boolean {
+    return this.#tensors.length === 0;
+  }
+
+  clear(): void {
+    for (const t of this.take()) t.dispose();
+  }
+}
+
+/** Throws unless `input` has `rank` dimensions. */
+export function requireRank(layer: string, shape: readonly number[], rank: number, layout: string): void {
+  if (shape.length !== rank) {
+    throw new RangeError(`${layer}: input must be ${rank}-D ${layout}, got shape [${shape.join(', ')}]`);
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * Pooling layers: MaxPool2d (AlexNet's overlapping 3x3, stride 2 windows) and AdaptiveAvgPool2d
+ * (torchvision's pooling to 6x6 before the classifier).
+ * @module
+ */
+import { pairOf, positiveInt } from '../ops/common';
+import {
+  adaptiveAvgPool2d,
+  adaptiveAvgPool2dBackward,
+  maxPool2d,
+  maxPool2dBackward,
+  poolGeometry,
+  type MaxPool2dOptions,
+} from '../ops/pooling';
+import { Tensor } from '../tensor';
+import { Module, SavedTensors, requireRank, type BackwardOptions } from './module';
+
+export class MaxPool2d extends Module {
+  readonly options: MaxPool2dOptions;
+  readonly #saved = new SavedTensors();
+
+  constructor(options: MaxPool2dOptions) {
+    super();
+    poolGeometry(options);
+    this.options = { ...options };
+  }
+
+  override outputShape(inputShape: readonly number[]): number[] {
+    requireRank('MaxPool2d', inputShape, 4, '[N, C, H, W]');
+    const g = poolGeometry(this.options);
+    const [n, c, h, w] = inputShape as [number, number, number, number];
+    const oh = Math.floor((h + 2 * g.padH - g.kernelH) / g.strideH) + 1;
+    const ow = Math.floor((w + 2 * g.padW - g.kernelW) / g.strideW) + 1;
+    if (oh < 1 || ow < 1) throw new RangeError(`MaxPool2d: input [${inputShape.join(', ')}] is smaller than the window`);
+    return [n, c, oh, ow];
+  }
+
+  override forward(input: Tensor): Tensor {
+    const y = maxPool2d(input, this.options);
+    this.#saved.clear();
+    if (this.training) {
+      this.#saved.save(input);
+      this.#saved.save(y);
+    }
+    return y;
+  }
+
+  override backward(gradOutput: Tensor, options: BackwardOptions = {}): Tensor | null {
+    const [input, output] = this.#saved.take();
+    if (!input || !output) throw new Error('MaxPool2d.backward: call forward in training mode first');
+    try {
+      return options.inputGrad === false ? null : maxPool2dBackward(input, output, gradOutput, this.options);
+    } finally {
+      input.dispose();
+      output.dispose();
+    }
+  }
+
+  override clearSaved(): void {
+    this.#saved.clear();
+  }
+}
+
+export class AdaptiveAvgPool2d extends Module {
+  readonly outputSize: [number, number];
+  #inputShape: number[] | null = null;
+
+  constructor(outputSize: number | [number, number]) {
+    super();
+    this.outputSize = pairOf(outputSize, 'AdaptiveAvgPool2d: outputSize', positiveInt);
+  }
+
+  override outputShape(inputShape: readonly number[]): number[] {
+    requireRank('AdaptiveAvgPool2d', inputShape, 4, '[N, C, H, W]');
+    return [inputShape[0]!, inputShape[1]!, ...this.outputSize];
+  }
+
+  override forward(input: Tensor): Tensor {
+    this.#inputShape = this.training ? [...input.shape] : null;
+    return adaptiveAvgPool2d(input, this.outputSize);
+  }
+
+  override backward(gradOutput: Tensor, options: BackwardOptions = {}): Tensor | null {
+    const shape = this.#inputShape;
+    if (!shape) throw new Error('AdaptiveAvgPool2d.backward: call forward in training mode first');
+    this.#inputShape = null;
+    return options.inputGrad === false ? null : adaptiveAvgPool2dBackward(gradOutput, shape);
+  }
+
+  override clearSaved(): void {
+    this.#inputShape = null;
+  }
+}

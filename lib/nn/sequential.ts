@@ -1,0 +1,89 @@
+/**
+ * Sequential: runs modules in order. Children are named '0', '1', ... or by the names given, which
+ * is how parameter names such as 'features.0.weight' (torchvision's) come about.
+ *
+ * A Conv2d or Linear directly followed by a ReLU runs as one fused op (cuDNN's and cuBLASLt's
+ * ReLU epilogues on the GPU, oneDNN's post-op on the CPU); the ReLU keeps the output for backward.
+ * @module
+ */
+import { Tensor } from '../tensor';
+import { ReLU } from './activation';
+import { Conv2d } from './conv2d';
+import { Linear } from './linear';
+import { Module, type BackwardOptions } from './module';
+
+function isFusable(layer: Module | undefined, next: Module | undefined): layer is Conv2d | Linear {
+  return (layer instanceof Conv2d || layer instanceof Linear) && next instanceof ReLU;
+}
+
+export class Sequential extends Module {
+  readonly #entries: [string, Module][];
+
+  /** `new Sequential(a, b, c)` names the children '0', '1', '2'; pass [name, module] pairs to name them. */
+  constructor(...modules: (Module | [string, Module])[]) {
+    super();
+    this.#entries = modules.map((m, i): [string, Module] => {
+      if (Array.isArray(m)) {
+        const [name, module] = m;
+        if (typeof name !== 'string' || !(module instanceof Module)) {
+          throw new TypeError(`Sequential: entry ${i} must be a Module or a [name, Module] pair`);
+        }
+        return [name, module];
+      }
+      if (!(m instanceof Module)) throw new TypeError(`Sequential: entry ${i} must be a Module`);
+      return [String(i), m];
+    });
+    const names = new Set(this.#entries.map(([n]) => n));
+    if (names.size !== this.#entries.length) throw new RangeError('Sequential: child names must be unique');
+  }
+
+  /** The child modules, in order. */
+  get layers(): Module[] {
+    return this.#entries.map(([, m]) => m);
+  }
+
+  /** A child by name. */
+  get(name: string): Module | undefined {
+    return this.#entries.find(([n]) => n === name)?.[1];
+  }
+
+  override children(): [string, Module][] {
+    return [...this.#entries];
+  }
+
+  override outputShape(inputShape: readonly number[]): number[] {
+    return this.layers.reduce<number[]>((shape, layer) => layer.outputShape(shape), [...inputShape]);
+  }
+
+  override forward(input: Tensor): Tensor {
+    const layers = this.layers;
+    let x = input;
+    for (let i = 0; i < layers.length; i++) {
+      const layer = layers[i]!;
+      const next = layers[i + 1];
+      let y: Tensor;
+      if (isFusable(layer, next)) {
+        y = layer.forwardFused(x, true);
+        (next as ReLU).adoptOutput(y);
+        i++;
+      } else {
+        y = layer.forward(x);
+      }
+      if (x !== input) x.dispose();  // layers kept their own handles to what they need
+      x = y;
+    }
+    return x === input ? input.share() : x;
+  }
+
+  override backward(gradOutput: Tensor, options: BackwardOptions = {}): Tensor | null {
+    const layers = this.layers;
+    let grad: Tensor | null = gradOutput;
+    for (let i = layers.length - 1; i >= 0; i--) {
+      const wantInput = i > 0 || options.inputGrad !== false;
+      const next: Tensor | null = layers[i]!.backward(grad!, { inputGrad: wantInput });
+      if (grad !== gradOutput) grad!.dispose();
+      grad = next;
+    }
+    return grad === gradOutput ? gradOutput.share() : grad;
+  }
+}

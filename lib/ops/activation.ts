@@ -1,0 +1,23 @@
+/**
+ * ReLU (NaN passes through, as in PyTorch) and softmax.
+ * @module
+ */
+import { Tensor } from '../tensor';
+import { native, sameBackend, wrap } from './common';
+
+export function relu(input: Tensor): Tensor {
+  const backend = sameBackend('relu', { input });
+  return wrap(backend, native(() => backend.native.reluForward(input.handle)));
+}
+
+/** dx = output > 0 ? gradOutput : 0, from the forward's output. */
+export function reluBackward(output: Tensor, gradOutput: Tensor): Tensor {
+  const backend = sameBackend('reluBackward', { output, gradOutput });
+  return wrap(backend, native(() => backend.native.reluBackward(output.handle, gradOutput.handle)));
+}
+
+/** Softmax over the last dimension of a [N, classes] tensor. */
+export function softmax(input: Tensor): Tensor {
+  const backend = sameBackend('softmax', { input });
+  return wrap(backend, native(() => backend.native.softmaxForward(input.handle)));
+}

@@ -1,0 +1,94 @@
+/**
+ * 2-D convolution (cross-correlation, as PyTorch's conv2d) with stride, zero padding that may
+ * differ per side, groups and bias, and its two backward passes.
+ * @module
+ */
+import type { NativeConvGeometry } from '../backend/native';
+import { Tensor, describe } from '../tensor';
+import { native, nonNegativeInt, pairOf, positiveInt, sameBackend, wrap } from './common';
+
+/**
+ * Zero padding: one number for every side, `[height, width]`, or explicit sides
+ * `{ top, bottom, left, right }` (Keras' ZeroPadding2D((1, 2), (1, 2)) is `{ top: 1, bottom: 2, left: 1, right: 2 }`).
+ */
+export type Padding2d = number | [number, number] | { top: number; bottom: number; left: number; right: number };
+
+export interface Conv2dOptions {
+  /** Stride, one number or [height, width]; default 1. */
+  stride?: number | [number, number];
+  /** Zero padding; default 0. */
+  padding?: Padding2d;
+  /** Channel groups (AlexNet's two-GPU split is groups = 2); default 1. */
+  groups?: number;
+}
+
+/** @internal Normalizes conv options into the native geometry, naming bad parameters. */
+export function convGeometry(options: Conv2dOptions = {}): NativeConvGeometry {
+  const [strideH, strideW] = pairOf(options.stride ?? 1, 'stride', positiveInt);
+  const padding = options.padding ?? 0;
+  let sides: [number, number, number, number];
+  if (typeof padding === 'object' && !Array.isArray(padding) && padding !== null) {
+    sides = [
+      nonNegativeInt(padding.top, 'padding.top'),
+      nonNegativeInt(padding.bottom, 'padding.bottom'),
+      nonNegativeInt(padding.left, 'padding.left'),
+      nonNegativeInt(padding.right, 'padding.right'),
+    ];
+  } else if (typeof padding === 'number' || Array.isArray(padding)) {
+    const [ph, pw] = pairOf(padding, 'padding', nonNegativeInt);
+    sides = [ph, ph, pw, pw];
+  } else {
+    throw new TypeError(`padding must be a number, [height, width] or {top, bottom, left, right}, got ${describe(padding)}`);
+  }
+  return {
+    strideH,
+    strideW,
+    padTop: sides[0],
+    padBottom: sides[1],
+    padLeft: sides[2],
+    padRight: sides[3],
+    groups: positiveInt(options.groups ?? 1, 'groups'),
+  };
+}
+
+/** y = conv2d(x, weight) + bias, then ReLU when `relu` (fused on backends that can). */
+export function conv2d(
+  input: Tensor,
+  weight: Tensor,
+  bias: Tensor | null = null,
+  options: Conv2dOptions & { relu?: boolean } = {},
+): Tensor {
+  const backend = sameBackend('conv2d', { input, weight, bias });
+  const g = convGeometry(options);
+  return wrap(
+    backend,
+    native(() => backend.native.conv2dForward(input.handle, weight.handle, bias?.handle ?? null, g, options.relu === true)),
+  );
+}
+
+/** Gradient of conv2d with respect to its input, of shape `inputShape`. */
+export function conv2dBackwardData(
+  gradOutput: Tensor,
+  weight: Tensor,
+  inputShape: readonly number[],
+  options: Conv2dOptions = {},
+): Tensor {
+  const backend = sameBackend('conv2dBackwardData', { gradOutput, weight });
+  const g = convGeometry(options);
+  return wrap(backend, native(() => backend.native.conv2dBackwardData(gradOutput.handle, weight.handle, g, inputShape)));
+}
+
+/** Gradients of conv2d with respect to its weight (of shape `weightShape`) and, when `bias`, its bias. */
+export function conv2dBackwardFilter(
+  input: Tensor,
+  gradOutput: Tensor,
+  weightShape: readonly number[],
+  options: Conv2dOptions & { bias?: boolean } = {},
+): { gradWeight: Tensor; gradBias: Tensor | null } {
+  const backend = sameBackend('conv2dBackwardFilter', { input, gradOutput });
+  const g = convGeometry(options);
+  const [dw, db] = native(() =>
+    backend.native.conv2dBackwardFilter(input.handle, gradOutput.handle, g, weightShape, options.bias === true),
+  );
+  return { gradWeight: wrap(backend, dw), gradBias: wrap(backend, db) };
+}

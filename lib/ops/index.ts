@@ -1,0 +1,13 @@
+/**
+ * The functional ops: each forward and backward pass as a function over Tensors. Layers in
+ * `nn` are built from these; use them directly for custom models or to check gradients.
+ * @module
+ */
+export * from './activation';
+export * from './conv';
+export * from './dropout';
+export * from './elementwise';
+export * from './linear';
+export * from './loss';
+export * from './normalization';
+export * from './pooling';

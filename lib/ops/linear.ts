@@ -1,0 +1,33 @@
+/**
+ * Fully connected layers: y = x · weightᵀ + bias with weight [out, in] (PyTorch's layout),
+ * and the two backward GEMMs plus the bias gradient.
+ * @module
+ */
+import { Tensor } from '../tensor';
+import { native, sameBackend, wrap } from './common';
+
+/** y = x · weightᵀ + bias, then ReLU when `relu` (fused where the backend can). */
+export function linear(input: Tensor, weight: Tensor, bias: Tensor | null = null, options: { relu?: boolean } = {}): Tensor {
+  const backend = sameBackend('linear', { input, weight, bias });
+  return wrap(
+    backend,
+    native(() => backend.native.linearForward(input.handle, weight.handle, bias?.handle ?? null, options.relu === true)),
+  );
+}
+
+/** dx = dy · weight. */
+export function linearBackwardData(gradOutput: Tensor, weight: Tensor): Tensor {
+  const backend = sameBackend('linearBackwardData', { gradOutput, weight });
+  return wrap(backend, native(() => backend.native.linearBackwardData(gradOutput.handle, weight.handle)));
+}
+
+/** dW = dyᵀ · x and, when `bias`, db = column sums of dy. */
+export function linearBackwardWeight(
+  input: Tensor,
+  gradOutput: Tensor,
+  options: { bias?: boolean } = {},
+): { gradWeight: Tensor; gradBias: Tensor | null } {
+  const backend = sameBackend('linearBackwardWeight', { input, gradOutput });
+  const [dw, db] = native(() => backend.native.linearBackwardWeight(input.handle, gradOutput.handle, options.bias === true));
+  return { gradWeight: wrap(backend, dw), gradBias: wrap(backend, db) };
+}

@@ -1,0 +1,34 @@
+/**
+ * Softmax cross-entropy, fused: the mean loss over the batch and its gradient in one pass, and
+ * top-k accuracy counted on the device.
+ * @module
+ */
+import { Tensor } from '../tensor';
+import { native, positiveInt, sameBackend, wrap } from './common';
+
+/**
+ * Mean cross-entropy of softmax(logits) against int32 `labels`; `gradLogits` = (softmax - onehot) / N
+ * when `withGrad`. The loss is a one-element tensor (read it with toArray when needed, so the
+ * training loop does not wait on the device every step). A label outside [0, classes) gives NaN.
+ */
+export function softmaxCrossEntropy(
+  logits: Tensor,
+  labels: Tensor,
+  options: { withGrad?: boolean } = {},
+): { loss: Tensor; gradLogits: Tensor | null } {
+  const backend = sameBackend('softmaxCrossEntropy', { logits, labels });
+  const [loss, grad] = native(() =>
+    backend.native.softmaxCrossEntropy(logits.handle, labels.handle, options.withGrad !== false),
+  );
+  return { loss: wrap(backend, loss), gradLogits: wrap(backend, grad) };
+}
+
+/**
+ * Adds to `counter` (a one-element float32 tensor) the number of rows whose label is among the k
+ * largest logits; ties rank the lower class index first.
+ */
+export function countTopkCorrect(logits: Tensor, labels: Tensor, k: number, counter: Tensor): void {
+  const backend = sameBackend('countTopkCorrect', { logits, labels, counter });
+  positiveInt(k, 'k');
+  native(() => backend.native.countTopkCorrect(logits.handle, labels.handle, k, counter.handle));
+}

@@ -1,0 +1,52 @@
+/**
+ * Cross-channel local response normalization (Krizhevsky et al. 2012, section 3.3).
+ *
+ * Convention: `alpha` here is PyTorch's and cuDNN's, which is divided by `size` inside:
+ *   y_c = x_c / (k + alpha / size * sum_{c' in window(c)} x_c'^2) ^ beta.
+ * The paper and TensorFlow's tf.nn.local_response_normalization write the sum's factor directly
+ * (the paper's alpha = 1e-4 multiplies the sum); {@link lrnParamsFromPaper} converts.
+ * @module
+ */
+import type { NativeLrnParams } from '../backend/native';
+import { Tensor } from '../tensor';
+import { native, numberIn, positiveInt, sameBackend, wrap } from './common';
+
+/** LRN parameters in PyTorch's convention (alpha divided by size). */
+export interface LrnParams {
+  /** Channels in the window, an odd number from 1 to 15 (the paper's n = 5). */
+  size: number;
+  alpha: number;
+  beta: number;
+  k: number;
+}
+
+/** Converts the paper's (and TensorFlow's) constants, where alpha multiplies the sum itself. */
+export function lrnParamsFromPaper(p: LrnParams): LrnParams {
+  return { ...p, alpha: p.alpha * p.size };
+}
+
+/** @internal */
+export function checkLrnParams(p: LrnParams): NativeLrnParams {
+  if (p === null || typeof p !== 'object') throw new TypeError('LRN parameters must be an object {size, alpha, beta, k}');
+  const size = positiveInt(p.size, 'size');
+  if (size % 2 === 0 || size > 15) throw new RangeError(`size must be an odd integer from 1 to 15, got ${size}`);
+  return {
+    size,
+    alpha: numberIn(p.alpha, 'alpha', 0, Number.MAX_VALUE, true),
+    beta: numberIn(p.beta, 'beta', 0.01, Number.MAX_VALUE, true),
+    k: numberIn(p.k, 'k', 1e-5, Number.MAX_VALUE, true),
+  };
+}
+
+export function localResponseNorm(input: Tensor, params: LrnParams): Tensor {
+  const backend = sameBackend('localResponseNorm', { input });
+  const p = checkLrnParams(params);
+  return wrap(backend, native(() => backend.native.lrnForward(input.handle, p)));
+}
+
+/** Gradient with respect to the input, given the forward's input and output. */
+export function localResponseNormBackward(input: Tensor, output: Tensor, gradOutput: Tensor, params: LrnParams): Tensor {
+  const backend = sameBackend('localResponseNormBackward', { input, output, gradOutput });
+  const p = checkLrnParams(params);
+  return wrap(backend, native(() => backend.native.lrnBackward(input.handle, output.handle, gradOutput.handle, p)));
+}

@@ -1,0 +1,53 @@
+/**
+ * Max pooling (floor mode, symmetric padding, as PyTorch's MaxPool2d) and adaptive average
+ * pooling (PyTorch's AdaptiveAvgPool2d windows), with their backward passes.
+ * @module
+ */
+import type { NativePoolGeometry } from '../backend/native';
+import { Tensor } from '../tensor';
+import { native, nonNegativeInt, pairOf, positiveInt, sameBackend, wrap } from './common';
+
+export interface MaxPool2dOptions {
+  /** Window size, one number or [height, width]. */
+  kernelSize: number | [number, number];
+  /** Default: the kernel size (non-overlapping). AlexNet overlaps: kernel 3, stride 2. */
+  stride?: number | [number, number];
+  /** Zero-size padding (the padded border never wins); at most half the kernel. Default 0. */
+  padding?: number | [number, number];
+}
+
+/** @internal */
+export function poolGeometry(options: MaxPool2dOptions): NativePoolGeometry {
+  if (options === null || typeof options !== 'object') throw new TypeError('maxPool2d options must be an object');
+  const [kernelH, kernelW] = pairOf(options.kernelSize, 'kernelSize', positiveInt);
+  const [strideH, strideW] = pairOf(options.stride ?? options.kernelSize, 'stride', positiveInt);
+  const [padH, padW] = pairOf(options.padding ?? 0, 'padding', nonNegativeInt);
+  if (2 * padH > kernelH || 2 * padW > kernelW) {
+    throw new RangeError(`padding must be at most half the kernel size, got padding [${padH}, ${padW}] for kernel [${kernelH}, ${kernelW}]`);
+  }
+  return { kernelH, kernelW, strideH, strideW, padH, padW };
+}
+
+export function maxPool2d(input: Tensor, options: MaxPool2dOptions): Tensor {
+  const backend = sameBackend('maxPool2d', { input });
+  const g = poolGeometry(options);
+  return wrap(backend, native(() => backend.native.maxPool2dForward(input.handle, g)));
+}
+
+/** Gradient with respect to the input: each window's gradient goes to its first maximum. */
+export function maxPool2dBackward(input: Tensor, output: Tensor, gradOutput: Tensor, options: MaxPool2dOptions): Tensor {
+  const backend = sameBackend('maxPool2dBackward', { input, output, gradOutput });
+  const g = poolGeometry(options);
+  return wrap(backend, native(() => backend.native.maxPool2dBackward(input.handle, output.handle, gradOutput.handle, g)));
+}
+
+export function adaptiveAvgPool2d(input: Tensor, outputSize: number | [number, number]): Tensor {
+  const backend = sameBackend('adaptiveAvgPool2d', { input });
+  const [h, w] = pairOf(outputSize, 'outputSize', positiveInt);
+  return wrap(backend, native(() => backend.native.adaptiveAvgPool2dForward(input.handle, h, w)));
+}
+
+export function adaptiveAvgPool2dBackward(gradOutput: Tensor, inputShape: readonly number[]): Tensor {
+  const backend = sameBackend('adaptiveAvgPool2dBackward', { gradOutput });
+  return wrap(backend, native(() => backend.native.adaptiveAvgPool2dBackward(gradOutput.handle, inputShape)));
+}

@@ -1,0 +1,278 @@
+/**
+ * Tensors: n-dimensional float32 (or int32, for labels) arrays living in a backend's memory.
+ * Creating and computing with tensors only queues work; reading values back with
+ * {@link Tensor.toArray} is the one point that waits, and it never blocks the event loop.
+ * A tensor's memory is freed by {@link Tensor.dispose}, or by garbage collection as a safety net.
+ * @module
+ */
+import { Backend, getBackend, type BackendChoice } from './backend/backend';
+import type { NativeTensor } from './backend/native';
+import { callNative, translateNativeError } from './errors';
+
+/** Element types: float32 for data and parameters, int32 for class labels. */
+export type DType = 'float32' | 'int32';
+
+/** The typed array that holds a tensor's values on the host. */
+export type HostArray<D extends DType> = D extends 'int32' ? Int32Array : Float32Array;
+
+/** Where a new tensor lives and what it holds. */
+export interface TensorOptions<D extends DType = DType> {
+  /** A backend or a choice ('auto', 'cpu', 'cuda'); default: the process default. */
+  backend?: Backend | BackendChoice;
+  /** Element type; default 'float32'. */
+  dtype?: D;
+}
+
+/** A seed for the counter-based generator: the same seed gives the same values on every backend. */
+export type Seed = number | bigint;
+
+/** Checks a shape: an array of non-negative safe integers. */
+export function checkShape(shape: unknown, name = 'shape'): number[] {
+  if (!Array.isArray(shape)) throw new TypeError(`${name} must be an array of integers, got ${describe(shape)}`);
+  for (const [i, d] of shape.entries()) {
+    if (typeof d !== 'number' || !Number.isSafeInteger(d)) {
+      throw new TypeError(`${name}[${i}] must be an integer, got ${describe(d)}`);
+    }
+    if (d < 0) throw new RangeError(`${name}[${i}] must be non-negative, got ${d}`);
+  }
+  return shape as number[];
+}
+
+/** A short description of a value for error messages. */
+export function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return `an array of length ${value.length}`;
+  if (value instanceof Tensor) return `a Tensor of shape [${value.shape.join(', ')}]`;
+  if (typeof value === 'number') return Number.isNaN(value) ? 'NaN' : String(value);
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'object') return `an object (${(value as object).constructor?.name ?? 'Object'})`;
+  return typeof value;
+}
+
+function checkSeed(seed: unknown, name: string): Seed {
+  if (typeof seed === 'bigint') {
+    if (seed < 0n || seed >= 1n << 64n) throw new RangeError(`${name} must fit in 64 unsigned bits, got ${seed}`);
+    return seed;
+  }
+  if (typeof seed !== 'number' || !Number.isSafeInteger(seed) || seed < 0) {
+    throw new TypeError(`${name} must be a non-negative integer or bigint, got ${describe(seed)}`);
+  }
+  return seed;
+}
+
+function checkFinite(value: unknown, name: string): number {
+  if (typeof value !== 'number') throw new TypeError(`${name} must be a number, got ${describe(value)}`);
+  if (!Number.isFinite(value)) throw new RangeError(`${name} must be finite, got ${value}`);
+  return value;
+}
+
+function product(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+/** An n-dimensional array in a backend's memory. */
+export class Tensor<D extends DType = DType> {
+  /** The backend whose memory holds this tensor. */
+  readonly backend: Backend;
+  /** Sizes of each dimension. */
+  readonly shape: readonly number[];
+  /** Element type. */
+  readonly dtype: D;
+  #handle: NativeTensor | null;
+
+  /** @internal Wraps a native tensor handle (from an op) in a Tensor. */
+  constructor(backend: Backend, handle: NativeTensor) {
+    this.backend = backend;
+    this.#handle = handle;
+    this.shape = Object.freeze([...handle.shape]);
+    this.dtype = handle.dtype as D;
+  }
+
+  /** An uninitialised tensor. */
+  static empty<D extends DType = 'float32'>(shape: readonly number[], options: TensorOptions<D> = {}): Tensor<D> {
+    const backend = getBackend(options.backend);
+    const dtype = (options.dtype ?? 'float32') as D;
+    if (dtype !== 'float32' && dtype !== 'int32') {
+      throw new TypeError(`dtype must be 'float32' or 'int32', got ${describe(dtype)}`);
+    }
+    const dims = checkShape(shape);
+    return new Tensor<D>(backend, callNative(() => new backend.native.Tensor(dims, dtype)));
+  }
+
+  /**
+   * A tensor holding `data` (copied). `shape` defaults to one dimension of data's length.
+   * Numbers are checked: int32 tensors take integers only.
+   */
+  static fromArray<D extends DType = 'float32'>(
+    data: ArrayLike<number>,
+    shape?: readonly number[],
+    options: TensorOptions<D> = {},
+  ): Tensor<D> {
+    if (data === null || typeof data !== 'object' || typeof (data as ArrayLike<number>).length !== 'number') {
+      throw new TypeError(`data must be an array or typed array of numbers, got ${describe(data)}`);
+    }
+    const dims = shape === undefined ? [data.length] : checkShape(shape);
+    if (product(dims) !== data.length) {
+      throw new RangeError(`data has ${data.length} elements, shape [${dims.join(', ')}] needs ${product(dims)}`);
+    }
+    const dtype = (options.dtype ?? (data instanceof Int32Array ? 'int32' : 'float32')) as D;
+    let host: Float32Array | Int32Array;
+    if (dtype === 'int32') {
+      if (data instanceof Int32Array) {
+        host = data;
+      } else {
+        host = new Int32Array(data.length);
+        for (let i = 0; i < data.length; i++) {
+          const v = data[i]!;
+          if (!Number.isInteger(v) || v < -2147483648 || v > 2147483647) {
+            throw new RangeError(`data[${i}] must be a 32-bit integer for an int32 tensor, got ${describe(v)}`);
+          }
+          host[i] = v;
+        }
+      }
+    } else {
+      host = data instanceof Float32Array ? data : Float32Array.from(data);
+    }
+    const tensor = Tensor.empty<D>(dims, { ...options, dtype });
+    callNative(() => tensor.handle.upload(host));
+    return tensor;
+  }
+
+  /** A tensor filled with `value`. */
+  static full<D extends DType = 'float32'>(
+    shape: readonly number[],
+    value: number,
+    options: TensorOptions<D> = {},
+  ): Tensor<D> {
+    checkFinite(value, 'value');
+    const tensor = Tensor.empty<D>(shape, options);
+    callNative(() => tensor.handle.fill(value));
+    return tensor;
+  }
+
+  /** A tensor of zeros. */
+  static zeros<D extends DType = 'float32'>(shape: readonly number[], options: TensorOptions<D> = {}): Tensor<D> {
+    return Tensor.full(shape, 0, options);
+  }
+
+  /** Uniform random values in [low, high) from the seeded counter-based generator. */
+  static uniform(
+    shape: readonly number[],
+    { low = 0, high = 1, seed }: { low?: number; high?: number; seed: Seed },
+    options: TensorOptions<'float32'> = {},
+  ): Tensor<'float32'> {
+    checkFinite(low, 'low');
+    checkFinite(high, 'high');
+    if (high < low) throw new RangeError(`high (${high}) must be at least low (${low})`);
+    const s = checkSeed(seed, 'seed');
+    const tensor = Tensor.empty(shape, { ...options, dtype: 'float32' });
+    callNative(() => tensor.handle.fillUniform(low, high, s));
+    return tensor;
+  }
+
+  /** Normal random values with the given mean and standard deviation, seeded. */
+  static normal(
+    shape: readonly number[],
+    { mean = 0, std = 1, seed }: { mean?: number; std?: number; seed: Seed },
+    options: TensorOptions<'float32'> = {},
+  ): Tensor<'float32'> {
+    checkFinite(mean, 'mean');
+    checkFinite(std, 'std');
+    if (std < 0) throw new RangeError(`std must be non-negative, got ${std}`);
+    const s = checkSeed(seed, 'seed');
+    const tensor = Tensor.empty(shape, { ...options, dtype: 'float32' });
+    callNative(() => tensor.handle.fillNormal(mean, std, s));
+    return tensor;
+  }
+
+  /** Number of elements. */
+  get size(): number {
+    return product(this.shape);
+  }
+
+  /** Whether {@link dispose} has been called. */
+  get disposed(): boolean {
+    return this.#handle === null || this.#handle.disposed;
+  }
+
+  /** @internal The native handle; throws a TypeError once disposed. */
+  get handle(): NativeTensor {
+    if (this.#handle === null) throw new TypeError('the tensor has been disposed');
+    return this.#handle;
+  }
+
+  /** Copies the values to the host. Waits (without blocking the event loop) for queued work. */
+  async toArray(): Promise<HostArray<D>> {
+    const handle = this.handle;
+    try {
+      return (await callNative(() => handle.download())) as HostArray<D>;
+    } catch (error) {
+      throw translateNativeError(error);
+    }
+  }
+
+  /** A tensor with a new shape sharing this one's memory; one dimension may be -1 (inferred). */
+  reshape(shape: readonly number[]): Tensor<D> {
+    if (!Array.isArray(shape)) throw new TypeError(`shape must be an array of integers, got ${describe(shape)}`);
+    const inferred = shape.indexOf(-1);
+    let dims = [...shape];
+    if (inferred >= 0) {
+      const rest = shape.filter((_, i) => i !== inferred);
+      checkShape(rest);
+      const known = product(rest);
+      if (known === 0 || this.size % known !== 0) {
+        throw new RangeError(`cannot reshape [${this.shape.join(', ')}] into [${shape.join(', ')}]`);
+      }
+      dims[inferred] = this.size / known;
+    }
+    dims = checkShape(dims);
+    if (product(dims) !== this.size) {
+      throw new RangeError(
+        `cannot reshape [${this.shape.join(', ')}] (${this.size} elements) into [${dims.join(', ')}]`,
+      );
+    }
+    return new Tensor<D>(this.backend, callNative(() => this.handle.view(dims)));
+  }
+
+  /** Another handle to the same memory: it stays valid when this one is disposed. */
+  share(): Tensor<D> {
+    return new Tensor<D>(this.backend, callNative(() => this.handle.view(this.shape)));
+  }
+
+  /** A copy in new memory. */
+  clone(): Tensor<D> {
+    const copy = Tensor.empty<D>(this.shape, { backend: this.backend, dtype: this.dtype });
+    callNative(() => this.backend.native.copy(copy.handle, this.handle));
+    return copy;
+  }
+
+  /** A copy of this tensor on another backend (waits for the values). */
+  async to(backend: Backend | BackendChoice): Promise<Tensor<D>> {
+    const target = getBackend(backend);
+    const values = await this.toArray();
+    return Tensor.fromArray<D>(values, this.shape, { backend: target, dtype: this.dtype });
+  }
+
+  /** Frees the memory now (it is reused once queued work that reads it has run). Idempotent. */
+  dispose(): void {
+    if (this.#handle) {
+      this.#handle.dispose();
+      this.#handle = null;
+    }
+  }
+
+  /** A short description: shape, dtype and backend. */
+  toString(): string {
+    return `Tensor(${this.disposed ? 'disposed, ' : ''}[${this.shape.join(', ')}], ${this.dtype}, ${this.backend.kind})`;
+  }
+}
+
+/** Checks that `value` is a live Tensor, naming the parameter in the error. */
+export function checkTensor(value: unknown, name: string, backend?: Backend): Tensor {
+  if (!(value instanceof Tensor)) throw new TypeError(`${name} must be a Tensor, got ${describe(value)}`);
+  if (value.disposed) throw new TypeError(`${name} has been disposed`);
+  if (backend && value.backend !== backend) {
+    throw new TypeError(`${name} lives on the ${value.backend.kind} backend, expected ${backend.kind}`);
+  }
+  return value;
+}

@@ -1,0 +1,24 @@
+// Module registration only. The same binding is compiled twice, once linked with the CPU backend
+// (alexnet_cpu.node) and once with the CUDA backend (alexnet_cuda.node).
+#include <napi.h>
+
+#include "binding/addon_state.h"
+#include "binding/ops.h"
+#include "binding/tensor_handle.h"
+
+namespace {
+
+Napi::Object init(Napi::Env env, Napi::Object exports) {
+  auto* state = new alexnet::binding::AddonState();
+  env.SetInstanceData(state);  // deleted, with the backend, when the environment shuts down
+  Napi::Function tensor = alexnet::binding::TensorHandle::define(env);
+  state->tensor_constructor = Napi::Persistent(tensor);
+  exports.Set("Tensor", tensor);
+  alexnet::binding::register_runtime(env, exports);
+  alexnet::binding::register_ops(env, exports);
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(NODE_GYP_MODULE_NAME, init)

@@ -1,0 +1,146 @@
+// Module-level functions: probing and describing the backend, settings, memory statistics, fences.
+#include <dlfcn.h>
+#include <napi.h>
+
+#include "../core/backend.h"
+#include "../core/errors.h"
+#include "addon_state.h"
+#include "errors.h"
+#include "ops.h"
+
+namespace alexnet::binding {
+namespace {
+
+Napi::Value to_js(Napi::Env env, const InfoValue& v) {
+  if (auto s = std::get_if<std::string>(&v)) return Napi::String::New(env, *s);
+  if (auto d = std::get_if<double>(&v)) return Napi::Number::New(env, *d);
+  return Napi::Boolean::New(env, std::get<bool>(v));
+}
+
+// probe() -> { available, reason? }: tries to create the backend once; never throws.
+Napi::Value probe(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object out = Napi::Object::New(env);
+  try {
+    backend(env);
+    out.Set("available", true);
+  } catch (const Napi::Error&) {
+    out.Set("available", false);
+    out.Set("reason", state(env).unavailable_reason);
+  }
+  return out;
+}
+
+Napi::Value info(const Napi::CallbackInfo& cb) {
+  return guarded(cb, [&]() -> Napi::Value {
+    Napi::Object out = Napi::Object::New(cb.Env());
+    for (const auto& [key, value] : backend(cb.Env()).info()) out.Set(key, to_js(cb.Env(), value));
+    return out;
+  });
+}
+
+Napi::Value set_math_mode(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    std::string mode = info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "";
+    if (mode != "fp32" && mode != "tf32") throw alexnet::TypeError("setMathMode: mode must be 'fp32' or 'tf32'");
+    backend(info.Env()).set_math_mode(mode == "tf32" ? MathMode::tf32 : MathMode::fp32);
+    return info.Env().Undefined();
+  });
+}
+
+Napi::Value set_deterministic(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    backend(info.Env()).set_deterministic(bool_arg(info[0], "setDeterministic", "on"));
+    return info.Env().Undefined();
+  });
+}
+
+Napi::Value allocator_stats(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    AllocatorStats s = backend(info.Env()).allocator_stats();
+    Napi::Object out = Napi::Object::New(info.Env());
+    out.Set("systemAllocations", double(s.system_allocations));
+    out.Set("systemFrees", double(s.system_frees));
+    out.Set("bytesInUse", double(s.bytes_in_use));
+    out.Set("bytesCached", double(s.bytes_cached));
+    out.Set("peakBytesInUse", double(s.peak_bytes_in_use));
+    return out;
+  });
+}
+
+Napi::Value empty_cache(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    backend(info.Env()).empty_cache();
+    return info.Env().Undefined();
+  });
+}
+
+// Waits off the JS thread for a fence, then resolves.
+class FenceWorker : public Napi::AsyncWorker {
+ public:
+  FenceWorker(Napi::Env env, std::shared_ptr<Completion> c)
+      : Napi::AsyncWorker(env, "alexnet:fence"), completion_(std::move(c)), deferred_(Napi::Promise::Deferred::New(env)) {}
+  Napi::Promise promise() { return deferred_.Promise(); }
+  void Execute() override {
+    try {
+      completion_->wait();
+    } catch (const std::exception& e) {
+      SetError(e.what());
+    }
+  }
+  void OnOK() override { deferred_.Resolve(Env().Undefined()); }
+  void OnError(const Napi::Error& error) override {
+    Napi::Error e = Napi::Error::New(Env(), error.Message());
+    e.Set("code", Napi::String::New(Env(), "ERR_BACKEND"));
+    deferred_.Reject(e.Value());
+  }
+
+ private:
+  std::shared_ptr<Completion> completion_;
+  Napi::Promise::Deferred deferred_;
+};
+
+// synchronize() -> Promise<void>
+Napi::Value synchronize(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    auto* worker = new FenceWorker(info.Env(), backend(info.Env()).fence());
+    Napi::Promise promise = worker->promise();
+    worker->Queue();
+    return promise;
+  });
+}
+
+// synchronizeBlocking(): for benchmarks that must not measure the event loop's hop.
+Napi::Value synchronize_blocking(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    backend(info.Env()).synchronize();
+    return info.Env().Undefined();
+  });
+}
+
+// loadSharedLibrary(path) -> null | error text. Loads a library with RTLD_GLOBAL so that the CUDA
+// addon, loaded afterwards, finds its dependencies (cuDNN, cuBLAS from pip's folders) by soname.
+Napi::Value load_shared_library(const Napi::CallbackInfo& info) {
+  if (!info[0].IsString()) throw Napi::TypeError::New(info.Env(), "loadSharedLibrary: path must be a string");
+  std::string path = info[0].As<Napi::String>();
+  if (dlopen(path.c_str(), RTLD_NOW | RTLD_GLOBAL)) return info.Env().Null();
+  const char* error = dlerror();
+  return Napi::String::New(info.Env(), error ? error : "dlopen failed");
+}
+
+}  // namespace
+
+void register_runtime(Napi::Env env, Napi::Object exports) {
+  exports.Set("backendName", Napi::String::New(env, backend_name()));
+  exports.Set("probe", Napi::Function::New(env, probe, "probe"));
+  exports.Set("info", Napi::Function::New(env, info, "info"));
+  exports.Set("setMathMode", Napi::Function::New(env, set_math_mode, "setMathMode"));
+  exports.Set("setDeterministic", Napi::Function::New(env, set_deterministic, "setDeterministic"));
+  exports.Set("allocatorStats", Napi::Function::New(env, allocator_stats, "allocatorStats"));
+  exports.Set("emptyCache", Napi::Function::New(env, empty_cache, "emptyCache"));
+  exports.Set("synchronize", Napi::Function::New(env, synchronize, "synchronize"));
+  exports.Set("loadSharedLibrary", Napi::Function::New(env, load_shared_library, "loadSharedLibrary"));
+  exports.Set("synchronizeBlocking", Napi::Function::New(env, synchronize_blocking, "synchronizeBlocking"));
+}
+
+}  // namespace alexnet::binding

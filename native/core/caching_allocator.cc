@@ -1,0 +1,94 @@
+#include "caching_allocator.h"
+
+#include <sstream>
+
+#include "errors.h"
+
+namespace alexnet {
+
+CachingAllocator::CachingAllocator(std::string what, RawAllocate raw_allocate, RawFree raw_free)
+    : what_(std::move(what)), raw_allocate_(std::move(raw_allocate)), raw_free_(std::move(raw_free)) {}
+
+CachingAllocator::~CachingAllocator() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  free_cached_locked();
+}
+
+size_t CachingAllocator::rounded_size(size_t bytes) {
+  // 512-byte granules keep every block aligned for vector loads; large blocks round to 64 KiB so
+  // that nearby sizes share blocks without wasting more than a few percent.
+  const size_t granule = bytes >= (size_t(4) << 20) ? (size_t(64) << 10) : 512;
+  size_t size = (bytes + granule - 1) / granule * granule;
+  return size == 0 ? granule : size;
+}
+
+std::shared_ptr<Storage> CachingAllocator::allocate(size_t bytes) {
+  const size_t size = rounded_size(bytes);
+  void* ptr = nullptr;
+  size_t block_size = size;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    // Reuse the smallest cached block that fits without wasting more than a quarter of it.
+    auto it = cached_.lower_bound(size);
+    if (it != cached_.end() && it->first <= size + size / 4) {
+      block_size = it->first;
+      ptr = it->second;
+      cached_.erase(it);
+      stats_.bytes_cached -= block_size;
+    } else {
+      ptr = raw_allocate_(size);
+      if (!ptr) {
+        // Give the cache back to the system and try once more before reporting out-of-memory.
+        free_cached_locked();
+        ptr = raw_allocate_(size);
+      }
+      if (!ptr) {
+        std::ostringstream msg;
+        msg << "out of " << what_ << " memory: could not allocate " << (size >> 20) << " MiB (" << size
+            << " bytes) with " << (stats_.bytes_in_use >> 20)
+            << " MiB held by live tensors; dispose tensors you no longer need or use a smaller batch";
+        throw OutOfMemoryError(msg.str());
+      }
+      ++stats_.system_allocations;
+    }
+    stats_.bytes_in_use += block_size;
+    if (stats_.bytes_in_use > stats_.peak_bytes_in_use) stats_.peak_bytes_in_use = stats_.bytes_in_use;
+  }
+  std::weak_ptr<CachingAllocator> owner = weak_from_this();
+  RawFree raw_free = raw_free_;
+  return std::make_shared<Storage>(ptr, block_size, [owner, raw_free](void* p, size_t n) {
+    if (auto self = owner.lock()) {
+      self->release(p, n);
+    } else {
+      raw_free(p);  // the allocator is gone (teardown): give the block straight back
+    }
+  });
+}
+
+void CachingAllocator::release(void* ptr, size_t size) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  cached_.emplace(size, ptr);
+  stats_.bytes_in_use -= size;
+  stats_.bytes_cached += size;
+}
+
+void CachingAllocator::free_cached_locked() {
+  for (auto& [size, ptr] : cached_) {
+    raw_free_(ptr);
+    ++stats_.system_frees;
+  }
+  cached_.clear();
+  stats_.bytes_cached = 0;
+}
+
+AllocatorStats CachingAllocator::stats() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return stats_;
+}
+
+void CachingAllocator::empty_cache() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  free_cached_locked();
+}
+
+}  // namespace alexnet

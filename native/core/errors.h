@@ -1,0 +1,35 @@
+// Error types shared by every backend. Native code reports failures by throwing one of these;
+// the binding turns each into the matching JavaScript error. Nothing here ever aborts or exits.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+namespace alexnet {
+
+// A caller passed something of the wrong kind (becomes a JS TypeError).
+struct TypeError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// A caller passed a value of the right kind but outside what the op accepts (becomes a JS RangeError).
+struct RangeError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// A library or driver call failed (CUDA, cuDNN, cuBLAS, oneDNN). The message names the call and status.
+struct BackendError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// The device or host ran out of memory. The process can go on: free tensors and retry smaller.
+struct OutOfMemoryError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// The CUDA context is in a state it cannot leave (a sticky error): the process must restart to use the GPU.
+struct DeviceLostError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+}  // namespace alexnet

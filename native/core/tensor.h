@@ -1,0 +1,56 @@
+// The backend-neutral tensor: a shape, an element type and a reference-counted block of memory owned
+// by a backend's allocator. Copies share the block; the block returns to its allocator when the last
+// copy goes (which may be on the backend's worker thread, after queued work that used it has run).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace alexnet {
+
+enum class DType { f32, i32 };
+
+inline size_t dtype_size(DType) { return 4; }
+inline const char* dtype_name(DType t) { return t == DType::f32 ? "float32" : "int32"; }
+
+// One allocation. `release` hands the memory back to whichever allocator produced it.
+struct Storage {
+  void* data = nullptr;
+  size_t bytes = 0;
+  std::function<void(void*, size_t)> release;
+  Storage(void* d, size_t n, std::function<void(void*, size_t)> r) : data(d), bytes(n), release(std::move(r)) {}
+  Storage(const Storage&) = delete;
+  Storage& operator=(const Storage&) = delete;
+  ~Storage() {
+    if (release) release(data, bytes);
+  }
+};
+
+using Shape = std::vector<int64_t>;
+
+inline int64_t numel_of(const Shape& s) {
+  int64_t n = 1;
+  for (int64_t d : s) n *= d;
+  return n;
+}
+
+std::string shape_string(const Shape& s);
+
+struct Tensor {
+  std::shared_ptr<Storage> storage;
+  Shape shape;
+  DType dtype = DType::f32;
+
+  int64_t numel() const { return numel_of(shape); }
+  size_t bytes() const { return static_cast<size_t>(numel()) * dtype_size(dtype); }
+  int rank() const { return static_cast<int>(shape.size()); }
+  int64_t dim(int i) const { return shape[static_cast<size_t>(i)]; }
+  float* f32() const { return static_cast<float*>(storage->data); }
+  int32_t* i32() const { return static_cast<int32_t*>(storage->data); }
+};
+
+}  // namespace alexnet

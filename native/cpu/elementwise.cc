@@ -1,0 +1,61 @@
+// Fills (constant, and Philox-seeded uniform and normal), scaled addition and products.
+#include <cmath>
+
+#include "core/philox.h"
+#include "kernels.h"
+
+namespace alexnet::cpu {
+
+void fill(const Tensor& t, float value) {
+  const int64_t n = t.numel();
+  if (t.dtype == DType::i32) {
+    int32_t* p = t.i32();
+    const int32_t v = static_cast<int32_t>(value);
+#pragma omp parallel for simd schedule(static)
+    for (int64_t i = 0; i < n; ++i) p[i] = v;
+    return;
+  }
+  float* p = t.f32();
+#pragma omp parallel for simd schedule(static)
+  for (int64_t i = 0; i < n; ++i) p[i] = value;
+}
+
+void fill_uniform(const Tensor& t, float low, float high, uint64_t seed) {
+  const int64_t n = t.numel();
+  float* p = t.f32();
+  const float range = high - low;
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < n; ++i) p[i] = low + range * bits_to_unit_float(philox_bits(seed, 0, static_cast<uint64_t>(i)));
+}
+
+// Box-Muller on the first two words of Philox block i: one normal per element.
+void fill_normal(const Tensor& t, float mean, float stddev, uint64_t seed) {
+  const int64_t n = t.numel();
+  float* p = t.f32();
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < n; ++i) {
+    const Philox4 w = philox4x32_10(static_cast<uint64_t>(i), seed);
+    const float u1 = static_cast<float>((w.v[0] >> 8) + 1) * (1.0f / 16777216.0f);
+    const float u2 = static_cast<float>(w.v[1] >> 8) * (1.0f / 16777216.0f);
+    p[i] = mean + stddev * (std::sqrt(-2.0f * std::log(u1)) * std::cos(6.2831853071795864f * u2));
+  }
+}
+
+void add_scaled(const Tensor& dst, const Tensor& src, float alpha) {
+  const int64_t n = dst.numel();
+  float* d = dst.f32();
+  const float* s = src.f32();
+#pragma omp parallel for simd schedule(static)
+  for (int64_t i = 0; i < n; ++i) d[i] += alpha * s[i];
+}
+
+void multiply(const Tensor& a, const Tensor& b, const Tensor& out) {
+  const int64_t n = a.numel();
+  const float* x = a.f32();
+  const float* y = b.f32();
+  float* o = out.f32();
+#pragma omp parallel for simd schedule(static)
+  for (int64_t i = 0; i < n; ++i) o[i] = x[i] * y[i];
+}
+
+}  // namespace alexnet::cpu

@@ -1,0 +1,58 @@
+// The CPU build's arithmetic, one function per op. Each runs synchronously on the calling thread
+// (the backend's worker) and uses OpenMP threads inside; oneDNN does convolution and GEMM.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+
+#include "core/backend.h"
+#include "core/caching_allocator.h"
+
+namespace alexnet::cpu {
+
+// conv.cc (oneDNN); temporaries (layout conversions, scratchpads) come from `allocator`.
+void conv2d_forward(CachingAllocator& allocator, const Conv2dGeometry& g, const Tensor& x, const Tensor& w,
+                    const OptTensor& b, const Tensor& y, bool fuse_relu);
+void conv2d_backward_data(CachingAllocator& allocator, const Conv2dGeometry& g, const Tensor& dy, const Tensor& w,
+                          const Tensor& dx);
+void conv2d_backward_filter(CachingAllocator& allocator, const Conv2dGeometry& g, const Tensor& x, const Tensor& dy,
+                            const Tensor& dw, const OptTensor& db);
+
+// linear.cc (oneDNN's sgemm)
+void linear_forward(const Tensor& x, const Tensor& w, const OptTensor& b, const Tensor& y, bool fuse_relu);
+void linear_backward_data(const Tensor& dy, const Tensor& w, const Tensor& dx);
+void linear_backward_weight(const Tensor& x, const Tensor& dy, const Tensor& dw, const OptTensor& db);
+
+// lrn.cc
+void lrn_forward(const LrnParams& p, const Tensor& x, const Tensor& y);
+void lrn_backward(const LrnParams& p, const Tensor& x, const Tensor& y, const Tensor& dy, const Tensor& dx);
+
+// pool.cc
+void max_pool2d_forward(const Pool2dGeometry& g, const Tensor& x, const Tensor& y);
+void max_pool2d_backward(const Pool2dGeometry& g, const Tensor& x, const Tensor& dy, const Tensor& dx);
+void adaptive_avg_pool2d_forward(const Tensor& x, const Tensor& y);
+void adaptive_avg_pool2d_backward(const Tensor& dy, const Tensor& dx);
+
+// activation.cc
+void relu_forward(const Tensor& x, const Tensor& y);
+void relu_backward(const Tensor& y, const Tensor& dy, const Tensor& dx);
+void softmax_forward(const Tensor& x, const Tensor& y);
+
+// dropout.cc
+void dropout_forward(float p, uint64_t seed, uint64_t offset, const Tensor& x, const Tensor& y, const Tensor& mask);
+
+// loss.cc
+void softmax_cross_entropy(const Tensor& logits, const Tensor& labels, const Tensor& loss, const OptTensor& dlogits);
+void count_topk_correct(const Tensor& logits, const Tensor& labels, int k, const Tensor& counter);
+
+// sgd.cc
+void sgd_step(const SgdParams& p, const SgdTensors& t);
+
+// elementwise.cc
+void fill(const Tensor& t, float value);
+void fill_uniform(const Tensor& t, float low, float high, uint64_t seed);
+void fill_normal(const Tensor& t, float mean, float stddev, uint64_t seed);
+void add_scaled(const Tensor& dst, const Tensor& src, float alpha);
+void multiply(const Tensor& a, const Tensor& b, const Tensor& out);
+
+}  // namespace alexnet::cpu

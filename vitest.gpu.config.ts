@@ -1,0 +1,14 @@
+import { defineConfig } from 'vitest/config';
+
+// GPU tests: every op and preset against PyTorch's fixtures and the CPU build, training runs,
+// memory and out-of-memory behaviour. Each file skips itself, visibly, where no CUDA device exists.
+export default defineConfig({
+  test: {
+    include: ['test/gpu/**/*.test.ts'],
+    pool: 'forks',
+    fileParallelism: false,
+    testTimeout: 600_000,
+    hookTimeout: 600_000,
+    env: { ALEXNET_QUIET: '1' },
+  },
+});
