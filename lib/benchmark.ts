@@ -1,0 +1,388 @@
+/**
+ * Timing this project's work on a backend: a whole training step, inference, and each layer's
+ * forward and backward pass at a preset's shapes. `alexnet bench` and the scripts in bench/ use it.
+ *
+ * How it measures: every timed iteration starts after the backend's queue has drained, enqueues the
+ * work, then waits with a blocking fence (no event-loop hop is timed), so each sample is the wall
+ * time from the first call to the last result being in device memory. Inputs are already on the
+ * device and nothing is read back. Results are medians over `iterations` samples after `warmup`
+ * untimed ones (the first iterations build oneDNN primitives, choose cuDNN algorithms and fill the
+ * caching allocator).
+ *
+ * What a training step is: forward in training mode, fused softmax cross-entropy (mean) with its
+ * gradient, backward through every layer (no gradient for the input images), and an SGD update with
+ * momentum 0.9 and weight decay 5e-4 — the work `torch.optim.SGD` and `loss.backward()` do in the
+ * PyTorch baseline (bench/pytorch_baseline.py).
+ * @module
+ */
+import { getBackend, type Backend, type BackendChoice, type BackendKind, type MathMode } from './backend/backend';
+import { callNative } from './errors';
+import { AlexNet, createAlexNet, PRESETS, type PresetName } from './models/alexnet';
+import { ReLU } from './nn/activation';
+import { Conv2d } from './nn/conv2d';
+import { Flatten } from './nn/flatten';
+import { Linear } from './nn/linear';
+import { Module, type Parameter } from './nn/module';
+import { Sequential } from './nn/sequential';
+import { nonNegativeInt, positiveInt } from './ops/common';
+import { softmaxCrossEntropy } from './ops/loss';
+import { SGD } from './optim/sgd';
+import { describe, Tensor } from './tensor';
+
+/** Milliseconds per iteration. */
+export interface Timing {
+  /** Median of the timed iterations. */
+  medianMs: number;
+  minMs: number;
+  maxMs: number;
+  /** Every timed iteration, in the order they ran. */
+  samplesMs: number[];
+}
+
+/** What to benchmark and how long. */
+export interface BenchmarkOptions {
+  /** Which AlexNet; default 'torchvision'. */
+  preset?: PresetName;
+  /** Images per batch (required). */
+  batchSize: number;
+  /** Backend or choice; default: the process default. */
+  backend?: Backend | BackendChoice;
+  /** Math mode for the run (restored afterwards); default: the backend's current mode. */
+  mathMode?: MathMode;
+  /** Untimed iterations first; default 3. */
+  warmup?: number;
+  /** Timed iterations; default 10. */
+  iterations?: number;
+  /** Channel-width multiplier passed to the model (for quick runs); default 1 (full size). */
+  width?: number;
+}
+
+/** A whole-model measurement. */
+export interface StepBenchmark {
+  /** 'train': forward, loss, backward and SGD; 'inference': forward in evaluation mode. */
+  task: 'train' | 'inference';
+  preset: PresetName;
+  batchSize: number;
+  backend: BackendKind;
+  mathMode: MathMode;
+  timing: Timing;
+  /** batchSize / median seconds. */
+  imagesPerSecond: number;
+}
+
+/**
+ * One unit of a training step timed on its own. Units are the model's layers, with a Conv2d or
+ * Linear and the ReLU after it taken together (they run as one fused op); Flatten (a view) is left
+ * out. Two extra rows close the step: `loss` (softmax cross-entropy with its gradient, one fused op,
+ * so `backward` is null) and `sgd` (the update of every parameter, timed as `forward`).
+ */
+export interface LayerBenchmark {
+  /** The first layer's dotted name in the model, as PyTorch names it ('features.0'), or 'loss' / 'sgd'. */
+  name: string;
+  /** Layer classes in the unit, joined with '+' ('Conv2d+ReLU'). */
+  layers: string;
+  inputShape: number[];
+  outputShape: number[];
+  forward: Timing;
+  /** Null for the loss and SGD rows. */
+  backward: Timing | null;
+}
+
+/** Per-layer timings of a preset at one batch size. */
+export interface LayersBenchmark {
+  preset: PresetName;
+  batchSize: number;
+  backend: BackendKind;
+  mathMode: MathMode;
+  rows: LayerBenchmark[];
+}
+
+interface Resolved {
+  preset: PresetName;
+  batchSize: number;
+  backend: Backend;
+  mathMode: MathMode;
+  warmup: number;
+  iterations: number;
+  width: number;
+}
+
+/** Hyper-parameters of the timed SGD update (those of the paper and of torchvision's reference script). */
+export const BENCHMARK_SGD = { lr: 0.01, momentum: 0.9, weightDecay: 5e-4 } as const;
+
+function resolve(options: BenchmarkOptions): Resolved {
+  if (options === null || typeof options !== 'object') {
+    throw new TypeError(`benchmark options must be an object, got ${describe(options)}`);
+  }
+  const preset = options.preset ?? 'torchvision';
+  if (!PRESETS.includes(preset)) {
+    throw new TypeError(`preset must be one of ${PRESETS.join(', ')}, got ${describe(preset)}`);
+  }
+  const mathMode = options.mathMode;
+  if (mathMode !== undefined && mathMode !== 'fp32' && mathMode !== 'tf32') {
+    throw new TypeError(`mathMode must be 'fp32' or 'tf32', got ${describe(mathMode)}`);
+  }
+  const width = options.width ?? 1;
+  if (typeof width !== 'number' || !(width > 0) || width > 16) {
+    throw new RangeError(`width must be a number in (0, 16], got ${describe(width)}`);
+  }
+  const backend = getBackend(options.backend);
+  return {
+    preset,
+    batchSize: positiveInt(options.batchSize, 'batchSize'),
+    backend,
+    mathMode: mathMode ?? backend.mathMode,
+    warmup: nonNegativeInt(options.warmup ?? 3, 'warmup'),
+    iterations: positiveInt(options.iterations ?? 10, 'iterations'),
+    width,
+  };
+}
+
+/** Median, min and max of samples (the median of an even count is the mean of the middle two). */
+export function summarize(samplesMs: readonly number[]): Timing {
+  if (samplesMs.length === 0) throw new RangeError('summarize: samplesMs must not be empty');
+  const sorted = [...samplesMs].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  const medianMs = sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  return { medianMs, minMs: sorted[0]!, maxMs: sorted.at(-1)!, samplesMs: [...samplesMs] };
+}
+
+/** Blocks until everything queued on `backend` has run (a failure among it is thrown here). */
+function drain(backend: Backend): void {
+  callNative(() => backend.native.synchronizeBlocking());
+}
+
+/** Wall time of `work` plus the wait for what it queued, in milliseconds. */
+function timeOnce(backend: Backend, work: () => void): number {
+  const start = process.hrtime.bigint();
+  work();
+  drain(backend);
+  return Number(process.hrtime.bigint() - start) / 1e6;
+}
+
+/** Runs `body` with the backend in `r.mathMode`, restoring the previous mode afterwards. */
+async function withMathMode<T>(r: Resolved, body: () => Promise<T>): Promise<T> {
+  const previous = r.backend.mathMode;
+  if (previous !== r.mathMode) r.backend.setMathMode(r.mathMode);
+  try {
+    return await body();
+  } finally {
+    if (previous !== r.mathMode) r.backend.setMathMode(previous);
+  }
+}
+
+/** Lets pending I/O (progress output, signals) through between measurements. */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((done) => setImmediate(done));
+}
+
+/** Every trainable parameter of the model (Module.parameters() lists only a module's own). */
+function allParameters(model: Module): Parameter[] {
+  return model.namedParameters().map(([, p]) => p);
+}
+
+function buildModel(r: Resolved): AlexNet {
+  // PyTorch's default initialization for every preset, as the baseline has: the values do not change
+  // the arithmetic, and small weights keep activations clear of denormals (slow on some CPUs).
+  return createAlexNet({ preset: r.preset, width: r.width, init: 'pytorch', seed: 1, backend: r.backend });
+}
+
+function inputBatch(model: AlexNet, r: Resolved): { images: Tensor; labels: Tensor } {
+  const { inChannels, inputSize, numClasses } = model.config;
+  const images = Tensor.uniform([r.batchSize, inChannels, inputSize, inputSize], { low: -1, high: 1, seed: 2 }, { backend: r.backend });
+  const labels = Int32Array.from({ length: r.batchSize }, (_, i) => (i * 7919) % numClasses);
+  return { images, labels: Tensor.fromArray(labels, [r.batchSize], { backend: r.backend, dtype: 'int32' }) };
+}
+
+/** Runs `step` warmup + iterations times and times the last `iterations`. */
+async function sample(r: Resolved, step: () => void): Promise<Timing> {
+  drain(r.backend);
+  for (let i = 0; i < r.warmup; i++) timeOnce(r.backend, step);
+  const samples: number[] = [];
+  for (let i = 0; i < r.iterations; i++) samples.push(timeOnce(r.backend, step));
+  await yieldToEventLoop();
+  return summarize(samples);
+}
+
+function stepResult(task: StepBenchmark['task'], r: Resolved, timing: Timing): StepBenchmark {
+  return {
+    task,
+    preset: r.preset,
+    batchSize: r.batchSize,
+    backend: r.backend.kind,
+    mathMode: r.mathMode,
+    timing,
+    imagesPerSecond: r.batchSize / (timing.medianMs / 1000),
+  };
+}
+
+/**
+ * Times a full training step (forward, softmax cross-entropy, backward, SGD with momentum 0.9 and
+ * weight decay 5e-4) of `options.preset` at `options.batchSize`.
+ */
+export async function benchmarkTraining(options: BenchmarkOptions): Promise<StepBenchmark> {
+  const r = resolve(options);
+  return withMathMode(r, async () => {
+    const model = buildModel(r);
+    const { images, labels } = inputBatch(model, r);
+    const optimizer = new SGD(allParameters(model), BENCHMARK_SGD);
+    try {
+      model.train();
+      const timing = await sample(r, () => {
+        const logits = model.forward(images);
+        const { loss, gradLogits } = softmaxCrossEntropy(logits, labels, { withGrad: true });
+        logits.dispose();
+        loss.dispose();
+        model.backward(gradLogits!)?.dispose();
+        gradLogits!.dispose();
+        optimizer.step();
+      });
+      return stepResult('train', r, timing);
+    } finally {
+      optimizer.dispose();
+      model.dispose();
+      images.dispose();
+      labels.dispose();
+    }
+  });
+}
+
+/** Times a forward pass in evaluation mode (dropout off, nothing kept for backward). */
+export async function benchmarkInference(options: BenchmarkOptions): Promise<StepBenchmark> {
+  const r = resolve(options);
+  return withMathMode(r, async () => {
+    const model = buildModel(r);
+    const { images, labels } = inputBatch(model, r);
+    try {
+      model.eval();
+      const timing = await sample(r, () => model.forward(images).dispose());
+      return stepResult('inference', r, timing);
+    } finally {
+      model.dispose();
+      images.dispose();
+      labels.dispose();
+    }
+  });
+}
+
+/** A model's leaf layers with their dotted names, in forward order. */
+function leafLayers(module: Module, prefix = ''): [string, Module][] {
+  const children = module.children();
+  if (children.length === 0) return [[prefix.replace(/\.$/, ''), module]];
+  return children.flatMap(([name, child]) => leafLayers(child, `${prefix}${name}.`));
+}
+
+/** The model's leaf layers grouped as they run: Conv2d/Linear with a following ReLU together; Flatten dropped. */
+export function layerUnits(model: Module): { name: string; modules: Module[] }[] {
+  const leaves = leafLayers(model);
+  const units: { name: string; modules: Module[] }[] = [];
+  for (let i = 0; i < leaves.length; i++) {
+    const [name, layer] = leaves[i]!;
+    if (layer instanceof Flatten) continue;
+    const next = leaves[i + 1]?.[1];
+    if ((layer instanceof Conv2d || layer instanceof Linear) && next instanceof ReLU) {
+      units.push({ name, modules: [layer, next] });
+      i++;
+    } else {
+      units.push({ name, modules: [layer] });
+    }
+  }
+  return units;
+}
+
+function randomLike(shape: readonly number[], seed: number, backend: Backend): Tensor {
+  return Tensor.uniform(shape, { low: -1, high: 1, seed }, { backend });
+}
+
+/**
+ * Times each layer's forward and backward pass (training mode) at the shapes a batch of
+ * `options.batchSize` gives it, then the loss and the SGD update; see {@link LayerBenchmark}.
+ * Each iteration runs the unit's forward, then its backward, timing them separately. The first
+ * unit computes no input gradient, as in a training step.
+ */
+export async function benchmarkLayers(options: BenchmarkOptions): Promise<LayersBenchmark> {
+  const r = resolve(options);
+  return withMathMode(r, async () => {
+    const model = buildModel(r);
+    const rows: LayerBenchmark[] = [];
+    try {
+      model.train();
+      let shape = [r.batchSize, model.config.inChannels, model.config.inputSize, model.config.inputSize];
+      const units = layerUnits(model);
+      for (const [index, unit] of units.entries()) {
+        // A Flatten left out between units still reshapes: give the next unit the shape it expects.
+        if (unit.modules[0] instanceof Linear && shape.length > 2) shape = new Flatten().outputShape(shape);
+        const runner = unit.modules.length === 1 ? unit.modules[0]! : new Sequential(...unit.modules);
+        const outputShape = runner.outputShape(shape);
+        const input = randomLike(shape, 10 + index, r.backend);
+        const gradOutput = randomLike(outputShape, 1000 + index, r.backend);
+        const inputGrad = index > 0;
+        const forward: number[] = [];
+        const backward: number[] = [];
+        drain(r.backend);
+        for (let i = 0; i < r.warmup + r.iterations; i++) {
+          let output: Tensor | undefined;
+          const f = timeOnce(r.backend, () => (output = runner.forward(input)));
+          output!.dispose();
+          const b = timeOnce(r.backend, () => runner.backward(gradOutput, { inputGrad })?.dispose());
+          if (i >= r.warmup) {
+            forward.push(f);
+            backward.push(b);
+          }
+        }
+        runner.clearSaved();
+        input.dispose();
+        gradOutput.dispose();
+        rows.push({
+          name: unit.name,
+          layers: unit.modules.map((m) => m.kind).join('+'),
+          inputShape: shape,
+          outputShape,
+          forward: summarize(forward),
+          backward: summarize(backward),
+        });
+        shape = outputShape;
+        await yieldToEventLoop();
+      }
+      rows.push(await lossRow(r, shape));
+      rows.push(await sgdRow(r, model));
+      return { preset: r.preset, batchSize: r.batchSize, backend: r.backend.kind, mathMode: r.mathMode, rows };
+    } finally {
+      model.dispose();
+    }
+  });
+}
+
+async function lossRow(r: Resolved, logitsShape: number[]): Promise<LayerBenchmark> {
+  const logits = randomLike(logitsShape, 3, r.backend);
+  const classes = logitsShape[1]!;
+  const labels = Tensor.fromArray(
+    Int32Array.from({ length: logitsShape[0]! }, (_, i) => (i * 7919) % classes),
+    [logitsShape[0]!],
+    { backend: r.backend, dtype: 'int32' },
+  );
+  try {
+    const forward = await sample(r, () => {
+      const { loss, gradLogits } = softmaxCrossEntropy(logits, labels, { withGrad: true });
+      loss.dispose();
+      gradLogits!.dispose();
+    });
+    return { name: 'loss', layers: 'SoftmaxCrossEntropy', inputShape: logitsShape, outputShape: [1], forward, backward: null };
+  } finally {
+    logits.dispose();
+    labels.dispose();
+  }
+}
+
+async function sgdRow(r: Resolved, model: AlexNet): Promise<LayerBenchmark> {
+  const params = allParameters(model);
+  params.forEach((p, i) => p.setGrad(randomLike(p.value.shape, 5000 + i, r.backend)));
+  const optimizer = new SGD(params, BENCHMARK_SGD);
+  try {
+    const forward = await sample(r, () => optimizer.step());
+    const count = params.reduce((n, p) => n + p.value.size, 0);
+    return { name: 'sgd', layers: 'SGD', inputShape: [count], outputShape: [count], forward, backward: null };
+  } finally {
+    optimizer.dispose();
+  }
+}
