@@ -2,11 +2,19 @@
  * Test helpers: comparing tensors with a stated tolerance (printing the worst element, as llm.c's
  * check_tensor does), and reading optional prerequisites that CI requires.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
 import { expect } from 'vitest';
+
+import { decodeSafetensors, type SafetensorsTensor } from '../lib/io/safetensors';
+import { Tensor } from '../lib/tensor';
 
 /**
  * Relative error of element i: |actual - expected| / max(|expected|, floor), with floor the RMS of
- * `expected`, so that elements near zero are judged against the tensor's scale, not against zero.
+ * `expected`'s finite elements, so that elements near zero are judged against the tensor's scale,
+ * not against zero. Non-finite expected elements (NaN, ±Infinity) must be matched exactly, and a
+ * non-finite actual where a finite value is expected counts as an infinite error.
  */
 export function compareArrays(
   name: string,
@@ -16,19 +24,31 @@ export function compareArrays(
 ): { maxError: number; worst: number } {
   expect(actual.length, `${name}: element count`).toBe(expected.length);
   let sumSq = 0;
-  for (let i = 0; i < expected.length; i++) sumSq += expected[i]! * expected[i]!;
-  const floor = Math.max(Math.sqrt(sumSq / Math.max(expected.length, 1)), 1e-12);
+  let finite = 0;
+  for (let i = 0; i < expected.length; i++) {
+    const e = expected[i]!;
+    if (Number.isFinite(e)) {
+      sumSq += e * e;
+      finite++;
+    }
+  }
+  const floor = Math.max(Math.sqrt(sumSq / Math.max(finite, 1)), 1e-12);
   let maxError = 0;
   let worst = -1;
   for (let i = 0; i < expected.length; i++) {
     const a = actual[i]!;
     const e = expected[i]!;
-    const err = Number.isNaN(a) !== Number.isNaN(e) ? Infinity : Number.isNaN(e) ? 0 : Math.abs(a - e) / Math.max(Math.abs(e), floor);
-    if (err > maxError || worst < 0) {
-      if (err > maxError) maxError = err;
-      if (err >= maxError) worst = i;
+    let err: number;
+    if (!Number.isFinite(e)) err = Object.is(a, e) ? 0 : Infinity;  // Object.is(NaN, NaN) is true
+    else if (!Number.isFinite(a)) err = Infinity;
+    else err = Math.abs(a - e) / Math.max(Math.abs(e), floor);
+    if (worst < 0 || err > maxError) {
+      maxError = err;
+      worst = i;
     }
   }
+  // ALEXNET_REPORT_ERRORS=1 prints every comparison's worst error (the figures quoted in reports).
+  if (process.env.ALEXNET_REPORT_ERRORS === '1') console.log(`${name}: max relative error ${maxError.toExponential(2)}`);
   if (maxError > rtol) {
     throw new Error(
       `${name}: max relative error ${maxError.toExponential(3)} > ${rtol} at element ${worst}: ` +
@@ -40,3 +60,66 @@ export function compareArrays(
 
 /** True when CI demands every optional prerequisite (torch, the CUDA build, the dataset). */
 export const ciRequiresEverything = process.env.ALEXNET_CI === '1';
+
+/** The tolerance for fp32 results against the float64 reference (see test/reference/README.md). */
+export const FP32_RTOL = 1e-4;
+
+/** Where test/reference/make_fixtures.py writes its fixtures. */
+export const FIXTURES_DIR = join(__dirname, 'reference', 'fixtures');
+
+/** One configuration of a fixture file: its name and whatever settings the script recorded. */
+export type FixtureCase = { name: string } & Record<string, unknown>;
+
+/** A fixture file written by test/reference/make_fixtures.py. */
+export interface Fixture {
+  /** The file's configurations, in the order the script wrote them. */
+  cases: FixtureCase[];
+  /** The safetensors metadata (the script's hash, torch version, extra tables as JSON). */
+  metadata: Record<string, string>;
+  /** A stored tensor by its full name ('<case>.<role>'), or an error naming what is missing. */
+  get(name: string): SafetensorsTensor;
+  /** Whether the file holds a tensor of that name. */
+  has(name: string): boolean;
+}
+
+/** Reads `fixtures/<name>.safetensors` (e.g. 'ops/conv2d'). */
+export function loadFixture(name: string): Fixture {
+  const path = join(FIXTURES_DIR, `${name}.safetensors`);
+  const file = decodeSafetensors(readFileSync(path), path);
+  const cases = JSON.parse(file.metadata.cases ?? '[]') as FixtureCase[];
+  return {
+    cases,
+    metadata: file.metadata,
+    get(key: string): SafetensorsTensor {
+      const t = file.tensors.get(key);
+      if (!t) throw new Error(`${path}: no tensor ${JSON.stringify(key)} (regenerate with npm run fixtures?)`);
+      return t;
+    },
+    has: (key: string) => file.tensors.has(key),
+  };
+}
+
+/** Uploads a fixture tensor to the CPU backend (float32, or int32 for labels). */
+export function cpuTensor(t: SafetensorsTensor): Tensor {
+  if (t.dtype === 'F32') return Tensor.fromArray(t.data as Float32Array, t.shape, { backend: 'cpu' });
+  if (t.dtype === 'I32') return Tensor.fromArray(t.data as Int32Array, t.shape, { backend: 'cpu', dtype: 'int32' });
+  throw new Error(`cpuTensor: fixture tensors are F32 or I32, got ${t.dtype}`);
+}
+
+/**
+ * Checks a tensor's shape and values against a fixture tensor (or plain values) with
+ * {@link compareArrays}, disposing the tensor afterwards.
+ */
+export async function expectTensorClose(
+  name: string,
+  actual: Tensor,
+  expected: SafetensorsTensor | { shape: readonly number[]; data: ArrayLike<number> },
+  rtol = FP32_RTOL,
+): Promise<{ maxError: number; worst: number }> {
+  try {
+    expect([...actual.shape], `${name}: shape`).toEqual([...expected.shape]);
+    return compareArrays(name, await actual.toArray(), expected.data as ArrayLike<number>, rtol);
+  } finally {
+    actual.dispose();
+  }
+}
