@@ -60,7 +60,7 @@ export function ensureDist(): void {
     const r = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: repoRoot, encoding: 'utf8' });
     // tsc still emits when some other file has a type error; what matters here is that our files exist.
     if (r.status !== 0) console.warn(`tsc reported errors while building dist/ (${path.relative(repoRoot, culprit)} was stale):\n${r.stdout}`);
-    if (!existsSync(cliMain)) throw new Error(`building dist/ failed:\n${r.stdout}${r.stderr}`);
+    if (!existsSync(path.join(distRoot, 'index.js'))) throw new Error(`building dist/ failed:\n${r.stdout}${r.stderr}`);
   } finally {
     rmSync(lock, { recursive: true, force: true });
   }

@@ -1,0 +1,260 @@
+/**
+ * The batch loader: shuffles with a seed, applies the transforms and hands out batches as tensors
+ * on the model's backend, preparing the next batches while the current one trains.
+ *
+ * - Order: epoch e visits the samples in a permutation drawn from (seed, e), or in index order
+ *   without shuffling. Augmentation draws from (seed, epoch, sample index). So any (epoch, batch)
+ *   can be regenerated exactly, which is all a checkpoint needs to resume the data stream.
+ * - Overlap and memory: at most `prefetch` batches are being prepared or waiting, plus the one
+ *   handed out. Preparation runs on worker threads when the dataset and transforms allow it
+ *   (built-in datasets and transforms do), else on the main thread between training steps, which
+ *   still overlaps with the device because ops only enqueue work.
+ * @module
+ */
+import * as os from 'node:os';
+
+import { getBackend, type Backend, type BackendChoice } from '../backend/backend';
+import { nonNegativeInt, positiveInt } from '../ops/common';
+import { describe, Tensor, type Seed } from '../tensor';
+import { assembleBatch, type HostBatch } from './batchAssembly';
+import { BatchWorkers, batchWorkerScript } from './batchWorkers';
+import type { Dataset, Sample } from './dataset';
+import type { Image } from './image';
+import { permutation } from './rng';
+import { Pipeline, type TransformList } from './transforms/pipeline';
+
+export interface DataLoaderOptions {
+  /** Samples per batch. */
+  batchSize: number;
+  /** Visit samples in a new random order every epoch (default false). */
+  shuffle?: boolean;
+  /** Seed of the shuffle and of the augmentation (default 0). */
+  seed?: Seed;
+  /** Transforms applied to every image (a list, or a Pipeline). */
+  transform?: TransformList | Pipeline;
+  /** Drop the last batch when it is smaller than batchSize (default false). */
+  dropLast?: boolean;
+  /** Batches prepared ahead of the one in use (default 2, at least the worker count). */
+  prefetch?: number;
+  /**
+   * Worker threads preparing batches. 'auto' (default) uses up to 8 (leaving two cores free) when
+   * training on the GPU from the compiled package, and none otherwise (on the CPU backend the
+   * cores are better spent on the arithmetic). Datasets or transforms that cannot be described as
+   * plain data (custom ones) always run on the main thread.
+   */
+  workers?: number | 'auto';
+  /** Where the batch tensors live (default: the process default backend). */
+  backend?: Backend | BackendChoice;
+}
+
+/** One batch, on the loader's backend. Dispose it (or let the Trainer do it) when done. */
+export interface Batch {
+  /** [N, C, H, W] float32. */
+  input: Tensor<'float32'>;
+  /** [N] int32 class indices. */
+  labels: Tensor<'int32'>;
+  /** N. */
+  size: number;
+  epoch: number;
+  /** Position of this batch within the epoch. */
+  index: number;
+  /** Frees both tensors. */
+  dispose(): void;
+}
+
+interface PreparedBatch extends HostBatch {
+  labels: Int32Array;
+}
+
+/** Batches from a dataset; see the module notes. */
+export class DataLoader {
+  readonly dataset: Dataset;
+  readonly batchSize: number;
+  readonly shuffle: boolean;
+  readonly seed: bigint;
+  readonly dropLast: boolean;
+  readonly prefetch: number;
+  readonly pipeline: Pipeline;
+  readonly backend: Backend;
+  /** Worker threads in use (0: the main thread prepares batches). */
+  readonly workers: number;
+  #pool: BatchWorkers | null = null;
+  readonly #freeBuffers: ArrayBuffer[] = [];
+  #orderCache: { epoch: number; order: Int32Array } | null = null;
+
+  constructor(dataset: Dataset, options: DataLoaderOptions) {
+    if (dataset === null || typeof dataset !== 'object' || typeof dataset.get !== 'function' || !Number.isInteger(dataset.length)) {
+      throw new TypeError(`dataset must be a Dataset (length, classes, get), got ${describe(dataset)}`);
+    }
+    if (dataset.length === 0) throw new RangeError('dataset is empty');
+    if (options === null || typeof options !== 'object') throw new TypeError('DataLoader: options must be an object with batchSize');
+    this.dataset = dataset;
+    this.batchSize = positiveInt(options.batchSize, 'batchSize');
+    this.shuffle = options.shuffle ?? false;
+    if (typeof this.shuffle !== 'boolean') throw new TypeError(`shuffle must be a boolean, got ${describe(this.shuffle)}`);
+    const seed = options.seed ?? 0;
+    if ((typeof seed !== 'number' || !Number.isSafeInteger(seed) || seed < 0) && (typeof seed !== 'bigint' || seed < 0n)) {
+      throw new TypeError(`seed must be a non-negative integer, got ${describe(seed)}`);
+    }
+    this.seed = BigInt(seed);
+    this.dropLast = options.dropLast ?? false;
+    if (typeof this.dropLast !== 'boolean') throw new TypeError(`dropLast must be a boolean, got ${describe(this.dropLast)}`);
+    if (this.dropLast && dataset.length < this.batchSize) {
+      throw new RangeError(`dropLast with batchSize ${this.batchSize} leaves no batch from ${dataset.length} samples`);
+    }
+    this.pipeline = options.transform instanceof Pipeline ? options.transform : new Pipeline(options.transform ?? []);
+    if (dataset.imageShape) this.pipeline.outputShape(dataset.imageShape);
+    this.backend = getBackend(options.backend);
+    this.workers = this.#workerCount(options.workers ?? 'auto');
+    this.prefetch = Math.max(positiveInt(options.prefetch ?? 2, 'prefetch'), this.workers);
+  }
+
+  #workerCount(requested: number | 'auto'): number {
+    const source = this.dataset.workerSource?.();
+    const shareable = source !== undefined && this.pipeline.specs !== undefined && typeof this.dataset.label === 'function';
+    if (requested === 'auto') {
+      const compiled = __filename.endsWith('.js') && batchWorkerScript() !== undefined;
+      if (!shareable || !compiled || this.backend.kind === 'cpu') return 0;
+      return Math.max(1, Math.min(8, os.availableParallelism() - 2));
+    }
+    const n = nonNegativeInt(requested, 'workers');
+    if (n > 0 && !shareable) {
+      throw new TypeError(
+        'workers > 0 needs a built-in dataset and built-in transforms (custom ones cannot be sent to worker threads); use workers: 0',
+      );
+    }
+    return n;
+  }
+
+  /** Samples per epoch that end up in batches. */
+  get samplesPerEpoch(): number {
+    return this.dropLast ? this.batchesPerEpoch * this.batchSize : this.dataset.length;
+  }
+
+  /** Batches per epoch. */
+  get batchesPerEpoch(): number {
+    const n = this.dataset.length / this.batchSize;
+    return this.dropLast ? Math.floor(n) : Math.ceil(n);
+  }
+
+  /** The order in which epoch `epoch` visits the dataset's indices. */
+  order(epoch: number): Int32Array {
+    nonNegativeInt(epoch, 'epoch');
+    if (this.#orderCache?.epoch === epoch) return this.#orderCache.order;
+    let order: Int32Array;
+    if (this.shuffle) {
+      order = permutation(this.dataset.length, this.seed, 0x5f1e, epoch);
+    } else {
+      order = new Int32Array(this.dataset.length);
+      for (let i = 0; i < order.length; i++) order[i] = i;
+    }
+    this.#orderCache = { epoch, order };
+    return order;
+  }
+
+  /** The dataset indices of batch `index` of epoch `epoch`. */
+  batchIndices(epoch: number, index: number): Int32Array {
+    nonNegativeInt(index, 'batch index');
+    if (index >= this.batchesPerEpoch) throw new RangeError(`batch index ${index} is out of range [0, ${this.batchesPerEpoch})`);
+    const start = index * this.batchSize;
+    return this.order(epoch).slice(start, Math.min(start + this.batchSize, this.dataset.length));
+  }
+
+  async #prepare(epoch: number, index: number): Promise<PreparedBatch> {
+    const indices = this.batchIndices(epoch, index);
+    if (this.workers > 0) {
+      this.#pool ??= new BatchWorkers(this.workers, {
+        source: this.dataset.workerSource!(),
+        transforms: this.pipeline.specs!,
+        seed: this.seed.toString(),
+      });
+      const labels = indices.map((i) => this.dataset.label!(i));
+      const buffer = this.#freeBuffers.pop() ?? null;
+      const host = await this.#pool.run({ epoch, indices, buffer });
+      return { ...host, labels };
+    }
+    const labels = new Int32Array(indices.length);
+    const host = await assembleBatch(
+      (i, position) => {
+        const sample = this.dataset.get(i);
+        const image = (s: Sample): Image => {
+          labels[position] = s.label;
+          return s.image;
+        };
+        return sample instanceof Promise ? sample.then(image) : image(sample);
+      },
+      indices,
+      this.pipeline,
+      this.seed,
+      epoch,
+      this.#freeBuffers.pop(),
+    );
+    return { ...host, labels };
+  }
+
+  #upload(prepared: PreparedBatch, epoch: number, index: number): Batch {
+    const n = prepared.labels.length;
+    const classes = this.dataset.classes.length;
+    for (let i = 0; i < n; i++) {
+      const label = prepared.labels[i]!;
+      if (!(label >= 0 && label < classes)) {
+        throw new RangeError(`batch ${index} of epoch ${epoch}: sample ${i} has label ${label}, outside [0, ${classes}) for ${classes} classes`);
+      }
+    }
+    const input = Tensor.fromArray(prepared.data, [n, ...prepared.sampleShape], { backend: this.backend, dtype: 'float32' });
+    // Upload copies (the backend may reuse the source once it returns): the buffer can serve another batch.
+    if (this.#freeBuffers.length < this.prefetch + 1) this.#freeBuffers.push(prepared.data.buffer as ArrayBuffer);
+    let labels: Tensor<'int32'>;
+    try {
+      labels = Tensor.fromArray(prepared.labels, [n], { backend: this.backend, dtype: 'int32' });
+    } catch (error) {
+      input.dispose();
+      throw error;
+    }
+    return {
+      input,
+      labels,
+      size: n,
+      epoch,
+      index,
+      dispose() {
+        input.dispose();
+        labels.dispose();
+      },
+    };
+  }
+
+  /**
+   * The batches of epoch `epoch`, starting at batch `start` (to resume mid-epoch). Stop early
+   * with `break`; batches already being prepared are discarded.
+   */
+  async *batches(epoch = 0, start = 0): AsyncGenerator<Batch, void, undefined> {
+    nonNegativeInt(epoch, 'epoch');
+    nonNegativeInt(start, 'start');
+    const total = this.batchesPerEpoch;
+    if (start > total) throw new RangeError(`start batch ${start} is beyond the ${total} batches of an epoch`);
+    const pending: Promise<PreparedBatch>[] = [];
+    let next = start;
+    let yielded = start;
+    const fill = () => {
+      while (pending.length < this.prefetch && next < total) {
+        const p = this.#prepare(epoch, next++);
+        p.catch(() => {}); // handled where it is awaited; this only marks early rejections as expected
+        pending.push(p);
+      }
+    };
+    fill();
+    while (pending.length > 0) {
+      const prepared = await pending.shift()!;
+      fill();
+      yield this.#upload(prepared, epoch, yielded++);
+    }
+  }
+
+  /** Stops the worker threads (if any). The loader can still be used; workers restart on demand. */
+  async close(): Promise<void> {
+    const pool = this.#pool;
+    this.#pool = null;
+    await pool?.close();
+  }
+}
