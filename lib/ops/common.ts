@@ -9,12 +9,15 @@ import type { NativeTensor } from '../backend/native';
 import { callNative } from '../errors';
 import { checkTensor, describe, Tensor } from '../tensor';
 
-/** Checks that every named argument is a live Tensor on one backend, and returns that backend. */
-export function sameBackend(op: string, tensors: Record<string, unknown>): Backend {
+/**
+ * Checks that every named argument is a live Tensor on one backend, and returns that backend.
+ * Those in `optional` (a bias) may also be null or undefined.
+ */
+export function sameBackend(op: string, tensors: Record<string, unknown>, optional: Record<string, unknown> = {}): Backend {
   let backend: Backend | undefined;
   let first = '';
-  for (const [name, value] of Object.entries(tensors)) {
-    if (value === null || value === undefined) continue;
+  const all = Object.entries(tensors).concat(Object.entries(optional).filter(([, v]) => v !== null && v !== undefined));
+  for (const [name, value] of all) {
     const t = checkTensor(value, `${op}: ${name}`);
     if (!backend) {
       backend = t.backend;

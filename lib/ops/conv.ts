@@ -24,6 +24,7 @@ export interface Conv2dOptions {
 
 /** @internal Normalizes conv options into the native geometry, naming bad parameters. */
 export function convGeometry(options: Conv2dOptions = {}): NativeConvGeometry {
+  if (options === null || typeof options !== 'object') throw new TypeError(`conv2d options must be an object, got ${describe(options)}`);
   const [strideH, strideW] = pairOf(options.stride ?? 1, 'stride', positiveInt);
   const padding = options.padding ?? 0;
   let sides: [number, number, number, number];
@@ -58,7 +59,7 @@ export function conv2d(
   bias: Tensor | null = null,
   options: Conv2dOptions & { relu?: boolean } = {},
 ): Tensor {
-  const backend = sameBackend('conv2d', { input, weight, bias });
+  const backend = sameBackend('conv2d', { input, weight }, { bias });
   const g = convGeometry(options);
   return wrap(
     backend,

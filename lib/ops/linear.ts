@@ -8,10 +8,10 @@ import { native, sameBackend, wrap } from './common';
 
 /** y = x · weightᵀ + bias, then ReLU when `relu` (fused where the backend can). */
 export function linear(input: Tensor, weight: Tensor, bias: Tensor | null = null, options: { relu?: boolean } = {}): Tensor {
-  const backend = sameBackend('linear', { input, weight, bias });
+  const backend = sameBackend('linear', { input, weight }, { bias });
   return wrap(
     backend,
-    native(() => backend.native.linearForward(input.handle, weight.handle, bias?.handle ?? null, options.relu === true)),
+    native(() => backend.native.linearForward(input.handle, weight.handle, bias?.handle ?? null, options?.relu === true)),
   );
 }
 
@@ -28,6 +28,6 @@ export function linearBackwardWeight(
   options: { bias?: boolean } = {},
 ): { gradWeight: Tensor; gradBias: Tensor | null } {
   const backend = sameBackend('linearBackwardWeight', { input, gradOutput });
-  const [dw, db] = native(() => backend.native.linearBackwardWeight(input.handle, gradOutput.handle, options.bias === true));
+  const [dw, db] = native(() => backend.native.linearBackwardWeight(input.handle, gradOutput.handle, options?.bias === true));
   return { gradWeight: wrap(backend, dw), gradBias: wrap(backend, db) };
 }
