@@ -5,7 +5,7 @@
 import { getBackend, type Backend, type BackendChoice } from '../backend/backend';
 import { conv2d, conv2dBackwardData, conv2dBackwardFilter, convGeometry, type Padding2d } from '../ops/conv';
 import { pairOf, positiveInt } from '../ops/common';
-import { nextSeed, deriveSeed } from '../random';
+import { checkSeed, deriveSeed, nextSeed } from '../random';
 import { Tensor, type Seed } from '../tensor';
 import { Module, Parameter, SavedTensors, requireRank, type BackwardOptions } from './module';
 
@@ -67,7 +67,7 @@ export class Conv2d extends Module {
     const shape = [this.outChannels, this.inChannels / this.groups, ...this.kernelSize];
     this.weight = new Parameter('weight', Tensor.empty(shape, { backend }));
     this.bias = config.bias === false ? null : new Parameter('bias', Tensor.empty([this.outChannels], { backend }));
-    this.resetParameters(config.seed ?? nextSeed());
+    this.resetParameters(checkSeed(config.seed ?? nextSeed(), 'Conv2d: seed'));
   }
 
   /** Inputs to each output (in/groups * kh * kw), as PyTorch computes fan-in. */

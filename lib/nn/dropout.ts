@@ -6,7 +6,7 @@
  */
 import { numberIn } from '../ops/common';
 import { dropout, multiply } from '../ops/dropout';
-import { nextSeed } from '../random';
+import { checkSeed, nextSeed } from '../random';
 import { Tensor, type Seed } from '../tensor';
 import { Module, SavedTensors, type BackwardOptions } from './module';
 
@@ -26,7 +26,7 @@ export class Dropout extends Module {
   constructor(p = 0.5, options: { seed?: Seed } = {}) {
     super();
     this.p = numberIn(p, 'Dropout: p', 0, 1);
-    this.seed = BigInt(options.seed ?? nextSeed());
+    this.seed = checkSeed(options?.seed ?? nextSeed(), 'Dropout: seed');
   }
 
   override outputShape(inputShape: readonly number[]): number[] {

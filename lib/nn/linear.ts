@@ -5,7 +5,7 @@
 import { getBackend, type Backend, type BackendChoice } from '../backend/backend';
 import { positiveInt } from '../ops/common';
 import { linear, linearBackwardData, linearBackwardWeight } from '../ops/linear';
-import { deriveSeed, nextSeed } from '../random';
+import { checkSeed, deriveSeed, nextSeed } from '../random';
 import { Tensor, type Seed } from '../tensor';
 import { Module, Parameter, SavedTensors, requireRank, type BackwardOptions } from './module';
 
@@ -34,7 +34,7 @@ export class Linear extends Module {
     const backend = getBackend(config.backend);
     this.weight = new Parameter('weight', Tensor.empty([this.outFeatures, this.inFeatures], { backend }));
     this.bias = config.bias === false ? null : new Parameter('bias', Tensor.empty([this.outFeatures], { backend }));
-    this.resetParameters(config.seed ?? nextSeed());
+    this.resetParameters(checkSeed(config.seed ?? nextSeed(), 'Linear: seed'));
   }
 
   get fanIn(): number {
