@@ -6,7 +6,7 @@ import { getBackend, type Backend, type BackendChoice } from '../backend/backend
 import { conv2d, conv2dBackwardData, conv2dBackwardFilter, convGeometry, type Padding2d } from '../ops/conv';
 import { pairOf, positiveInt } from '../ops/common';
 import { checkSeed, deriveSeed, nextSeed } from '../random';
-import { Tensor, type Seed } from '../tensor';
+import { checkTensor, Tensor, type Seed } from '../tensor';
 import { Module, Parameter, SavedTensors, requireRank, type BackwardOptions } from './module';
 
 export interface Conv2dConfig {
@@ -121,6 +121,7 @@ export class Conv2d extends Module {
 
   /** Forward with an optional fused ReLU (Sequential uses it when a ReLU follows). */
   forwardFused(input: Tensor, relu: boolean): Tensor {
+    checkTensor(input, 'Conv2d: input');  // before #options reads its shape
     const y = conv2d(input, this.weight.value, this.bias?.value ?? null, { ...this.#options(input.shape), relu });
     this.#saved.clear();
     if (this.training) {

@@ -7,7 +7,7 @@
 import { numberIn } from '../ops/common';
 import { dropout, multiply } from '../ops/dropout';
 import { checkSeed, nextSeed } from '../random';
-import { Tensor, type Seed } from '../tensor';
+import { checkTensor, Tensor, type Seed } from '../tensor';
 import { Module, SavedTensors, type BackwardOptions } from './module';
 
 export interface DropoutState {
@@ -34,6 +34,7 @@ export class Dropout extends Module {
   }
 
   override forward(input: Tensor): Tensor {
+    checkTensor(input, 'Dropout: input');  // evaluation never reaches the op's own check
     this.#saved.clear();
     this.#identity = !this.training || this.p === 0;
     if (this.#identity) return input.share();
@@ -50,7 +51,7 @@ export class Dropout extends Module {
       this.#saved.clear();
       return null;
     }
-    if (this.#identity) return gradOutput.share();
+    if (this.#identity) return checkTensor(gradOutput, 'Dropout: gradOutput').share();
     const [mask] = this.#saved.take();
     if (!mask) throw new Error('Dropout.backward: call forward in training mode first');
     try {

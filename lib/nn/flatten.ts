@@ -2,7 +2,7 @@
  * Flatten: [N, C, H, W] to [N, C*H*W], sharing memory (no copy).
  * @module
  */
-import { Tensor } from '../tensor';
+import { checkTensor, Tensor } from '../tensor';
 import { Module, type BackwardOptions } from './module';
 
 export class Flatten extends Module {
@@ -14,6 +14,7 @@ export class Flatten extends Module {
   }
 
   override forward(input: Tensor): Tensor {
+    checkTensor(input, 'Flatten: input');
     this.#inputShape = [...input.shape];
     return input.reshape(this.outputShape(input.shape));
   }
@@ -21,7 +22,7 @@ export class Flatten extends Module {
   override backward(gradOutput: Tensor, options: BackwardOptions = {}): Tensor | null {
     const shape = this.#inputShape;
     if (!shape) throw new Error('Flatten.backward: call forward first');
-    return options.inputGrad === false ? null : gradOutput.reshape(shape);
+    return options.inputGrad === false ? null : checkTensor(gradOutput, 'Flatten: gradOutput').reshape(shape);
   }
 
   override clearSaved(): void {

@@ -6,7 +6,7 @@
  * @module
  */
 import type { Backend } from '../backend/backend';
-import { Tensor } from '../tensor';
+import { checkTensor, Tensor } from '../tensor';
 
 /** A trainable tensor and its latest gradient. */
 export class Parameter {
@@ -22,6 +22,7 @@ export class Parameter {
 
   /** Replaces the values (shapes must match), disposing the previous tensor. */
   set(value: Tensor): void {
+    checkTensor(value, `${this.name}: value`);
     if (value.shape.join(',') !== this.value.shape.join(',')) {
       throw new RangeError(
         `${this.name}: new value has shape [${value.shape.join(', ')}], expected [${this.value.shape.join(', ')}]`,

@@ -12,7 +12,7 @@ import {
   poolGeometry,
   type MaxPool2dOptions,
 } from '../ops/pooling';
-import { Tensor } from '../tensor';
+import { checkTensor, Tensor } from '../tensor';
 import { Module, SavedTensors, requireRank, type BackwardOptions } from './module';
 
 export class MaxPool2d extends Module {
@@ -76,6 +76,7 @@ export class AdaptiveAvgPool2d extends Module {
   }
 
   override forward(input: Tensor): Tensor {
+    checkTensor(input, 'AdaptiveAvgPool2d: input');
     this.#inputShape = this.training ? [...input.shape] : null;
     return adaptiveAvgPool2d(input, this.outputSize);
   }
