@@ -130,8 +130,16 @@ export class Tensor<D extends DType = DType> {
           host[i] = v;
         }
       }
+    } else if (data instanceof Float32Array) {
+      host = data;
     } else {
-      host = data instanceof Float32Array ? data : Float32Array.from(data);
+      // Float32Array.from would turn anything that is not a number into NaN without a word.
+      if (!ArrayBuffer.isView(data)) {
+        for (let i = 0; i < data.length; i++) {
+          if (typeof data[i] !== 'number') throw new TypeError(`data[${i}] must be a number, got ${describe(data[i])}`);
+        }
+      }
+      host = Float32Array.from(data);
     }
     const tensor = Tensor.empty<D>(dims, { ...options, dtype });
     callNative(() => tensor.handle.upload(host));
