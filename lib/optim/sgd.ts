@@ -4,10 +4,10 @@
  * parameter (a single multi-tensor kernel on the GPU).
  * @module
  */
-import type { Parameter } from '../nn/module';
+import { Parameter } from '../nn/module';
 import { numberIn } from '../ops/common';
 import { callNative } from '../errors';
-import { Tensor } from '../tensor';
+import { describe, Tensor } from '../tensor';
 
 export interface SgdOptions {
   /** Learning rate (required). */
@@ -47,6 +47,9 @@ export class SGD {
 
   constructor(params: Parameter[], options: SgdOptions) {
     if (!Array.isArray(params) || params.length === 0) throw new TypeError('SGD: params must be a non-empty array of Parameters');
+    params.forEach((p, i) => {
+      if (!(p instanceof Parameter)) throw new TypeError(`SGD: params[${i}] must be a Parameter, got ${describe(p)}`);
+    });
     if (options === null || typeof options !== 'object') throw new TypeError('SGD: options must be an object with lr');
     this.params = params;
     this.lr = numberIn(options.lr, 'SGD: lr', 0, Number.MAX_VALUE, true);
