@@ -26,8 +26,8 @@ import { LocalResponseNorm } from '../nn/localResponseNorm';
 import { Module, type BackwardOptions, type Parameter } from '../nn/module';
 import { AdaptiveAvgPool2d, MaxPool2d } from '../nn/pooling';
 import { Sequential } from '../nn/sequential';
-import { deriveSeed, nextSeed } from '../random';
-import { Tensor, type Seed } from '../tensor';
+import { checkSeed, deriveSeed, nextSeed } from '../random';
+import { checkTensor, describe, Tensor, type Seed } from '../tensor';
 import { initialize, INIT_SCHEMES, type InitScheme } from './init';
 
 export type PresetName = 'paper' | 'seed-tf' | 'torchvision' | 'keras-v1' | 'keras-v2' | 'd2l';
@@ -169,9 +169,8 @@ export function resolveConfig(options: AlexNetOptions = {}): AlexNetConfig {
   }
   const d2l = preset === 'd2l';
   const width = options.width ?? 1;
-  if (typeof width !== 'number' || !(width > 0) || width > 16) {
-    throw new RangeError(`width must be a number in (0, 16], got ${String(width)}`);
-  }
+  if (typeof width !== 'number') throw new TypeError(`width must be a number in (0, 16], got ${describe(width)}`);
+  if (!(width > 0) || width > 16) throw new RangeError(`width must be a number in (0, 16], got ${width}`);
   const init = options.init ?? (preset === 'paper' ? 'paper' : d2l ? 'xavier' : 'pytorch');
   if (!INIT_SCHEMES.includes(init)) {
     throw new TypeError(`init must be one of ${INIT_SCHEMES.join(', ')}, got ${JSON.stringify(init)}`);
@@ -183,8 +182,34 @@ export function resolveConfig(options: AlexNetOptions = {}): AlexNetConfig {
     inputSize: positiveInt(options.inputSize ?? (preset === 'paper' ? 227 : 224), 'inputSize'),
     width,
     init,
-    seed: BigInt(options.seed ?? nextSeed()).toString(),
+    seed: checkSeed(options.seed ?? nextSeed(), 'seed').toString(),
   };
+}
+
+/**
+ * The features' output shape for one square input, or, when the input is too small for the network,
+ * a RangeError naming inputSize and the smallest size that works (after disposing the features).
+ */
+function featureShape(features: Sequential, preset: PresetName, inChannels: number, inputSize: number): number[] {
+  const shapeFor = (size: number) => features.outputShape([1, inChannels, size, size]);
+  try {
+    return shapeFor(inputSize);
+  } catch (error) {
+    features.dispose();
+    if (!(error instanceof RangeError)) throw error;
+    let smallest = inputSize + 1;
+    for (; smallest < 4096; smallest++) {
+      try {
+        shapeFor(smallest);
+        break;
+      } catch {
+        // still too small
+      }
+    }
+    throw new RangeError(
+      `inputSize ${inputSize} is too small for the ${preset} preset, which needs at least ${smallest} (${error.message})`,
+    );
+  }
 }
 
 /** An AlexNet: `features` (convolutions), then for torchvision `avgpool`, then `flatten` and `classifier`. */
@@ -208,7 +233,7 @@ export class AlexNet extends Module {
     };
     const features = buildFeatures(preset, b, inChannels);
     const entries: [string, Module][] = [['features', features]];
-    let shape = features.outputShape([1, inChannels, inputSize, inputSize]);
+    let shape = featureShape(features, preset, inChannels, inputSize);
     if (preset === 'torchvision') {
       const avgpool = new AdaptiveAvgPool2d(6);
       entries.push(['avgpool', avgpool]);
@@ -231,6 +256,7 @@ export class AlexNet extends Module {
   }
 
   override forward(input: Tensor): Tensor {
+    checkTensor(input, 'AlexNet: input');
     const expected = [this.config.inChannels, this.config.inputSize, this.config.inputSize];
     if (input.shape.length !== 4 || input.shape.slice(1).join(',') !== expected.join(',')) {
       throw new RangeError(
