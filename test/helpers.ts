@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { expect } from 'vitest';
 
 import { decodeSafetensors, type SafetensorsTensor } from '../lib/io/safetensors';
+import { relu } from '../lib/ops/activation';
 import { Tensor } from '../lib/tensor';
 
 /**
@@ -122,4 +123,30 @@ export async function expectTensorClose(
   } finally {
     actual.dispose();
   }
+}
+
+/**
+ * Expects `fn` to throw `kind` (TypeError or RangeError, not a subclass of the other) with a message
+ * that matches `names` (the parameter it must name, and what was expected where useful).
+ */
+export function expectBadInput(fn: () => unknown, kind: typeof TypeError | typeof RangeError, names: RegExp): void {
+  let thrown: unknown;
+  try {
+    fn();
+  } catch (error) {
+    thrown = error;
+  }
+  expect(thrown, 'expected a throw').toBeDefined();
+  expect(thrown, `expected a ${kind.name}, got ${String(thrown)}`).toBeInstanceOf(kind);
+  expect((thrown as Error).constructor, `expected exactly a ${kind.name}, got ${String(thrown)}`).toBe(kind);
+  expect((thrown as Error).message).toMatch(names);
+}
+
+/** Runs a small valid op on the CPU backend and checks its values: the process survived the bad input before it. */
+export async function expectBackendWorks(): Promise<void> {
+  const x = Tensor.fromArray([-1, 2, -3, 4], [2, 2], { backend: 'cpu' });
+  const y = relu(x);
+  expect([...(await y.toArray())]).toEqual([0, 2, 0, 4]);
+  x.dispose();
+  y.dispose();
 }
