@@ -1,0 +1,306 @@
+// The CUDA backend: every op is queued on one CUDA stream (CudaContext) and returns at once.
+// cuDNN does convolution (conv.cc) and LRN (lrn.cc), cuBLASLt the fully connected layers
+// (linear.cc), and small kernels the rest (the .cu files). Memory comes from a caching allocator
+// over cudaMalloc; transfers go through pinned staging buffers (pinned_staging.h).
+//
+// Threading: ops, uploads, downloads and settings are called from the JavaScript thread only;
+// Completion::wait() runs on libuv's thread pool and touches nothing but its own event and staging
+// buffer (both thread-safe). Errors surface as exceptions from the call that queued the work, or,
+// for failures that CUDA reports asynchronously, from the next wait() or checked call.
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "check.h"
+#include "context.h"
+#include "conv.h"
+#include "core/backend.h"
+#include "core/errors.h"
+#include "kernels.h"
+#include "linear.h"
+#include "lrn.h"
+#include "pinned_staging.h"
+
+namespace alexnet {
+namespace cuda {
+namespace {
+
+// Pinned host memory kept for transfers before idle buffers are freed or waited for.
+constexpr size_t kStagingSoftLimitBytes = size_t(1) << 30;
+
+// A fault in a kernel queued before the event makes the event's synchronization fail; this also
+// catches one from work outside our stream (a sticky error poisons the whole context).
+void check_context_healthy() {
+  const cudaError_t pending = cudaPeekAtLastError();
+  if (is_sticky(pending)) throw_cuda_error(pending, "a kernel queued earlier");
+}
+
+std::string version_text(int major, int minor) { return std::to_string(major) + "." + std::to_string(minor); }
+
+// Completes when an event recorded on the stream has been reached.
+class EventCompletion : public Completion {
+ public:
+  explicit EventCompletion(cudaStream_t stream) {
+    CUDA_CHECK(cudaEventCreateWithFlags(&event_, cudaEventDisableTiming));
+    const cudaError_t status = cudaEventRecord(event_, stream);
+    if (status != cudaSuccess) {
+      cudaEventDestroy(event_);
+      event_ = nullptr;
+      check_cuda(status, "cudaEventRecord (fence)");
+    }
+  }
+  ~EventCompletion() override {
+    if (event_) cudaEventDestroy(event_);  // safe while pending: released once reached
+  }
+  void wait() override {
+    CUDA_CHECK(cudaEventSynchronize(event_));
+    check_context_healthy();
+  }
+
+ private:
+  cudaEvent_t event_ = nullptr;
+};
+
+// A device-to-host copy into a pinned staging buffer; wait() moves the bytes to their destination.
+class DownloadCompletion : public Completion {
+ public:
+  DownloadCompletion(std::shared_ptr<PinnedStaging> staging, PinnedStaging::Buffer* buffer, void* dst, size_t bytes)
+      : staging_(std::move(staging)), buffer_(buffer), dst_(dst), bytes_(bytes) {}
+  ~DownloadCompletion() override {
+    // Not waited for: the buffer goes back anyway; its event keeps it from reuse until the copy ran.
+    if (buffer_) staging_->release(buffer_);
+  }
+  void wait() override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!buffer_) return;  // already delivered
+    CUDA_CHECK(cudaEventSynchronize(buffer_->event));
+    check_context_healthy();
+    std::memcpy(dst_, buffer_->host, bytes_);
+    staging_->release(buffer_);
+    buffer_ = nullptr;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::shared_ptr<PinnedStaging> staging_;
+  PinnedStaging::Buffer* buffer_;
+  void* dst_;
+  size_t bytes_;
+};
+
+// Returns a staging buffer to its pool on scope exit unless handed on.
+struct StagingLease {
+  PinnedStaging& pool;
+  PinnedStaging::Buffer* buffer;
+  ~StagingLease() {
+    if (buffer) pool.release(buffer);
+  }
+};
+
+class CudaBackend : public Backend {
+ public:
+  CudaBackend()
+      : staging_(std::make_shared<PinnedStaging>(kStagingSoftLimitBytes)), conv_(ctx_), lrn_(ctx_), linear_(ctx_) {}
+
+  ~CudaBackend() override {
+    // Never throws. Queued work finishes before the engines, handles and memory go (members are
+    // destroyed after this body, engines before the context).
+    cudaStreamSynchronize(ctx_.stream());
+    cudaGetLastError();
+  }
+
+  Info info() override {
+    cudaDeviceProp prop{};
+    CUDA_CHECK(cudaGetDeviceProperties(&prop, ctx_.device()));
+    size_t free_bytes = 0, total_bytes = 0;
+    CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
+    int driver = 0, runtime = 0;
+    CUDA_CHECK(cudaDriverGetVersion(&driver));
+    CUDA_CHECK(cudaRuntimeGetVersion(&runtime));
+    const size_t cudnn = cudnnGetVersion();            // major*10000 + minor*100 + patch (cuDNN 9)
+    const size_t cublas = cublasLtGetVersion();        // major*10000 + minor*100 + patch (cuBLAS 12+)
+    return Info{
+        {"backend", std::string("cuda")},
+        {"device", std::string(prop.name)},
+        {"computeCapability", version_text(prop.major, prop.minor)},
+        {"multiprocessors", double(prop.multiProcessorCount)},
+        {"totalMemory", double(total_bytes)},
+        {"freeMemory", double(free_bytes)},
+        {"driverVersion", version_text(driver / 1000, (driver % 1000) / 10)},
+        {"runtimeVersion", version_text(runtime / 1000, (runtime % 1000) / 10)},
+        {"cudnnVersion", std::to_string(cudnn / 10000) + "." + std::to_string((cudnn / 100) % 100) + "." +
+                             std::to_string(cudnn % 100)},
+        {"cublasVersion", std::to_string(cublas / 10000) + "." + std::to_string((cublas / 100) % 100) + "." +
+                              std::to_string(cublas % 100)},
+        {"mathMode", std::string(ctx_.math_mode == MathMode::tf32 ? "tf32" : "fp32")},
+        {"deterministic", ctx_.deterministic},
+        {"workspaceBytes", double(ctx_.workspace_bytes())},
+    };
+  }
+
+  void set_math_mode(MathMode mode) override { ctx_.math_mode = mode; }
+  void set_deterministic(bool on) override { ctx_.deterministic = on; }
+
+  std::shared_ptr<Storage> allocate(size_t bytes) override { return ctx_.allocator()->allocate(bytes); }
+  AllocatorStats allocator_stats() override { return ctx_.allocator()->stats(); }
+  void empty_cache() override {
+    CUDA_CHECK(cudaStreamSynchronize(ctx_.stream()));
+    ctx_.allocator()->empty_cache();
+  }
+
+  void upload(const Tensor& dst, const void* src) override {
+    const size_t bytes = dst.bytes();
+    if (bytes == 0) return;
+    StagingLease lease{*staging_, staging_->acquire(bytes)};
+    std::memcpy(lease.buffer->host, src, bytes);
+    CUDA_CHECK(cudaMemcpyAsync(dst.storage->data, lease.buffer->host, bytes, cudaMemcpyHostToDevice, ctx_.stream()));
+    CUDA_CHECK(cudaEventRecord(lease.buffer->event, ctx_.stream()));
+  }
+
+  std::shared_ptr<Completion> download(const Tensor& src, void* dst) override {
+    const size_t bytes = src.bytes();
+    if (bytes == 0) return fence();
+    StagingLease lease{*staging_, staging_->acquire(bytes)};
+    CUDA_CHECK(cudaMemcpyAsync(lease.buffer->host, src.storage->data, bytes, cudaMemcpyDeviceToHost, ctx_.stream()));
+    CUDA_CHECK(cudaEventRecord(lease.buffer->event, ctx_.stream()));
+    auto completion = std::make_shared<DownloadCompletion>(staging_, lease.buffer, dst, bytes);
+    lease.buffer = nullptr;  // the completion gives it back
+    return completion;
+  }
+
+  void copy(const Tensor& dst, const Tensor& src) override {
+    const size_t bytes = src.bytes();
+    if (bytes == 0 || dst.storage->data == src.storage->data) return;
+    CUDA_CHECK(cudaMemcpyAsync(dst.storage->data, src.storage->data, bytes, cudaMemcpyDeviceToDevice, ctx_.stream()));
+  }
+
+  std::shared_ptr<Completion> fence() override { return std::make_shared<EventCompletion>(ctx_.stream()); }
+
+  void fill(const Tensor& t, float value) override {
+    if (t.dtype == DType::i32)
+      launch_fill_i32(ctx_.stream(), t.i32(), t.numel(), static_cast<int32_t>(value));
+    else
+      launch_fill_f32(ctx_.stream(), t.f32(), t.numel(), value);
+  }
+  void fill_uniform(const Tensor& t, float low, float high, uint64_t seed) override {
+    launch_fill_uniform(ctx_.stream(), t.f32(), t.numel(), low, high, seed);
+  }
+  void fill_normal(const Tensor& t, float mean, float stddev, uint64_t seed) override {
+    launch_fill_normal(ctx_.stream(), t.f32(), t.numel(), mean, stddev, seed);
+  }
+  void add_scaled(const Tensor& dst, const Tensor& src, float alpha) override {
+    launch_add_scaled(ctx_.stream(), dst.f32(), src.f32(), dst.numel(), alpha);
+  }
+  void multiply(const Tensor& a, const Tensor& b, const Tensor& out) override {
+    launch_multiply(ctx_.stream(), a.f32(), b.f32(), out.f32(), a.numel());
+  }
+
+  void conv2d_forward(const Conv2dGeometry& g, const Tensor& x, const Tensor& w, const OptTensor& b, const Tensor& y,
+                      bool fuse_relu) override {
+    conv_.forward(g, x, w, b, y, fuse_relu);
+  }
+  void conv2d_backward_data(const Conv2dGeometry& g, const Tensor& dy, const Tensor& w, const Tensor& dx) override {
+    conv_.backward_data(g, dy, w, dx);
+  }
+  void conv2d_backward_filter(const Conv2dGeometry& g, const Tensor& x, const Tensor& dy, const Tensor& dw,
+                              const OptTensor& db) override {
+    conv_.backward_filter(g, x, dy, dw, db);
+  }
+
+  void lrn_forward(const LrnParams& p, const Tensor& x, const Tensor& y) override { lrn_.forward(p, x, y); }
+  void lrn_backward(const LrnParams& p, const Tensor& x, const Tensor& y, const Tensor& dy, const Tensor& dx) override {
+    lrn_.backward(p, x, y, dy, dx);
+  }
+
+  void max_pool2d_forward(const Pool2dGeometry& g, const Tensor& x, const Tensor& y) override {
+    launch_max_pool2d_forward(ctx_.stream(), g, x.f32(), y.f32(), x.dim(0) * x.dim(1), x.dim(2), x.dim(3), y.dim(2),
+                              y.dim(3));
+  }
+  void max_pool2d_backward(const Pool2dGeometry& g, const Tensor& x, const Tensor& y, const Tensor& dy,
+                           const Tensor& dx) override {
+    if (dx.numel() == 0) return;
+    Tensor argmax = ctx_.temporary({dy.numel() > 0 ? dy.numel() : 1}, DType::i32);
+    launch_max_pool2d_backward(ctx_.stream(), g, x.f32(), dy.f32(), dx.f32(), argmax.i32(), x.dim(0) * x.dim(1),
+                               x.dim(2), x.dim(3), dy.dim(2), dy.dim(3));
+  }
+  void adaptive_avg_pool2d_forward(const Tensor& x, const Tensor& y) override {
+    launch_adaptive_avg_pool2d_forward(ctx_.stream(), x.f32(), y.f32(), x.dim(0) * x.dim(1), x.dim(2), x.dim(3),
+                                       y.dim(2), y.dim(3));
+  }
+  void adaptive_avg_pool2d_backward(const Tensor& dy, const Tensor& dx) override {
+    launch_adaptive_avg_pool2d_backward(ctx_.stream(), dy.f32(), dx.f32(), dx.dim(0) * dx.dim(1), dx.dim(2),
+                                        dx.dim(3), dy.dim(2), dy.dim(3));
+  }
+
+  void relu_forward(const Tensor& x, const Tensor& y) override {
+    launch_relu_forward(ctx_.stream(), x.f32(), y.f32(), x.numel());
+  }
+  void relu_backward(const Tensor& y, const Tensor& dy, const Tensor& dx) override {
+    launch_relu_backward(ctx_.stream(), y.f32(), dy.f32(), dx.f32(), y.numel());
+  }
+  void dropout_forward(float p, uint64_t seed, uint64_t offset, const Tensor& x, const Tensor& y,
+                       const Tensor& mask) override {
+    const float scale = 1.0f / (1.0f - p);  // on the host, exactly as the CPU build computes it
+    launch_dropout_forward(ctx_.stream(), p, scale, seed, offset, x.f32(), y.f32(), mask.f32(), x.numel());
+  }
+
+  void linear_forward(const Tensor& x, const Tensor& w, const OptTensor& b, const Tensor& y, bool fuse_relu) override {
+    linear_.forward(x, w, b, y, fuse_relu);
+  }
+  void linear_backward_data(const Tensor& dy, const Tensor& w, const Tensor& dx) override {
+    linear_.backward_data(dy, w, dx);
+  }
+  void linear_backward_weight(const Tensor& x, const Tensor& dy, const Tensor& dw, const OptTensor& db) override {
+    linear_.backward_weight(x, dy, dw, db);
+  }
+
+  void softmax_forward(const Tensor& x, const Tensor& y) override {
+    launch_softmax_forward(ctx_.stream(), x.f32(), y.f32(), x.dim(0), x.dim(1));
+  }
+  void softmax_cross_entropy(const Tensor& logits, const Tensor& labels, const Tensor& loss,
+                             const OptTensor& dlogits) override {
+    const int64_t rows = logits.dim(0), cols = logits.dim(1);
+    if (rows <= 0 || cols <= 0) return;  // ruled out by the shape checks
+    Tensor row_loss = ctx_.temporary({rows * 2}, DType::f32);  // `rows` doubles
+    launch_softmax_cross_entropy(ctx_.stream(), logits.f32(), labels.i32(), rows, cols,
+                                 static_cast<double*>(row_loss.storage->data), loss.f32(),
+                                 dlogits ? dlogits->f32() : nullptr);
+  }
+  void count_topk_correct(const Tensor& logits, const Tensor& labels, int k, const Tensor& counter) override {
+    launch_count_topk_correct(ctx_.stream(), logits.f32(), labels.i32(), logits.dim(0), logits.dim(1), k,
+                              counter.f32());
+  }
+
+  void sgd_step(const SgdParams& p, const std::vector<SgdTensors>& tensors) override {
+    std::vector<SgdSpan> spans;
+    spans.reserve(tensors.size());
+    for (const SgdTensors& t : tensors) {
+      float* buf = nullptr;
+      if (p.momentum != 0.0f) {
+        if (!t.momentum_buffer.storage || t.momentum_buffer.numel() != t.param.numel())
+          throw BackendError("sgd_step: a momentum buffer is missing or has the wrong size");
+        buf = t.momentum_buffer.f32();
+      }
+      spans.push_back(SgdSpan{t.param.f32(), t.grad.f32(), buf, t.param.numel()});
+    }
+    launch_sgd_step(ctx_.stream(), p, spans);
+  }
+
+ private:
+  CudaContext ctx_;  // first: destroyed last, after everything that uses its stream and handles
+  std::shared_ptr<PinnedStaging> staging_;
+  ConvEngine conv_;
+  LrnEngine lrn_;
+  LinearEngine linear_;
+};
+
+}  // namespace
+}  // namespace cuda
+
+std::unique_ptr<Backend> create_backend() { return std::make_unique<cuda::CudaBackend>(); }
+const char* backend_name() { return "cuda"; }
+
+}  // namespace alexnet

@@ -1,0 +1,72 @@
+// What every CUDA op needs: the device, the one stream all work is queued on, the cuDNN and cuBLASLt
+// handles bound to that stream, the caching allocator, the settings (math mode, determinism) and a
+// workspace shared by every library call. Created once by the backend; not thread-safe (ops are
+// queued from the JavaScript thread only).
+#pragma once
+
+#include <cublasLt.h>
+#include <cuda_runtime_api.h>
+#include <cudnn.h>
+
+#include <cstddef>
+#include <memory>
+
+#include "core/caching_allocator.h"
+#include "core/op_params.h"
+#include "core/tensor.h"
+
+namespace alexnet::cuda {
+
+// The most workspace a convolution algorithm may use, by default: 1 GiB, or a sixteenth of the
+// device's memory if that is less; the environment variable ALEXNET_CUDA_WORKSPACE_MB overrides it.
+// The bound matters: on an H200 at batch 128 the paper's grouped conv2 takes 7.7 ms (forward and
+// backward, fp32) with 256 MiB, where the faster algorithms are out of reach, and 1.4 ms with more.
+// The one shared workspace grows to what the searches asked for and stays reserved.
+constexpr size_t kMaxWorkspaceBytes = size_t(1) << 30;
+// cuBLASLt's heuristics are asked for algorithms that fit in this much workspace (NVIDIA's advice).
+constexpr size_t kMatmulWorkspaceBytes = size_t(32) << 20;
+
+class CudaContext {
+ public:
+  CudaContext();  // throws BackendError (no device, device too old, library failure)
+  ~CudaContext();
+  CudaContext(const CudaContext&) = delete;
+  CudaContext& operator=(const CudaContext&) = delete;
+
+  int device() const { return device_; }
+  int multiprocessors() const { return multiprocessors_; }
+  cudaStream_t stream() const { return stream_; }
+  cudnnHandle_t cudnn() const { return cudnn_; }
+  cublasLtHandle_t cublaslt() const { return cublaslt_; }
+  const std::shared_ptr<CachingAllocator>& allocator() const { return allocator_; }
+
+  // The bound on convolution workspace (see kMaxWorkspaceBytes).
+  size_t max_workspace_bytes() const { return max_workspace_bytes_; }
+
+  MathMode math_mode = MathMode::fp32;
+  bool deterministic = false;
+
+  // A device buffer of at least `bytes`, shared by every library call (they run one after another
+  // on the stream). It only grows, through the caching allocator; may throw OutOfMemoryError.
+  void* workspace(size_t bytes);
+  size_t workspace_bytes() const { return workspace_ ? workspace_->bytes : 0; }
+  // The workspace grown as close to `wanted` as memory allows (halving on out-of-memory, down to
+  // 0): for algorithm searches, where less workspace only means fewer candidates.
+  size_t workspace_up_to(size_t wanted);
+
+  // A temporary device tensor from the caching allocator. Dropping it while queued kernels still
+  // use it is safe: whatever reuses the block is queued behind them on the same stream.
+  Tensor temporary(const Shape& shape, DType dtype = DType::f32);
+
+ private:
+  int device_ = 0;
+  int multiprocessors_ = 1;
+  size_t max_workspace_bytes_ = kMaxWorkspaceBytes;
+  cudaStream_t stream_ = nullptr;
+  cudnnHandle_t cudnn_ = nullptr;
+  cublasLtHandle_t cublaslt_ = nullptr;
+  std::shared_ptr<CachingAllocator> allocator_;
+  std::shared_ptr<Storage> workspace_;
+};
+
+}  // namespace alexnet::cuda

@@ -1,0 +1,83 @@
+// Fills and simple arithmetic. Products and sums are written with __fmul_rn / __fadd_rn so that
+// nvcc does not contract them into fused multiply-adds: the results then round exactly as the CPU
+// build's plain C++ does, and a seeded initialisation gives the same weights on both builds (up to
+// the last bit of logf/cosf in fill_normal, whose CUDA and glibc versions may differ by an ulp).
+#include "check.h"
+#include "core/philox.h"
+#include "device_utils.cuh"
+#include "kernels.h"
+
+namespace alexnet::cuda {
+namespace {
+
+template <typename T>
+__global__ void fill_kernel(T* data, int64_t n, T value) {
+  for (int64_t i = global_thread(); i < n; i += grid_stride()) data[i] = value;
+}
+
+__global__ void fill_uniform_kernel(float* data, int64_t n, float low, float range, uint64_t seed) {
+  for (int64_t i = global_thread(); i < n; i += grid_stride()) {
+    const float u = bits_to_unit_float(philox_bits(seed, 0, static_cast<uint64_t>(i)));
+    data[i] = __fadd_rn(low, __fmul_rn(range, u));
+  }
+}
+
+// Box-Muller on the first two words of Philox block i: one normal per element.
+__global__ void fill_normal_kernel(float* data, int64_t n, float mean, float stddev, uint64_t seed) {
+  for (int64_t i = global_thread(); i < n; i += grid_stride()) {
+    const Philox4 w = philox4x32_10(static_cast<uint64_t>(i), seed);
+    const float u1 = static_cast<float>((w.v[0] >> 8) + 1) * (1.0f / 16777216.0f);  // (0, 1]: log is finite
+    const float u2 = static_cast<float>(w.v[1] >> 8) * (1.0f / 16777216.0f);
+    const float z = __fmul_rn(sqrtf(-2.0f * logf(u1)), cosf(__fmul_rn(6.2831853071795864f, u2)));
+    data[i] = __fadd_rn(mean, __fmul_rn(stddev, z));
+  }
+}
+
+__global__ void add_scaled_kernel(float* dst, const float* src, int64_t n, float alpha) {
+  for (int64_t i = global_thread(); i < n; i += grid_stride()) dst[i] = __fadd_rn(dst[i], __fmul_rn(alpha, src[i]));
+}
+
+__global__ void multiply_kernel(const float* a, const float* b, float* out, int64_t n) {
+  for (int64_t i = global_thread(); i < n; i += grid_stride()) out[i] = __fmul_rn(a[i], b[i]);
+}
+
+}  // namespace
+
+void launch_fill_f32(cudaStream_t stream, float* data, int64_t n, float value) {
+  if (n <= 0) return;
+  fill_kernel<float><<<grid_for(n), kThreads, 0, stream>>>(data, n, value);
+  check_launch("fill_kernel<float>");
+}
+
+void launch_fill_i32(cudaStream_t stream, int32_t* data, int64_t n, int32_t value) {
+  if (n <= 0) return;
+  fill_kernel<int32_t><<<grid_for(n), kThreads, 0, stream>>>(data, n, value);
+  check_launch("fill_kernel<int32_t>");
+}
+
+void launch_fill_uniform(cudaStream_t stream, float* data, int64_t n, float low, float high, uint64_t seed) {
+  if (n <= 0) return;
+  const float range = high - low;  // computed on the host, exactly as the CPU build does
+  fill_uniform_kernel<<<grid_for(n), kThreads, 0, stream>>>(data, n, low, range, seed);
+  check_launch("fill_uniform_kernel");
+}
+
+void launch_fill_normal(cudaStream_t stream, float* data, int64_t n, float mean, float stddev, uint64_t seed) {
+  if (n <= 0) return;
+  fill_normal_kernel<<<grid_for(n), kThreads, 0, stream>>>(data, n, mean, stddev, seed);
+  check_launch("fill_normal_kernel");
+}
+
+void launch_add_scaled(cudaStream_t stream, float* dst, const float* src, int64_t n, float alpha) {
+  if (n <= 0) return;
+  add_scaled_kernel<<<grid_for(n), kThreads, 0, stream>>>(dst, src, n, alpha);
+  check_launch("add_scaled_kernel");
+}
+
+void launch_multiply(cudaStream_t stream, const float* a, const float* b, float* out, int64_t n) {
+  if (n <= 0) return;
+  multiply_kernel<<<grid_for(n), kThreads, 0, stream>>>(a, b, out, n);
+  check_launch("multiply_kernel");
+}
+
+}  // namespace alexnet::cuda
