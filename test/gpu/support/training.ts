@@ -1,0 +1,92 @@
+/**
+ * A seeded synthetic classification task and a plain training loop, for running the same training
+ * on two backends (training.test.ts), for many steps (memory.test.ts) and after running out of
+ * memory (outOfMemory.test.ts).
+ */
+import type { Backend } from '../../../lib/backend/backend';
+import { CrossEntropyLoss, type Module } from '../../../lib/nn/index';
+import type { SGD } from '../../../lib/optim/sgd';
+import { Tensor } from '../../../lib/tensor';
+import { cpu } from './device';
+
+/** One batch on the host. */
+export interface HostBatch {
+  images: Float32Array;
+  labels: Int32Array;
+  shape: [number, number, number, number];
+}
+
+export interface SyntheticTask {
+  batches: number;
+  batchSize: number;
+  channels: number;
+  size: number;
+  classes: number;
+  seed: number;
+}
+
+/**
+ * Batches of a task a small convnet learns within a few hundred steps: class c is a smooth
+ * sinusoidal pattern (its own frequencies and phase), and each image is its class's pattern plus
+ * unit Gaussian noise. Labels and noise are seeded draws on the CPU backend.
+ */
+export async function syntheticBatches(task: SyntheticTask): Promise<HostBatch[]> {
+  const { batches, batchSize, channels, size, classes, seed } = task;
+  const plane = size * size;
+  const patterns = Array.from({ length: classes }, (_, c) => {
+    const fy = 1 + (c % 4);
+    const fx = 1 + Math.floor(c / 4);
+    const phase = (c * 2 * Math.PI) / classes;
+    const p = new Float32Array(plane);
+    for (let h = 0; h < size; h++) {
+      for (let w = 0; w < size; w++) p[h * size + w] = Math.sin((2 * Math.PI * (fy * h + fx * w)) / size + phase);
+    }
+    return p;
+  });
+  const out: HostBatch[] = [];
+  for (let b = 0; b < batches; b++) {
+    const shape: [number, number, number, number] = [batchSize, channels, size, size];
+    const noise = Tensor.normal(shape, { seed: seed + 2 * b }, { backend: cpu() });
+    const uniform = Tensor.uniform([batchSize], { seed: seed + 2 * b + 1 }, { backend: cpu() });
+    const images = (await noise.toArray()) as Float32Array;
+    const u = (await uniform.toArray()) as Float32Array;
+    noise.dispose();
+    uniform.dispose();
+    const labels = Int32Array.from(u, (v) => Math.min(classes - 1, Math.floor(v * classes)));
+    for (let n = 0; n < batchSize; n++) {
+      const pattern = patterns[labels[n]!]!;
+      for (let c = 0; c < channels; c++) {
+        const offset = (n * channels + c) * plane;
+        for (let i = 0; i < plane; i++) images[offset + i] += pattern[i]!;
+      }
+    }
+    out.push({ images, labels, shape });
+  }
+  return out;
+}
+
+/**
+ * One training step on `backend`: upload the batch, forward, loss, backward, SGD. Returns the loss
+ * tensor (the caller reads or disposes it); every other tensor of the step is disposed.
+ */
+export function trainStep(model: Module, optimizer: SGD, batch: HostBatch, backend: Backend): Tensor {
+  const x = Tensor.fromArray(batch.images, batch.shape, { backend });
+  const labels = Tensor.fromArray(batch.labels, [batch.labels.length], { backend, dtype: 'int32' });
+  const logits = model.forward(x);
+  const { loss, gradLogits } = new CrossEntropyLoss().compute(logits, labels);
+  model.backward(gradLogits)?.dispose();
+  optimizer.step();
+  for (const t of [x, labels, logits, gradLogits]) t.dispose();
+  return loss;
+}
+
+/** Runs `steps` training steps over the batches in turn and returns every step's loss. */
+export async function trainLosses(model: Module, optimizer: SGD, batches: HostBatch[], steps: number, backend: Backend): Promise<number[]> {
+  const losses: number[] = [];
+  for (let step = 0; step < steps; step++) {
+    const loss = trainStep(model, optimizer, batches[step % batches.length]!, backend);
+    losses.push(((await loss.toArray()) as Float32Array)[0]!);
+    loss.dispose();
+  }
+  return losses;
+}
