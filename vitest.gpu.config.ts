@@ -5,6 +5,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/gpu/**/*.test.ts'],
+    // Prints the table of worst errors per op at the end (and writes $ALEXNET_GPU_REPORT).
+    globalSetup: ['test/gpu/support/globalSetup.ts'],
     pool: 'forks',
     fileParallelism: false,
     testTimeout: 600_000,
