@@ -5,11 +5,19 @@
  * one is.
  * @module
  */
-import sharp from 'sharp';
+import type Sharp from 'sharp';
 
 import { describe } from '../tensor';
 import { DatasetFormatError } from './errors';
 import { imageFromBytesHWC, type Image } from './image';
+
+// Loaded on first use: importing the library should not load libvips for work that decodes no images.
+let sharpModule: typeof Sharp | undefined;
+function sharp(): typeof Sharp {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  sharpModule ??= require('sharp') as typeof Sharp;
+  return sharpModule;
+}
 
 /** Options for {@link decodeImage}. */
 export interface DecodeOptions {
@@ -30,7 +38,7 @@ export async function decodeImage(input: string | Uint8Array, options: DecodeOpt
   const channels = options.channels ?? 3;
   if (channels !== 1 && channels !== 3) throw new TypeError(`channels must be 1 or 3, got ${describe(channels)}`);
   const name = typeof input === 'string' ? input : 'image bytes';
-  let pipeline = sharp(input, { failOn: 'error' }).removeAlpha();
+  let pipeline = sharp()(input, { failOn: 'error' }).removeAlpha();
   if (options.resize !== undefined) {
     if (!Number.isInteger(options.resize) || options.resize < 1) {
       throw new RangeError(`resize must be a positive integer, got ${describe(options.resize)}`);
@@ -38,7 +46,7 @@ export async function decodeImage(input: string | Uint8Array, options: DecodeOpt
     pipeline = pipeline.resize({ width: options.resize, height: options.resize, fit: 'outside', kernel: 'linear' });
   }
   pipeline = channels === 1 ? pipeline.greyscale() : pipeline.toColourspace('srgb');
-  let decoded: { data: Buffer; info: sharp.OutputInfo };
+  let decoded: { data: Buffer; info: Sharp.OutputInfo };
   try {
     decoded = await pipeline.raw().toBuffer({ resolveWithObject: true });
   } catch (error) {

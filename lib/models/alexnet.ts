@@ -28,6 +28,8 @@ import { AdaptiveAvgPool2d, MaxPool2d } from '../nn/pooling';
 import { Sequential } from '../nn/sequential';
 import { checkSeed, deriveSeed, nextSeed } from '../random';
 import { checkTensor, describe, Tensor, type Seed } from '../tensor';
+import type { TransformSpec } from '../data/transforms/transform';
+import { predict, type PredictInput, type PredictOptions, type Prediction } from '../predict';
 import { initialize, INIT_SCHEMES, type InitScheme } from './init';
 
 export type PresetName = 'paper' | 'seed-tf' | 'torchvision' | 'keras-v1' | 'keras-v2' | 'd2l';
@@ -216,6 +218,10 @@ function featureShape(features: Sequential, preset: PresetName, inChannels: numb
 export class AlexNet extends Module {
   readonly config: AlexNetConfig;
   readonly network: Sequential;
+  /** Class names by output index; checkpoints store them (set by the Trainer and by loadModel). */
+  classes: readonly string[] | null = null;
+  /** The preprocessing evaluation applies to an image; checkpoints store it and {@link predict} uses it. */
+  preprocessing: readonly TransformSpec[] | null = null;
 
   constructor(options: AlexNetOptions = {}) {
     super();
@@ -268,6 +274,11 @@ export class AlexNet extends Module {
 
   override backward(gradOutput: Tensor, options: BackwardOptions = {}): Tensor | null {
     return this.network.backward(gradOutput, { inputGrad: options.inputGrad ?? false });
+  }
+
+  /** Top-k classes with probabilities for images (paths, encoded bytes, Images or tensors); see {@link predict}. */
+  predict(inputs: PredictInput | readonly PredictInput[], options: PredictOptions = {}): Promise<Prediction[]> {
+    return predict(this, inputs, options);
   }
 
   /** Every layer's output shape for a batch, as [name, shape] pairs (for summaries and tests). */
