@@ -1,0 +1,348 @@
+/**
+ * Checkpoints in the safetensors format.
+ *
+ * - Parameters are stored under the model's names with PyTorch's layouts, so for the
+ *   torchvision preset a weights-only file loads into torchvision.models.alexnet with
+ *   `model.load_state_dict(safetensors.torch.load_file(path), strict=True)`.
+ * - The model's configuration, class names and evaluation preprocessing are in the metadata, so
+ *   {@link loadModel} rebuilds the model and `predict` preprocesses as evaluation did.
+ * - A training checkpoint adds the optimizer (momentum buffers as tensors named
+ *   `optimizer.momentum_buffer.<parameter>`, step count and learning rate in the metadata) and the
+ *   Trainer's position (epoch, step, data-loader and dropout streams, schedule), so resuming
+ *   continues exactly. Strict PyTorch loading wants weights only: drop the `optimizer.` tensors.
+ * - Writes are atomic (see io/atomicWrite); reads validate the header and every offset and throw a
+ *   {@link CheckpointError} (or SafetensorsError) naming the file and the problem.
+ * @module
+ */
+import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import * as path from 'node:path';
+
+import { packageRoot } from './backend/packageRoot';
+import type { Backend, BackendChoice } from './backend/backend';
+import type { TransformSpec } from './data/transforms/transform';
+import { writeFileAtomic } from './io/atomicWrite';
+import { decodeSafetensors, encodeSafetensors, type SafetensorsArray } from './io/safetensors';
+import { AlexNet, createAlexNet, resolveConfig, type AlexNetConfig, type AlexNetOptions } from './models/alexnet';
+import type { SGD, SgdState } from './optim/sgd';
+import { describe, Tensor } from './tensor';
+
+/** A checkpoint that cannot be used: damaged, incomplete, or for another model. */
+export class CheckpointError extends Error {
+  override readonly name = 'CheckpointError';
+  readonly code = 'ERR_CHECKPOINT';
+}
+
+/** Metadata keys (safetensors metadata is a string-to-string map; structured values are JSON). */
+export const METADATA_KEYS = Object.freeze({
+  format: 'format',
+  version: 'alexnet-cuda.version',
+  config: 'alexnet-cuda.config',
+  classes: 'alexnet-cuda.classes',
+  preprocessing: 'alexnet-cuda.preprocessing',
+  optimizer: 'alexnet-cuda.optimizer',
+  training: 'alexnet-cuda.training',
+});
+
+/** The prefix of optimizer tensors. */
+export const MOMENTUM_PREFIX = 'optimizer.momentum_buffer.';
+
+/** What to store besides the parameters. */
+export interface CheckpointContents {
+  /** Class names by output index (default: the model's `classes`). */
+  classes?: readonly string[] | null;
+  /** The preprocessing evaluation uses (default: the model's `preprocessing`). */
+  preprocessing?: readonly TransformSpec[] | null;
+  /** The optimizer: its momentum buffers and state make this a training checkpoint. */
+  optimizer?: SGD;
+  /** The Trainer's position (JSON-serializable). */
+  training?: unknown;
+  /** Extra metadata entries. */
+  metadata?: Record<string, string>;
+}
+
+/** A host-side tensor read from a checkpoint. */
+export interface StoredTensor {
+  shape: number[];
+  data: Float32Array;
+}
+
+/** A decoded, validated checkpoint. */
+export interface Checkpoint {
+  /** Where it was read from (for messages). */
+  source: string;
+  /** The model's configuration, or null for a file without our metadata (a PyTorch state_dict). */
+  config: AlexNetConfig | null;
+  classes: string[] | null;
+  preprocessing: TransformSpec[] | null;
+  /** Parameters by name. */
+  parameters: Map<string, StoredTensor>;
+  /** The optimizer's state and momentum buffers (by parameter name), when saved. */
+  optimizer: { state: SgdState; momentum: Map<string, StoredTensor> } | null;
+  /** The Trainer's position, when saved. */
+  training: unknown;
+  /** All metadata entries as stored. */
+  metadata: Record<string, string>;
+}
+
+let version: string | undefined;
+function packageVersion(): string {
+  if (version === undefined) {
+    try {
+      version = (JSON.parse(readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+    } catch {
+      version = 'unknown';
+    }
+  }
+  return version;
+}
+
+/** The name each optimizer buffer is stored under: the name of the parameter it belongs to. */
+function optimizerNames(model: AlexNet, optimizer: SGD): string[] {
+  const named = model.namedParameters();
+  return optimizer.params.map((p, i) => {
+    const found = named.find(([, q]) => q === p);
+    if (!found) throw new TypeError(`optimizer parameter ${i} (${p.name}) is not a parameter of the model`);
+    return found[0];
+  });
+}
+
+/** Serializes a model (and optionally its training state) to safetensors bytes. */
+export async function encodeCheckpoint(model: AlexNet, contents: CheckpointContents = {}): Promise<Buffer> {
+  if (!(model instanceof AlexNet)) throw new TypeError(`model must be an AlexNet, got ${describe(model)}`);
+  const tensors: Record<string, { shape: readonly number[]; data: SafetensorsArray }> = {};
+  for (const [name, p] of model.namedParameters()) {
+    tensors[name] = { shape: [...p.value.shape], data: await p.value.toArray() };
+  }
+  const metadata: Record<string, string> = {
+    [METADATA_KEYS.format]: 'pt',
+    [METADATA_KEYS.version]: packageVersion(),
+    [METADATA_KEYS.config]: JSON.stringify(model.config),
+  };
+  const classes = contents.classes === undefined ? model.classes : contents.classes;
+  if (classes) {
+    if (classes.length !== model.config.numClasses) {
+      throw new RangeError(`classes has ${classes.length} names but the model has ${model.config.numClasses} outputs`);
+    }
+    metadata[METADATA_KEYS.classes] = JSON.stringify(classes);
+  }
+  const preprocessing = contents.preprocessing === undefined ? model.preprocessing : contents.preprocessing;
+  if (preprocessing) metadata[METADATA_KEYS.preprocessing] = JSON.stringify(preprocessing);
+  if (contents.optimizer) {
+    const opt = contents.optimizer;
+    metadata[METADATA_KEYS.optimizer] = JSON.stringify(opt.getState());
+    if (opt.buffers.length > 0) {
+      const names = optimizerNames(model, opt);
+      for (const [i, buffer] of opt.buffers.entries()) {
+        tensors[MOMENTUM_PREFIX + names[i]!] = { shape: [...buffer.shape], data: await buffer.toArray() };
+      }
+    }
+  }
+  if (contents.training !== undefined) metadata[METADATA_KEYS.training] = JSON.stringify(contents.training);
+  for (const [k, v] of Object.entries(contents.metadata ?? {})) {
+    if (typeof v !== 'string') throw new TypeError(`metadata[${JSON.stringify(k)}] must be a string, got ${describe(v)}`);
+    metadata[k] = v;
+  }
+  return encodeSafetensors(tensors, metadata);
+}
+
+/** Writes a checkpoint atomically (temporary file, fsync, rename, fsync of the folder). */
+export async function saveCheckpoint(file: string, model: AlexNet, contents: CheckpointContents = {}): Promise<void> {
+  if (typeof file !== 'string' || file.length === 0) throw new TypeError(`file must be a path, got ${describe(file)}`);
+  await writeFileAtomic(file, await encodeCheckpoint(model, contents));
+}
+
+function parseJson<T>(metadata: Record<string, string>, key: string, source: string, check: (v: unknown) => boolean, expected: string): T | null {
+  const text = metadata[key];
+  if (text === undefined) return null;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new CheckpointError(`${source}: metadata ${JSON.stringify(key)} is not valid JSON (${(error as Error).message})`);
+  }
+  if (!check(value)) throw new CheckpointError(`${source}: metadata ${JSON.stringify(key)} is not ${expected}`);
+  return value as T;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+/** Parses and validates checkpoint bytes; `source` names them in errors. */
+export function decodeCheckpoint(bytes: Uint8Array, source = 'checkpoint'): Checkpoint {
+  const file = decodeSafetensors(bytes, source);
+  const { metadata } = file;
+  const configRaw = parseJson<Record<string, unknown>>(metadata, METADATA_KEYS.config, source, isObject, 'an object');
+  let config: AlexNetConfig | null = null;
+  if (configRaw) {
+    const seed = configRaw.seed;
+    if (typeof seed !== 'string' || !/^\d+$/.test(seed)) {
+      throw new CheckpointError(`${source}: the stored model configuration has no valid seed (got ${describe(seed)})`);
+    }
+    try {
+      config = resolveConfig({ ...(configRaw as AlexNetOptions), seed: BigInt(seed) });
+    } catch (error) {
+      throw new CheckpointError(`${source}: the stored model configuration is invalid (${(error as Error).message})`);
+    }
+  }
+  const classes = parseJson<string[]>(
+    metadata,
+    METADATA_KEYS.classes,
+    source,
+    (v) => Array.isArray(v) && v.every((c) => typeof c === 'string'),
+    'an array of class names',
+  );
+  if (classes && config && classes.length !== config.numClasses) {
+    throw new CheckpointError(`${source}: ${classes.length} class names for a model with ${config.numClasses} outputs`);
+  }
+  const preprocessing = parseJson<TransformSpec[]>(
+    metadata,
+    METADATA_KEYS.preprocessing,
+    source,
+    (v) => Array.isArray(v) && v.every((s) => isObject(s) && typeof s.kind === 'string'),
+    'an array of transform specs',
+  );
+  const optimizerState = parseJson<SgdState>(
+    metadata,
+    METADATA_KEYS.optimizer,
+    source,
+    (v) => isObject(v) && typeof v.lr === 'number' && Number.isInteger(v.steps) && typeof v.momentum === 'number',
+    'an optimizer state {lr, momentum, steps, ...}',
+  );
+  const trainingText = metadata[METADATA_KEYS.training];
+  let training: unknown = null;
+  if (trainingText !== undefined) training = parseJson(metadata, METADATA_KEYS.training, source, isObject, 'an object');
+  const parameters = new Map<string, StoredTensor>();
+  const momentum = new Map<string, StoredTensor>();
+  for (const [name, t] of file.tensors) {
+    if (t.dtype !== 'F32') throw new CheckpointError(`${source}: tensor ${JSON.stringify(name)} is ${t.dtype}, expected F32`);
+    const stored = { shape: t.shape, data: t.data as Float32Array };
+    if (name.startsWith(MOMENTUM_PREFIX)) momentum.set(name.slice(MOMENTUM_PREFIX.length), stored);
+    else parameters.set(name, stored);
+  }
+  if (momentum.size > 0 && !optimizerState) {
+    throw new CheckpointError(`${source}: holds momentum buffers but no optimizer state (metadata ${JSON.stringify(METADATA_KEYS.optimizer)})`);
+  }
+  return {
+    source,
+    config,
+    classes,
+    preprocessing,
+    parameters,
+    optimizer: optimizerState ? { state: optimizerState, momentum } : null,
+    training,
+    metadata,
+  };
+}
+
+/** Reads and validates a checkpoint file. */
+export async function readCheckpoint(file: string): Promise<Checkpoint> {
+  if (typeof file !== 'string' || file.length === 0) throw new TypeError(`file must be a path, got ${describe(file)}`);
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(file);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new CheckpointError(code === 'ENOENT' ? `${file}: no such checkpoint` : `${file}: cannot read (${(error as Error).message})`);
+  }
+  return decodeCheckpoint(bytes, file);
+}
+
+const shapeText = (s: readonly number[]) => `[${s.join(', ')}]`;
+
+/**
+ * Copies stored tensors into `params` (name to Parameter value), checking that every name is
+ * present with the same shape; with `strict`, stored names the model lacks are errors too.
+ */
+function copyInto(target: Map<string, { value: Tensor; set(v: Tensor): void }>, stored: Map<string, StoredTensor>, source: string, what: string, strict: boolean): void {
+  for (const [name, p] of target) {
+    const t = stored.get(name);
+    if (!t) throw new CheckpointError(`${source}: has no ${what} ${JSON.stringify(name)}, which the model needs`);
+    if (shapeText(t.shape) !== shapeText(p.value.shape)) {
+      throw new CheckpointError(`${source}: ${what} ${JSON.stringify(name)} has shape ${shapeText(t.shape)}, the model's is ${shapeText(p.value.shape)}`);
+    }
+  }
+  if (strict) {
+    const extra = [...stored.keys()].filter((k) => !target.has(k));
+    if (extra.length > 0) {
+      throw new CheckpointError(`${source}: holds ${what}s the model does not have: ${extra.slice(0, 5).map((n) => JSON.stringify(n)).join(', ')}${extra.length > 5 ? ', ...' : ''}`);
+    }
+  }
+  for (const [name, p] of target) {
+    const t = stored.get(name)!;
+    p.set(Tensor.fromArray(t.data, t.shape, { backend: p.value.backend, dtype: 'float32' }));
+  }
+}
+
+/** Loads a checkpoint's parameters into `model` (names and shapes must match; strict by default). */
+export function loadParameters(model: AlexNet, checkpoint: Checkpoint, options: { strict?: boolean } = {}): void {
+  const target = new Map(model.namedParameters().map(([n, p]) => [n, p] as const));
+  copyInto(target, checkpoint.parameters, checkpoint.source, 'parameter', options.strict ?? true);
+  if (checkpoint.classes) model.classes = checkpoint.classes;
+  if (checkpoint.preprocessing) model.preprocessing = checkpoint.preprocessing;
+}
+
+/** Restores an optimizer's momentum buffers, step count and learning rate from a training checkpoint. */
+export function loadOptimizerState(optimizer: SGD, model: AlexNet, checkpoint: Checkpoint): void {
+  if (!checkpoint.optimizer) throw new CheckpointError(`${checkpoint.source}: holds no optimizer state (a weights-only file)`);
+  const { state, momentum } = checkpoint.optimizer;
+  for (const key of ['momentum', 'dampening', 'weightDecay', 'nesterov'] as const) {
+    if (state[key] !== undefined && state[key] !== optimizer[key]) {
+      throw new CheckpointError(`${checkpoint.source}: the optimizer was saved with ${key} ${state[key]}, this one has ${optimizer[key]}`);
+    }
+  }
+  if (optimizer.buffers.length > 0) {
+    const names = optimizerNames(model, optimizer);
+    const target = new Map(
+      optimizer.buffers.map((b, i) => {
+        const slot = {
+          value: b,
+          set(v: Tensor) {
+            optimizer.buffers[i]!.dispose();
+            optimizer.buffers[i] = v;
+            slot.value = v;
+          },
+        };
+        return [names[i]!, slot] as const;
+      }),
+    );
+    // Before the first step the buffers are not used (PyTorch creates them then): a checkpoint may lack them.
+    if (state.steps > 0 || momentum.size > 0) copyInto(target, momentum, checkpoint.source, 'momentum buffer', true);
+  }
+  optimizer.setState(state);
+}
+
+/** Options of {@link loadModel}. */
+export interface LoadModelOptions {
+  backend?: Backend | BackendChoice;
+  /** For files without a stored configuration (a PyTorch state_dict): the model to build. */
+  config?: AlexNetOptions;
+  /** Reject stored parameters the model lacks (default true; optimizer tensors never count). */
+  strict?: boolean;
+}
+
+/** Builds the model a checkpoint describes and loads its parameters, class names and preprocessing. */
+export async function loadModel(file: string, options: LoadModelOptions = {}): Promise<AlexNet> {
+  const checkpoint = await readCheckpoint(file);
+  return modelFromCheckpoint(checkpoint, options);
+}
+
+/** {@link loadModel} for an already read checkpoint. */
+export function modelFromCheckpoint(checkpoint: Checkpoint, options: LoadModelOptions = {}): AlexNet {
+  const stored = checkpoint.config;
+  if (!stored && !options.config) {
+    throw new CheckpointError(
+      `${checkpoint.source}: has no model configuration (metadata ${JSON.stringify(METADATA_KEYS.config)}); pass config, e.g. { preset: 'torchvision' }`,
+    );
+  }
+  const config: AlexNetOptions = stored ? { ...stored, seed: BigInt(stored.seed) } : options.config!;
+  const model = createAlexNet({ ...config, ...(options.backend ? { backend: options.backend } : {}) });
+  try {
+    loadParameters(model, checkpoint, { strict: options.strict ?? true });
+  } catch (error) {
+    model.dispose();
+    throw error;
+  }
+  return model;
+}

@@ -1,0 +1,141 @@
+/**
+ * A folder of training checkpoints: names that sort by training position
+ * (checkpoint-e<epoch>-s<step>.safetensors), atomic writes, and pruning that keeps the last N and
+ * the best one (by the validation metric stored in each file's metadata).
+ * @module
+ */
+import { mkdir, open, readdir, rm, stat } from 'node:fs/promises';
+import * as path from 'node:path';
+
+import { removeStaleTempFiles, syncDirectory, writeFileAtomic } from './atomicWrite';
+
+/** Metadata key holding a checkpoint's validation metric (higher is better). */
+export const METRIC_KEY = 'alexnet-cuda.metric';
+
+/** A checkpoint file in the folder. */
+export interface CheckpointEntry {
+  file: string;
+  /** The epoch training continues in from this checkpoint (completed epochs when saved at an epoch's end). */
+  epoch: number;
+  /** Optimizer steps taken. */
+  step: number;
+}
+
+const NAME = /^checkpoint-e(\d+)-s(\d+)\.safetensors$/;
+
+/** Reads only the metadata of a safetensors file (8-byte length, then the JSON header); undefined if unreadable. */
+export async function readSafetensorsMetadata(file: string): Promise<Record<string, string> | undefined> {
+  let handle;
+  try {
+    handle = await open(file, 'r');
+    const head = Buffer.alloc(8);
+    if ((await handle.read(head, 0, 8, 0)).bytesRead !== 8) return undefined;
+    const length = head.readBigUInt64LE(0);
+    if (length > 100n * 1024n * 1024n) return undefined;
+    const header = Buffer.alloc(Number(length));
+    if ((await handle.read(header, 0, header.length, 8)).bytesRead !== header.length) return undefined;
+    const parsed = JSON.parse(header.toString('utf8')) as { __metadata__?: Record<string, string> };
+    return parsed.__metadata__ ?? {};
+  } catch {
+    return undefined;
+  } finally {
+    await handle?.close();
+  }
+}
+
+export class CheckpointDirectory {
+  readonly dir: string;
+  /** How many of the most recent checkpoints are kept (the best one is kept in addition). */
+  readonly keepLast: number;
+
+  constructor(dir: string, options: { keepLast?: number } = {}) {
+    if (typeof dir !== 'string' || dir.length === 0) throw new TypeError('checkpoint folder must be a path');
+    const keepLast = options.keepLast ?? 3;
+    if (!Number.isInteger(keepLast) || keepLast < 1) throw new RangeError(`keepLast must be a positive integer, got ${String(keepLast)}`);
+    this.dir = path.resolve(dir);
+    this.keepLast = keepLast;
+  }
+
+  /** The file name for a position. */
+  fileFor(epoch: number, step: number): string {
+    return path.join(this.dir, `checkpoint-e${String(epoch).padStart(4, '0')}-s${String(step).padStart(9, '0')}.safetensors`);
+  }
+
+  /** The checkpoints in the folder, oldest first. */
+  async list(): Promise<CheckpointEntry[]> {
+    let names: string[];
+    try {
+      names = await readdir(this.dir);
+    } catch {
+      return [];
+    }
+    return names
+      .map((name) => ({ name, m: NAME.exec(name) }))
+      .filter((x) => x.m)
+      .map(({ name, m }) => ({ file: path.join(this.dir, name), epoch: Number(m![1]), step: Number(m![2]) }))
+      .sort((a, b) => a.step - b.step || a.epoch - b.epoch);
+  }
+
+  /** The most recent checkpoint, if any. */
+  async latest(): Promise<CheckpointEntry | undefined> {
+    return (await this.list()).at(-1);
+  }
+
+  /** The checkpoint with the highest stored metric, if any has one. */
+  async best(): Promise<(CheckpointEntry & { metric: number }) | undefined> {
+    let best: (CheckpointEntry & { metric: number }) | undefined;
+    for (const entry of await this.list()) {
+      const value = Number((await readSafetensorsMetadata(entry.file))?.[METRIC_KEY]);
+      if (Number.isFinite(value) && (!best || value >= best.metric)) best = { ...entry, metric: value };
+    }
+    return best;
+  }
+
+  /** Writes a checkpoint for a position atomically, then prunes. Returns its path. */
+  async write(epoch: number, step: number, bytes: Uint8Array): Promise<string> {
+    await mkdir(this.dir, { recursive: true });
+    await removeStaleTempFiles(this.dir);
+    const file = this.fileFor(epoch, step);
+    await writeFileAtomic(file, bytes);
+    await this.prune();
+    return file;
+  }
+
+  /** Deletes all but the last `keepLast` checkpoints and the best one. */
+  async prune(): Promise<void> {
+    const entries = await this.list();
+    if (entries.length <= this.keepLast) return;
+    const best = await this.best();
+    const keep = new Set(entries.slice(-this.keepLast).map((e) => e.file));
+    if (best) keep.add(best.file);
+    let removed = false;
+    for (const e of entries) {
+      if (keep.has(e.file)) continue;
+      await rm(e.file, { force: true });
+      removed = true;
+    }
+    if (removed) await syncDirectory(this.dir);
+  }
+}
+
+/**
+ * The checkpoint file `target` names: a file as is; for a folder, `model.safetensors` in it when
+ * `prefer` is 'model' (the final weights `alexnet train` writes) and it exists, else the latest
+ * checkpoint-*.safetensors. Throws an Error saying what was looked for when there is none.
+ */
+export async function resolveCheckpointFile(target: string, prefer: 'model' | 'latest' = 'latest'): Promise<string> {
+  let isDir: boolean;
+  try {
+    isDir = (await stat(target)).isDirectory();
+  } catch {
+    throw new Error(`${target}: no such checkpoint file or folder`);
+  }
+  if (!isDir) return target;
+  const model = path.join(target, 'model.safetensors');
+  const latest = await new CheckpointDirectory(target).latest();
+  const exists = async (f: string) => stat(f).then(() => true, () => false);
+  if (prefer === 'model' && (await exists(model))) return model;
+  if (latest) return latest.file;
+  if (await exists(model)) return model;
+  throw new Error(`${path.resolve(target)}: holds no checkpoint (model.safetensors or checkpoint-e*-s*.safetensors)`);
+}
