@@ -1,0 +1,177 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+import { afterAll, describe, expect, it } from 'vitest';
+
+import {
+  CheckpointError,
+  decodeCheckpoint,
+  encodeCheckpoint,
+  loadModel,
+  loadOptimizerState,
+  modelFromCheckpoint,
+  readCheckpoint,
+  saveCheckpoint,
+} from '../../lib/checkpoint';
+import { SafetensorsError } from '../../lib/io/safetensors';
+import { createAlexNet, type AlexNet } from '../../lib/models/alexnet';
+import { CrossEntropyLoss } from '../../lib/nn/loss';
+import { SGD } from '../../lib/optim/sgd';
+import { Rng } from '../../lib/data/rng';
+import { Tensor } from '../../lib/tensor';
+import { dropoutLayers } from '../../lib/train';
+import { expectSameBits } from './bits';
+
+const backend = 'cpu' as const;
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'alexnet-ckpt-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+function small(seed = 1, width = 0.125): AlexNet {
+  return createAlexNet({ preset: 'd2l', width, inputSize: 68, seed, backend });
+}
+
+async function params(model: AlexNet): Promise<Map<string, Float32Array>> {
+  const out = new Map<string, Float32Array>();
+  for (const [name, p] of model.namedParameters()) out.set(name, (await p.value.toArray()) as Float32Array);
+  return out;
+}
+
+async function trainSteps(model: AlexNet, optimizer: SGD, steps: number): Promise<void> {
+  const loss = new CrossEntropyLoss();
+  for (let i = 0; i < steps; i++) {
+    const x = Tensor.uniform([4, 1, 68, 68], { seed: 100 + i }, { backend });
+    const y = Tensor.fromArray(new Int32Array([1, 2, 3, 4]), [4], { backend, dtype: 'int32' });
+    const logits = model.forward(x);
+    const { loss: l, gradLogits } = loss.compute(logits, y);
+    model.backward(gradLogits);
+    optimizer.step();
+    for (const t of [x, y, logits, l, gradLogits]) t.dispose();
+  }
+}
+
+describe('checkpoints', () => {
+  it('round-trip parameters, configuration, class names and preprocessing', async () => {
+    const model = small(3);
+    model.classes = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j'];
+    model.preprocessing = [{ kind: 'resize', size: [68, 68] }];
+    const file = path.join(tmp, 'model.safetensors');
+    await saveCheckpoint(file, model);
+    const loaded = await loadModel(file, { backend });
+    expect(loaded.config).toEqual(model.config);
+    expect(loaded.classes).toEqual(model.classes);
+    expect(loaded.preprocessing).toEqual(model.preprocessing);
+    expectSameBits(await params(loaded), await params(model));
+    const checkpoint = await readCheckpoint(file);
+    expect(checkpoint.metadata.format).toBe('pt');
+    expect(checkpoint.optimizer).toBeNull();
+    expect([...checkpoint.parameters.keys()]).toContain('features.0.weight');
+  });
+
+  it('round-trip the optimizer: momentum buffers, step count and learning rate', async () => {
+    const model = small(4);
+    const optimizer = new SGD(model.namedParameters().map(([, p]) => p), { lr: 0.05, momentum: 0.9, weightDecay: 1e-4 });
+    await trainSteps(model, optimizer, 2);
+    optimizer.lr = 0.02;
+    const bytes = await encodeCheckpoint(model, { optimizer, training: { note: 'x' } });
+    const checkpoint = decodeCheckpoint(bytes, 'mem');
+    expect(checkpoint.training).toEqual({ note: 'x' });
+    const copy = modelFromCheckpoint(checkpoint, { backend });
+    const restored = new SGD(copy.namedParameters().map(([, p]) => p), { lr: 0.05, momentum: 0.9, weightDecay: 1e-4 });
+    loadOptimizerState(restored, copy, checkpoint);
+    expect(restored.steps).toBe(2);
+    expect(restored.lr).toBe(0.02);
+    const buffers = async (o: SGD) => new Map(await Promise.all(o.buffers.map(async (b, i) => [String(i), (await b.toArray()) as Float32Array] as const)));
+    expectSameBits(await buffers(restored), await buffers(optimizer), 'momentum buffers');
+    // With the dropout streams where the original's are (the Trainer stores them too), the two continue identically.
+    const theirs = new Map(dropoutLayers(model));
+    for (const [name, layer] of dropoutLayers(copy)) layer.setState(theirs.get(name)!.getState());
+    await trainSteps(model, optimizer, 1);
+    await trainSteps(copy, restored, 1);
+    expectSameBits(await params(copy), await params(model));
+    const other = new SGD(copy.namedParameters().map(([, p]) => p), { lr: 0.05, momentum: 0.5 });
+    expect(() => loadOptimizerState(other, copy, checkpoint)).toThrow(/saved with momentum 0.9, this one has 0.5/);
+  });
+
+  it('name the tensor when names or shapes do not match the model', async () => {
+    const bytes = await encodeCheckpoint(small(5, 0.125));
+    const wider = small(5, 0.25);
+    const checkpoint = decodeCheckpoint(bytes, 'narrow.safetensors');
+    expect(() => modelFromCheckpoint({ ...checkpoint, config: wider.config }, { backend })).toThrow(
+      /narrow\.safetensors: parameter "features\.0\.weight" has shape \[12, 1, 11, 11\], the model's is \[24, 1, 11, 11\]/,
+    );
+    const missing = new Map(checkpoint.parameters);
+    missing.delete('classifier.6.bias');
+    expect(() => modelFromCheckpoint({ ...checkpoint, parameters: missing }, { backend })).toThrow(/has no parameter "classifier\.6\.bias"/);
+    const extra = new Map(checkpoint.parameters).set('features.99.weight', { shape: [1], data: new Float32Array(1) });
+    expect(() => modelFromCheckpoint({ ...checkpoint, parameters: extra }, { backend })).toThrow(/parameters the model does not have: "features\.99\.weight"/);
+    expect(() => modelFromCheckpoint({ ...checkpoint, config: null }, { backend })).toThrow(/has no model configuration/);
+  });
+
+  it('reject a file truncated at any of many offsets, naming the file, never crashing', async () => {
+    const model = small(6);
+    const optimizer = new SGD(model.namedParameters().map(([, p]) => p), { lr: 0.1, momentum: 0.9 });
+    await trainSteps(model, optimizer, 1);
+    const bytes = await encodeCheckpoint(model, { optimizer, training: { epoch: 1 } });
+    const headerEnd = 8 + Number(bytes.readBigUInt64LE(0));
+    const offsets = new Set<number>([0, 1, 7, 8, 9, headerEnd - 1, headerEnd, headerEnd + 1, bytes.length - 4, bytes.length - 1]);
+    for (let n = 0; n < headerEnd; n += 97) offsets.add(n);
+    const rng = new Rng(7);
+    for (let i = 0; i < 60; i++) offsets.add(headerEnd + rng.int(bytes.length - headerEnd));
+    for (const n of offsets) {
+      let error: unknown;
+      try {
+        decodeCheckpoint(bytes.subarray(0, n), `cut-${n}`);
+      } catch (e) {
+        error = e;
+      }
+      expect(error, `truncated at ${n} of ${bytes.length}`).toBeInstanceOf(SafetensorsError);
+      expect((error as Error).message).toMatch(new RegExp(`^cut-${n}: `));
+    }
+    const file = path.join(tmp, 'truncated.safetensors');
+    writeFileSync(file, bytes.subarray(0, bytes.length - 100));
+    await expect(readCheckpoint(file)).rejects.toThrow(/truncated\.safetensors: .*truncated/);
+    await expect(readCheckpoint(path.join(tmp, 'absent.safetensors'))).rejects.toThrow(/absent\.safetensors: no such checkpoint/);
+  });
+
+  it('reject a corrupted header with a clear error, never crashing', async () => {
+    const bytes = await encodeCheckpoint(small(7), { training: { epoch: 0 } });
+    const headerLength = Number(bytes.readBigUInt64LE(0));
+    const header = bytes.subarray(8, 8 + headerLength).toString('utf8');
+    const withHeader = (text: string) => {
+      const h = Buffer.from(text.padEnd(headerLength, ' '));
+      return Buffer.concat([bytes.subarray(0, 8), h.subarray(0, headerLength), bytes.subarray(8 + headerLength)]);
+    };
+    const cases: [string, Buffer, RegExp][] = [
+      ['length past the end', Buffer.concat([Buffer.from([0xff, 0xff, 0xff, 0, 0, 0, 0, 0]), bytes.subarray(8)]), /exceeds the file/],
+      ['not JSON', withHeader(header.replace('{', 'x')), /not valid JSON/],
+      ['offsets moved', withHeader(header.replace(/"data_offsets":\[0,/, '"data_offsets":[4,')), /data_offsets|overlap or gap/],
+      ['unknown dtype', withHeader(header.replace('"F32"', '"F16"')), /unsupported dtype "F16"/],
+      ['config not JSON', withHeader(header.replace('"alexnet-cuda.config":"{', '"alexnet-cuda.config":"[')), /metadata "alexnet-cuda.config" is not valid JSON/],
+      ['config invalid', withHeader(header.replace('\\"preset\\":\\"d2l\\"', '\\"preset\\":\\"d3l\\"')), /stored model configuration is invalid/],
+    ];
+    for (const [what, corrupted, message] of cases) {
+      expect(() => decodeCheckpoint(corrupted, what), what).toThrow(message);
+    }
+    // Random byte flips anywhere in the header: a known error every time (or, rarely, a still-valid file).
+    const rng = new Rng(11);
+    for (let i = 0; i < 300; i++) {
+      const copy = Buffer.from(bytes);
+      const at = 8 + rng.int(headerLength);
+      copy[at] = copy[at]! ^ (1 + rng.int(255));
+      try {
+        decodeCheckpoint(copy, 'flipped');
+      } catch (error) {
+        expect(error instanceof SafetensorsError || error instanceof CheckpointError, `${(error as Error).name}: ${(error as Error).message}`).toBe(true);
+      }
+    }
+  });
+
+  it('can be read back after being written over many times', async () => {
+    const model = small(8);
+    const file = path.join(tmp, 'again.safetensors');
+    for (let i = 0; i < 3; i++) await saveCheckpoint(file, model, { metadata: { round: String(i) } });
+    expect((await readCheckpoint(file)).metadata.round).toBe('2');
+    expect(readFileSync(file).length).toBeGreaterThan(1000);
+  });
+});

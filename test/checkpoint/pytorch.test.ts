@@ -1,0 +1,61 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+import { afterAll, describe, expect, it } from 'vitest';
+
+import { saveCheckpoint } from '../../lib/checkpoint';
+import { createAlexNet } from '../../lib/models/alexnet';
+import { SGD } from '../../lib/optim/sgd';
+import { Tensor } from '../../lib/tensor';
+import { ciRequiresEverything } from '../helpers';
+import { runTorch, torchAvailable } from './python';
+
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'alexnet-torch-ckpt-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+describe('PyTorch interoperability', () => {
+  it('torchvision AlexNet loads a torchvision-preset checkpoint with strict=True and gives the same logits', async (ctx) => {
+    const torch = torchAvailable();
+    if (!torch.ok) {
+      if (ciRequiresEverything) throw new Error(torch.reason);
+      ctx.skip(torch.reason);
+    }
+    // Full size (strict loading needs torchvision's exact shapes), 10 classes to keep the file smaller.
+    const model = createAlexNet({ preset: 'torchvision', numClasses: 10, seed: 42, backend: 'cpu' });
+    try {
+      const weights = path.join(tmp, 'weights.safetensors');
+      await saveCheckpoint(weights, model, { classes: Array.from({ length: 10 }, (_, i) => `class ${i}`) });
+      // A training checkpoint too: the same weights plus momentum buffers and state.
+      const optimizer = new SGD(model.namedParameters().map(([, p]) => p), { lr: 0.01, momentum: 0.9 });
+      const training = path.join(tmp, 'training.safetensors');
+      await saveCheckpoint(training, model, { optimizer, training: { epoch: 0 } });
+      optimizer.dispose();
+
+      const input = Tensor.uniform([2, 3, 224, 224], { low: -2, high: 2, seed: 7 }, { backend: 'cpu' });
+      model.eval();
+      const ours = (await model.forward(input).toArray()) as Float32Array;
+      const images = (await input.toArray()) as Float32Array;
+      const { outputs } = runTorch(readFileSync(path.join(__dirname, 'load_in_torch.py'), 'utf8'), { input: { shape: [2, 3, 224, 224], data: images } }, {
+        WEIGHTS: weights,
+        TRAINING: training,
+      });
+      for (const name of ['weights_logits', 'training_logits']) {
+        const theirs = outputs.get(name)!;
+        expect(theirs.shape).toEqual([2, 10]);
+        let worst = 0;
+        let scale = 0;
+        for (let i = 0; i < ours.length; i++) {
+          worst = Math.max(worst, Math.abs(ours[i]! - (theirs.data as Float32Array)[i]!));
+          scale = Math.max(scale, Math.abs(ours[i]!));
+        }
+        console.log(`${name}: max |ours - torch| = ${worst.toExponential(2)} (largest logit ${scale.toExponential(2)})`);
+        expect(worst, name).toBeLessThan(1e-4);
+        expect(scale).toBeGreaterThan(1e-3); // not trivially zero
+      }
+      input.dispose();
+    } finally {
+      model.dispose();
+    }
+  });
+});
