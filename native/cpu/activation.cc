@@ -10,7 +10,7 @@ void relu_forward(const Tensor& x, const Tensor& y) {
   const int64_t n = x.numel();
   const float* in = x.f32();
   float* out = y.f32();
-#pragma omp parallel for simd schedule(static)
+#pragma omp parallel for simd schedule(static) if (n > kParallelGrain)
   for (int64_t i = 0; i < n; ++i) out[i] = in[i] <= 0.0f ? 0.0f : in[i];
 }
 
@@ -20,13 +20,13 @@ void relu_backward(const Tensor& y, const Tensor& dy, const Tensor& dx) {
   const float* out = y.f32();
   const float* grad = dy.f32();
   float* result = dx.f32();
-#pragma omp parallel for simd schedule(static)
+#pragma omp parallel for simd schedule(static) if (n > kParallelGrain)
   for (int64_t i = 0; i < n; ++i) result[i] = out[i] <= 0.0f ? 0.0f : grad[i];
 }
 
 void softmax_forward(const Tensor& x, const Tensor& y) {
   const int64_t rows = x.dim(0), cols = x.dim(1);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (rows * cols > kParallelGrain)
   for (int64_t r = 0; r < rows; ++r) {
     const float* in = x.f32() + r * cols;
     float* out = y.f32() + r * cols;

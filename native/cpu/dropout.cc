@@ -11,7 +11,7 @@ void dropout_forward(float p, uint64_t seed, uint64_t offset, const Tensor& x, c
   const float* in = x.f32();
   float* out = y.f32();
   float* m = mask.f32();
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n > kParallelGrain)
   for (int64_t i = 0; i < n; ++i) {
     const bool keep = bits_to_unit_float(philox_bits(seed, offset, static_cast<uint64_t>(i))) >= p;
     m[i] = keep ? scale : 0.0f;

@@ -11,12 +11,12 @@ void fill(const Tensor& t, float value) {
   if (t.dtype == DType::i32) {
     int32_t* p = t.i32();
     const int32_t v = static_cast<int32_t>(value);
-#pragma omp parallel for simd schedule(static)
+#pragma omp parallel for simd schedule(static) if (n > kParallelGrain)
     for (int64_t i = 0; i < n; ++i) p[i] = v;
     return;
   }
   float* p = t.f32();
-#pragma omp parallel for simd schedule(static)
+#pragma omp parallel for simd schedule(static) if (n > kParallelGrain)
   for (int64_t i = 0; i < n; ++i) p[i] = value;
 }
 
@@ -24,7 +24,7 @@ void fill_uniform(const Tensor& t, float low, float high, uint64_t seed) {
   const int64_t n = t.numel();
   float* p = t.f32();
   const float range = high - low;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n > kParallelGrain)
   for (int64_t i = 0; i < n; ++i) p[i] = low + range * bits_to_unit_float(philox_bits(seed, 0, static_cast<uint64_t>(i)));
 }
 
@@ -32,7 +32,7 @@ void fill_uniform(const Tensor& t, float low, float high, uint64_t seed) {
 void fill_normal(const Tensor& t, float mean, float stddev, uint64_t seed) {
   const int64_t n = t.numel();
   float* p = t.f32();
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n > kParallelGrain)
   for (int64_t i = 0; i < n; ++i) {
     const Philox4 w = philox4x32_10(static_cast<uint64_t>(i), seed);
     const float u1 = static_cast<float>((w.v[0] >> 8) + 1) * (1.0f / 16777216.0f);
@@ -45,7 +45,7 @@ void add_scaled(const Tensor& dst, const Tensor& src, float alpha) {
   const int64_t n = dst.numel();
   float* d = dst.f32();
   const float* s = src.f32();
-#pragma omp parallel for simd schedule(static)
+#pragma omp parallel for simd schedule(static) if (n > kParallelGrain)
   for (int64_t i = 0; i < n; ++i) d[i] += alpha * s[i];
 }
 
@@ -54,7 +54,7 @@ void multiply(const Tensor& a, const Tensor& b, const Tensor& out) {
   const float* x = a.f32();
   const float* y = b.f32();
   float* o = out.f32();
-#pragma omp parallel for simd schedule(static)
+#pragma omp parallel for simd schedule(static) if (n > kParallelGrain)
   for (int64_t i = 0; i < n; ++i) o[i] = x[i] * y[i];
 }
 

@@ -10,6 +10,11 @@
 
 namespace alexnet::cpu {
 
+// Loops over fewer elements than this run on one thread: waking OpenMP's team and meeting at its
+// barrier costs more than the work (PyTorch's at::parallel_for uses the same grain), and far more
+// when other processes hold the cores and a thread of the team is descheduled.
+constexpr int64_t kParallelGrain = 1 << 15;
+
 // conv.cc (oneDNN); temporaries (layout conversions, scratchpads) come from `allocator`.
 void conv2d_forward(CachingAllocator& allocator, const Conv2dGeometry& g, const Tensor& x, const Tensor& w,
                     const OptTensor& b, const Tensor& y, bool fuse_relu);

@@ -11,7 +11,7 @@ void softmax_cross_entropy(const Tensor& logits, const Tensor& labels, const Ten
   const int64_t rows = logits.dim(0), cols = logits.dim(1);
   std::vector<double> row_loss(static_cast<size_t>(rows));
   const float inv_rows = 1.0f / static_cast<float>(rows);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (rows * cols > kParallelGrain)
   for (int64_t r = 0; r < rows; ++r) {
     const float* in = logits.f32() + r * cols;
     const int32_t label = labels.i32()[r];
@@ -41,7 +41,7 @@ void softmax_cross_entropy(const Tensor& logits, const Tensor& labels, const Ten
 void count_topk_correct(const Tensor& logits, const Tensor& labels, int k, const Tensor& counter) {
   const int64_t rows = logits.dim(0), cols = logits.dim(1);
   int64_t correct = 0;
-#pragma omp parallel for reduction(+ : correct) schedule(static)
+#pragma omp parallel for reduction(+ : correct) schedule(static) if (rows * cols > kParallelGrain)
   for (int64_t r = 0; r < rows; ++r) {
     const float* in = logits.f32() + r * cols;
     const int32_t label = labels.i32()[r];

@@ -39,7 +39,7 @@ template <typename Body>
 void for_each_block(const Tensor& x, Body body) {
   const int64_t n = x.dim(0), plane = x.dim(2) * x.dim(3);
   const int64_t blocks = (plane + kBlock - 1) / kBlock;
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if (n * x.dim(1) * plane > kParallelGrain)
   for (int64_t img = 0; img < n; ++img)
     for (int64_t blk = 0; blk < blocks; ++blk) {
       const int64_t start = blk * kBlock, width = std::min(kBlock, plane - start);

@@ -8,7 +8,7 @@ void sgd_step(const SgdParams& p, const SgdTensors& t) {
   float* param = t.param.f32();
   const float* grad = t.grad.f32();
   float* buf = p.momentum != 0.0f ? t.momentum_buffer.f32() : nullptr;
-#pragma omp parallel for simd schedule(static)
+#pragma omp parallel for simd schedule(static) if (n > kParallelGrain)
   for (int64_t i = 0; i < n; ++i) {
     float g = grad[i];
     if (p.weight_decay != 0.0f) g += p.weight_decay * param[i];
