@@ -120,7 +120,7 @@ class CpuBackend : public Backend {
   }
   void max_pool2d_backward(const Pool2dGeometry& g, const Tensor& x, const Tensor& y, const Tensor& dy,
                            const Tensor& dx) override {
-    queue_.push([=] { cpu::max_pool2d_backward(g, x, dy, dx); });
+    queue_.push([=] { cpu::max_pool2d_backward(g, x, y, dy, dx); });
   }
   void adaptive_avg_pool2d_forward(const Tensor& x, const Tensor& y) override {
     queue_.push([=] { cpu::adaptive_avg_pool2d_forward(x, y); });

@@ -34,7 +34,9 @@ void lrn_backward(const LrnParams& p, const Tensor& x, const Tensor& y, const Te
 
 // pool.cc
 void max_pool2d_forward(const Pool2dGeometry& g, const Tensor& x, const Tensor& y);
-void max_pool2d_backward(const Pool2dGeometry& g, const Tensor& x, const Tensor& dy, const Tensor& dx);
+// Backward finds each window's first maximum from x and the forward's output y.
+void max_pool2d_backward(const Pool2dGeometry& g, const Tensor& x, const Tensor& y, const Tensor& dy,
+                         const Tensor& dx);
 void adaptive_avg_pool2d_forward(const Tensor& x, const Tensor& y);
 void adaptive_avg_pool2d_backward(const Tensor& dy, const Tensor& dx);
 

@@ -1,37 +1,41 @@
 // Max pooling and adaptive average pooling on the CPU, one (image, channel) plane per work item.
-// Max pooling's backward recomputes each window's first maximum from the input rather than keeping
-// indices from the forward pass: the op interface stays the same on every backend, and the extra
-// read is cheap next to the convolutions around it.
+// Max pooling's forward reduces each window's rows first (a vectorized pass over whole input rows),
+// then across the window's columns. Its backward does not keep indices from the forward pass (the
+// op interface stays the same on every backend): it finds each window's first element equal to the
+// forward's output, which is the first maximum (PyTorch's choice on ties), and adds the gradient there.
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <vector>
 
 #include "kernels.h"
 
 namespace alexnet::cpu {
 namespace {
 
-// Index (within the plane) of the first maximum of the window at (oh, ow); NaN wins, as in PyTorch.
-inline int64_t window_argmax(const float* plane, int64_t height, int64_t width, const Pool2dGeometry& g, int64_t oh,
-                             int64_t ow, float* max_out) {
-  const int64_t h0 = oh * g.stride_h - g.pad_h, w0 = ow * g.stride_w - g.pad_w;
-  const int64_t h1 = std::min(h0 + g.kernel_h, height), w1 = std::min(w0 + g.kernel_w, width);
-  float best = -std::numeric_limits<float>::infinity();
-  int64_t best_index = -1;
-  for (int64_t h = std::max<int64_t>(h0, 0); h < h1; ++h)
-    for (int64_t w = std::max<int64_t>(w0, 0); w < w1; ++w) {
-      const float v = plane[h * width + w];
-      if (v > best || std::isnan(v) || best_index < 0) {
-        best = v;
-        best_index = h * width + w;
-        if (std::isnan(v)) {
-          *max_out = v;
-          return best_index;
-        }
-      }
-    }
-  *max_out = best;
-  return best_index;
+// The larger of a window's running maximum and v; a NaN, once in, stays (PyTorch propagates NaN).
+inline float max_nan(float m, float v) { return (v > m || v != v) ? v : m; }
+
+// Rows [start, end) of the window at output row i, clipped to the input (padding never wins).
+struct Span {
+  int64_t start, end;
+};
+inline Span window(int64_t i, int64_t stride, int64_t pad, int64_t kernel, int64_t size) {
+  const int64_t first = i * stride - pad;
+  return {std::max<int64_t>(first, 0), std::min(first + kernel, size)};
+}
+
+// The first element of the window (rows, then columns) equal to its maximum `target`, as an index
+// into the plane; for a NaN maximum, the first NaN. An all -inf window matches its first element,
+// as the forward pass chose. -1 only for an empty window.
+inline int64_t first_equal(const float* plane, int64_t width, Span rows, Span cols, float target) {
+  const bool nan = target != target;
+  for (int64_t a = rows.start; a < rows.end; ++a) {
+    const float* row = plane + a * width;
+    for (int64_t c = cols.start; c < cols.end; ++c)
+      if (row[c] == target || (nan && row[c] != row[c])) return a * width + c;
+  }
+  return -1;
 }
 
 inline int64_t adaptive_start(int64_t i, int64_t in, int64_t out) { return (i * in) / out; }
@@ -41,39 +45,61 @@ inline int64_t adaptive_end(int64_t i, int64_t in, int64_t out) { return ((i + 1
 
 void max_pool2d_forward(const Pool2dGeometry& g, const Tensor& x, const Tensor& y) {
   const int64_t planes = x.dim(0) * x.dim(1), h = x.dim(2), w = x.dim(3), oh = y.dim(2), ow = y.dim(3);
-#pragma omp parallel for schedule(static)
-  for (int64_t p = 0; p < planes; ++p) {
-    const float* in = x.f32() + p * h * w;
-    float* out = y.f32() + p * oh * ow;
-    for (int64_t i = 0; i < oh; ++i)
-      for (int64_t j = 0; j < ow; ++j) {
-        float m;
-        window_argmax(in, h, w, g, i, j, &m);
-        out[i * ow + j] = m;
+#pragma omp parallel if (planes * h * w > kParallelGrain)
+  {
+    std::vector<float> rows(static_cast<size_t>(w));  // the window's rows reduced to one
+    float* r = rows.data();
+#pragma omp for schedule(static)
+    for (int64_t p = 0; p < planes; ++p) {
+      const float* in = x.f32() + p * h * w;
+      float* out = y.f32() + p * oh * ow;
+      for (int64_t i = 0; i < oh; ++i) {
+        const Span hs = window(i, g.stride_h, g.pad_h, g.kernel_h, h);
+        if (hs.start >= hs.end) {  // unreachable with padding <= kernel / 2, kept for safety
+          for (int64_t j = 0; j < ow; ++j) out[i * ow + j] = -std::numeric_limits<float>::infinity();
+          continue;
+        }
+        std::memcpy(r, in + hs.start * w, sizeof(float) * static_cast<size_t>(w));
+        for (int64_t a = hs.start + 1; a < hs.end; ++a) {
+          const float* row = in + a * w;
+#pragma omp simd
+          for (int64_t c = 0; c < w; ++c) r[c] = max_nan(r[c], row[c]);
+        }
+        for (int64_t j = 0; j < ow; ++j) {
+          const Span ws = window(j, g.stride_w, g.pad_w, g.kernel_w, w);
+          float m = ws.start < ws.end ? r[ws.start] : -std::numeric_limits<float>::infinity();
+          for (int64_t c = ws.start + 1; c < ws.end; ++c) m = max_nan(m, r[c]);
+          out[i * ow + j] = m;
+        }
       }
+    }
   }
 }
 
-void max_pool2d_backward(const Pool2dGeometry& g, const Tensor& x, const Tensor& dy, const Tensor& dx) {
+void max_pool2d_backward(const Pool2dGeometry& g, const Tensor& x, const Tensor& y, const Tensor& dy,
+                         const Tensor& dx) {
   const int64_t planes = x.dim(0) * x.dim(1), h = x.dim(2), w = x.dim(3), oh = dy.dim(2), ow = dy.dim(3);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (planes * h * w > kParallelGrain)
   for (int64_t p = 0; p < planes; ++p) {
     const float* in = x.f32() + p * h * w;
+    const float* max = y.f32() + p * oh * ow;
     const float* grad = dy.f32() + p * oh * ow;
     float* out = dx.f32() + p * h * w;
     std::memset(out, 0, sizeof(float) * static_cast<size_t>(h * w));
-    for (int64_t i = 0; i < oh; ++i)
+    for (int64_t i = 0; i < oh; ++i) {
+      const Span hs = window(i, g.stride_h, g.pad_h, g.kernel_h, h);
       for (int64_t j = 0; j < ow; ++j) {
-        float m;
-        const int64_t at = window_argmax(in, h, w, g, i, j, &m);
+        const Span ws = window(j, g.stride_w, g.pad_w, g.kernel_w, w);
+        const int64_t at = first_equal(in, w, hs, ws, max[i * ow + j]);
         if (at >= 0) out[at] += grad[i * ow + j];
       }
+    }
   }
 }
 
 void adaptive_avg_pool2d_forward(const Tensor& x, const Tensor& y) {
   const int64_t planes = x.dim(0) * x.dim(1), h = x.dim(2), w = x.dim(3), oh = y.dim(2), ow = y.dim(3);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (planes * h * w > kParallelGrain)
   for (int64_t p = 0; p < planes; ++p) {
     const float* in = x.f32() + p * h * w;
     float* out = y.f32() + p * oh * ow;
@@ -92,7 +118,7 @@ void adaptive_avg_pool2d_forward(const Tensor& x, const Tensor& y) {
 
 void adaptive_avg_pool2d_backward(const Tensor& dy, const Tensor& dx) {
   const int64_t planes = dx.dim(0) * dx.dim(1), h = dx.dim(2), w = dx.dim(3), oh = dy.dim(2), ow = dy.dim(3);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (planes * h * w > kParallelGrain)
   for (int64_t p = 0; p < planes; ++p) {
     const float* grad = dy.f32() + p * oh * ow;
     float* out = dx.f32() + p * h * w;
