@@ -1,15 +1,18 @@
 /**
  * Progress output while training: a one-line bar redrawn in place on a terminal (images/s, loss,
- * accuracy, ETA), plain periodic lines elsewhere (logs, CI), or nothing. Epoch summaries and
- * messages are whole lines in every mode but 'none'.
+ * accuracy, ETA), plain periodic lines elsewhere (logs, CI), epoch summaries only, or nothing.
+ * Epoch summaries and notices are whole lines in every mode but 'none'.
  * @module
  */
 import type { Writable } from 'node:stream';
 
-/** How progress is shown: 'auto' picks 'bar' on a terminal and 'lines' otherwise. */
-export type ProgressMode = 'auto' | 'bar' | 'lines' | 'none';
+/**
+ * How progress is shown: 'bar' (redrawn in place), 'lines' (periodic), 'epochs' (only epoch
+ * summaries and notices), 'none' (nothing); 'auto' picks 'bar' on a terminal and 'lines' otherwise.
+ */
+export type ProgressMode = 'auto' | 'bar' | 'lines' | 'epochs' | 'none';
 
-export const PROGRESS_MODES: readonly ProgressMode[] = ['auto', 'bar', 'lines', 'none'];
+export const PROGRESS_MODES: readonly ProgressMode[] = ['auto', 'bar', 'lines', 'epochs', 'none'];
 
 /** Where training is, for the progress display. */
 export interface ProgressState {
@@ -111,6 +114,15 @@ class LineProgress implements ProgressReporter {
   close(): void {}
 }
 
+class EpochsOnly implements ProgressReporter {
+  constructor(readonly stream: Writable) {}
+  update(): void {}
+  line(text: string): void {
+    this.stream.write(`${text}\n`);
+  }
+  close(): void {}
+}
+
 class NoProgress implements ProgressReporter {
   update(): void {}
   line(): void {}
@@ -123,5 +135,6 @@ export function createProgress(mode: ProgressMode, stream: Writable & { isTTY?: 
   const resolved = mode === 'auto' ? (stream.isTTY ? 'bar' : 'lines') : mode;
   if (resolved === 'bar') return new BarProgress(stream);
   if (resolved === 'lines') return new LineProgress(stream, intervalSeconds);
+  if (resolved === 'epochs') return new EpochsOnly(stream);
   return new NoProgress();
 }

@@ -1,0 +1,79 @@
+#!/usr/bin/env node
+/**
+ * The `alexnet` command: `alexnet <train|eval|predict|bench|info> [options]`, each with --help.
+ * Exit codes: 0 success, 1 failure, 2 usage error, 130 interrupted by Ctrl-C (after saving a
+ * checkpoint), 143 stopped by SIGTERM.
+ * @module
+ */
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+
+import { packageRoot } from '../backend/packageRoot';
+import { helpText, parseCommand, UsageError } from './args';
+import { benchCommand } from './bench';
+import { EXIT, type CliIo, type Command } from './command';
+import { reportError } from './errors';
+import { evalCommand } from './eval';
+import { infoCommand } from './info';
+import { predictCommand } from './predict';
+import { trainCommand } from './train';
+
+/** The commands, by name. */
+export const COMMANDS: Readonly<Record<string, Command>> = Object.freeze({
+  train: trainCommand,
+  eval: evalCommand,
+  predict: predictCommand,
+  bench: benchCommand,
+  info: infoCommand,
+});
+
+function overview(): string {
+  const rows = Object.values(COMMANDS).map((c) => `  ${c.spec.name.padEnd(9)}${c.spec.summary}`);
+  return [
+    'alexnet: AlexNet training and inference on the GPU (cuDNN, cuBLAS) or the CPU (oneDNN)',
+    '',
+    'usage: alexnet <command> [options]',
+    '',
+    'commands:',
+    ...rows,
+    '',
+    'alexnet <command> --help shows the options of a command; alexnet --version the version.',
+  ].join('\n');
+}
+
+/** Runs the CLI with `argv` (without node and the script) and returns the exit code. */
+export async function main(argv: string[], io: CliIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    io.stdout.write(`${overview()}\n`);
+    return name === undefined ? EXIT.usage : EXIT.ok;
+  }
+  if (name === '--version' || name === '-v') {
+    const pkg = JSON.parse(readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { version: string };
+    io.stdout.write(`${pkg.version}\n`);
+    return EXIT.ok;
+  }
+  const command = COMMANDS[name];
+  if (!command) return reportError('', new UsageError(`unknown command ${JSON.stringify(name)}: use one of ${Object.keys(COMMANDS).join(', ')}`), io.stderr);
+  try {
+    const args = parseCommand(command.spec, rest);
+    if (args.values.help === true) {
+      io.stdout.write(`${helpText(command.spec)}\n`);
+      return EXIT.ok;
+    }
+    return await command.run(args, io);
+  } catch (error) {
+    return reportError(name, error, io.stderr);
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.exitCode = reportError('', error);
+    },
+  );
+}

@@ -1,0 +1,326 @@
+/**
+ * `alexnet train`: trains a preset on a dataset. With no flags it is Dive into Deep Learning's
+ * recipe (section 8.1): the d2l preset on Fashion-MNIST resized to 224x224, SGD with lr 0.01 and
+ * no momentum, batch 128, 10 epochs, Xavier initialization, evaluated on the test set after each
+ * epoch. Its last lines give the final test accuracy and the wall time.
+ *
+ * Checkpoints go to --checkpoint-dir after every epoch and on Ctrl-C; `--resume DIR` continues
+ * from the latest with the settings it was started with (flags given again override them, such as
+ * a larger --epochs). The weights (with class names and preprocessing) end up in
+ * DIR/model.safetensors, the metrics in DIR/metrics.jsonl and the curves in DIR/curves.png.
+ * @module
+ */
+import * as path from 'node:path';
+
+import { readCheckpoint, saveCheckpoint, type Checkpoint } from '../checkpoint';
+import { randomSubset } from '../data/dataset';
+import { resolveCheckpointFile } from '../io/checkpointDirectory';
+import { createAlexNet, PRESETS, resolveConfig, type AlexNetConfig, type AlexNetOptions, type PresetName } from '../models/alexnet';
+import { INIT_SCHEMES, type InitScheme } from '../models/init';
+import { parseSchedule } from '../optim/schedules';
+import { Trainer } from '../train';
+import { PROGRESS_MODES, formatDuration, type ProgressMode } from '../training/progress';
+import { autoOrIntArg, choiceArg, intArg, numberArg, stringArg, UsageError, type CommandSpec, type ParsedArgs } from './args';
+import { BACKEND_OPTIONS, backendFromFlags } from './backendFlags';
+import { EXIT, type CliIo, type Command } from './command';
+import { AUGMENTS, DATASETS, datasetTransforms, defaultAugment, loadSplit, type Augment, type DatasetName } from './datasets';
+
+/** Metadata key holding the settings a run was started with (so --resume can reuse them). */
+export const CLI_SETTINGS_KEY = 'alexnet-cuda.cli';
+
+/** The settings of a training run that a resume keeps. */
+export interface TrainSettings {
+  preset: PresetName;
+  dataset: DatasetName;
+  data: string | null;
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  momentum: number;
+  weightDecay: number;
+  nesterov: boolean;
+  schedule: string;
+  warmupEpochs: number;
+  inputSize: number | null;
+  inChannels: number | null;
+  width: number;
+  init: InitScheme | null;
+  trainSubset: number | null;
+  valSubset: number | null;
+  seed: number;
+  augment: Augment | null;
+  checkpointDir: string;
+  keep: number;
+  evalBatchSize: number | null;
+  checkpointEvery: number;
+}
+
+/** The d2l recipe. */
+export const DEFAULT_SETTINGS: TrainSettings = Object.freeze({
+  preset: 'd2l',
+  dataset: 'fashion-mnist',
+  data: null,
+  epochs: 10,
+  batchSize: 128,
+  lr: 0.01,
+  momentum: 0,
+  weightDecay: 0,
+  nesterov: false,
+  schedule: 'constant',
+  warmupEpochs: 0,
+  inputSize: null,
+  inChannels: null,
+  width: 1,
+  init: null,
+  trainSubset: null,
+  valSubset: null,
+  seed: 0,
+  augment: null,
+  checkpointDir: 'checkpoints',
+  keep: 3,
+  evalBatchSize: null,
+  checkpointEvery: 0,
+});
+
+const spec: CommandSpec = {
+  name: 'train',
+  summary: 'train AlexNet (default: the d2l recipe on Fashion-MNIST)',
+  usage: '[options]',
+  options: {
+    preset: { type: 'string', value: 'NAME', description: `model: ${PRESETS.join(', ')}`, default: 'd2l' },
+    dataset: { type: 'string', value: 'NAME', description: DATASETS.join(', '), default: 'fashion-mnist' },
+    data: { type: 'string', value: 'PATH', description: 'dataset folder (Fashion-MNIST is also found in standard places)' },
+    download: { type: 'boolean', description: 'download Fashion-MNIST (SHA-256 checked) when it is not found' },
+    epochs: { type: 'string', value: 'N', description: 'epochs in all', default: '10' },
+    'batch-size': { type: 'string', value: 'N', description: 'training batch size', default: '128' },
+    lr: { type: 'string', value: 'RATE', description: 'learning rate', default: '0.01' },
+    momentum: { type: 'string', value: 'M', description: 'SGD momentum', default: '0' },
+    'weight-decay': { type: 'string', value: 'W', description: 'L2 weight decay', default: '0' },
+    nesterov: { type: 'boolean', description: 'Nesterov momentum' },
+    schedule: {
+      type: 'string',
+      value: 'SPEC',
+      description: 'constant, step:EPOCHS[:GAMMA], multistep:E1,E2[:GAMMA], cosine[:MIN], plateau[:PATIENCE[:FACTOR]]',
+      default: 'constant',
+    },
+    'warmup-epochs': { type: 'string', value: 'N', description: 'linear learning-rate warm-up before the schedule', default: '0' },
+    'input-size': { type: 'string', value: 'PIXELS', description: 'image size the model takes', default: "the preset's (224; 227 for paper)" },
+    'in-channels': { type: 'string', value: 'N', description: 'input channels (grey data is copied to RGB for 3)', default: "the preset's" },
+    width: { type: 'string', value: 'X', description: 'channel-width multiplier for reduced models', default: '1' },
+    init: { type: 'string', value: 'NAME', description: `initialization: ${INIT_SCHEMES.join(', ')}`, default: "the preset's (xavier for d2l)" },
+    'train-subset': { type: 'string', value: 'N', description: 'train on N random training images', default: 'all' },
+    'val-subset': { type: 'string', value: 'N', description: 'validate on N random test images', default: 'all' },
+    seed: { type: 'string', value: 'N', description: 'seed of initialization, data order and augmentation', default: '0' },
+    augment: { type: 'string', value: 'NAME', description: `${AUGMENTS.join(', ')}`, default: 'none for MNIST-like data, crop-flip otherwise' },
+    'checkpoint-dir': { type: 'string', value: 'DIR', description: 'where checkpoints, metrics and curves go', default: 'checkpoints' },
+    keep: { type: 'string', value: 'N', description: 'checkpoints kept besides the best', default: '3' },
+    resume: { type: 'string', value: 'PATH', description: 'continue from a checkpoint file or folder (its latest)' },
+    'stop-after-steps': { type: 'string', value: 'N', description: 'save a checkpoint and stop after N optimizer steps in all' },
+    'checkpoint-every': { type: 'string', value: 'N', description: 'also save every N steps', default: 'each epoch only' },
+    'eval-batch-size': { type: 'string', value: 'N', description: 'validation batch size', default: 'the batch size' },
+    workers: { type: 'string', value: 'N', description: 'data-loading threads, or auto', default: 'auto' },
+    prefetch: { type: 'string', value: 'N', description: 'batches prepared ahead', default: '2' },
+    progress: { type: 'string', value: 'MODE', description: PROGRESS_MODES.join(', '), default: 'auto' },
+    metrics: { type: 'string', value: 'FILE', description: 'JSON-lines metrics log', default: 'DIR/metrics.jsonl' },
+    curves: { type: 'string', value: 'FILE', description: 'training curves image', default: 'DIR/curves.png' },
+    ...BACKEND_OPTIONS,
+  },
+  notes: [
+    'The defaults are the d2l recipe: d2l preset, Fashion-MNIST at 224x224, SGD lr 0.01, batch 128, 10 epochs, Xavier init.',
+    'examples:',
+    '  alexnet train',
+    '  alexnet train --width 0.25 --input-size 96 --epochs 2 --train-subset 12000 --val-subset 1000 --momentum 0.9',
+    '  alexnet train --resume checkpoints            (Ctrl-C saves; this continues where it stopped)',
+    '  alexnet train --preset torchvision --dataset folder --data ~/imagenette --schedule step:30 --momentum 0.9 --weight-decay 5e-4',
+  ],
+};
+
+const FLAG_OF: Record<keyof TrainSettings, string> = {
+  preset: 'preset',
+  dataset: 'dataset',
+  data: 'data',
+  epochs: 'epochs',
+  batchSize: 'batch-size',
+  lr: 'lr',
+  momentum: 'momentum',
+  weightDecay: 'weight-decay',
+  nesterov: 'nesterov',
+  schedule: 'schedule',
+  warmupEpochs: 'warmup-epochs',
+  inputSize: 'input-size',
+  inChannels: 'in-channels',
+  width: 'width',
+  init: 'init',
+  trainSubset: 'train-subset',
+  valSubset: 'val-subset',
+  seed: 'seed',
+  augment: 'augment',
+  checkpointDir: 'checkpoint-dir',
+  keep: 'keep',
+  evalBatchSize: 'eval-batch-size',
+  checkpointEvery: 'checkpoint-every',
+};
+
+/** Settings from the flags given, on top of `base` (the defaults, or a resumed run's settings). */
+export function settingsFromFlags(values: ParsedArgs['values'], base: TrainSettings): TrainSettings {
+  const optionalInt = (name: string, fallback: number | null) => (values[name] === undefined ? fallback : intArg(values, name, 1));
+  const s: TrainSettings = {
+    preset: choiceArg(values, 'preset', PRESETS, base.preset),
+    dataset: choiceArg(values, 'dataset', DATASETS, base.dataset),
+    data: stringArg(values, 'data') !== undefined ? path.resolve(stringArg(values, 'data')!) : base.data,
+    epochs: intArg(values, 'epochs', base.epochs, 1),
+    batchSize: intArg(values, 'batch-size', base.batchSize, 1),
+    lr: numberArg(values, 'lr', base.lr, 0),
+    momentum: numberArg(values, 'momentum', base.momentum, 0),
+    weightDecay: numberArg(values, 'weight-decay', base.weightDecay, 0),
+    nesterov: values.nesterov === true ? true : base.nesterov,
+    schedule: stringArg(values, 'schedule', base.schedule),
+    warmupEpochs: numberArg(values, 'warmup-epochs', base.warmupEpochs, 0),
+    inputSize: optionalInt('input-size', base.inputSize),
+    inChannels: optionalInt('in-channels', base.inChannels),
+    width: numberArg(values, 'width', base.width, 1e-3, 16),
+    init: values.init === undefined ? base.init : choiceArg(values, 'init', INIT_SCHEMES, 'xavier'),
+    trainSubset: optionalInt('train-subset', base.trainSubset),
+    valSubset: optionalInt('val-subset', base.valSubset),
+    seed: intArg(values, 'seed', base.seed, 0),
+    augment: values.augment === undefined ? base.augment : choiceArg(values, 'augment', AUGMENTS, 'none'),
+    checkpointDir: path.resolve(stringArg(values, 'checkpoint-dir', base.checkpointDir)),
+    keep: intArg(values, 'keep', base.keep, 1),
+    evalBatchSize: optionalInt('eval-batch-size', base.evalBatchSize),
+    checkpointEvery: intArg(values, 'checkpoint-every', base.checkpointEvery, 0),
+  };
+  if (s.inChannels !== null && s.inChannels !== 1 && s.inChannels !== 3) throw new UsageError(`--in-channels must be 1 or 3, got ${s.inChannels}`);
+  return s;
+}
+
+function modelOptions(s: TrainSettings, numClasses: number): AlexNetOptions {
+  return {
+    preset: s.preset,
+    numClasses,
+    width: s.width,
+    seed: s.seed,
+    ...(s.inputSize !== null ? { inputSize: s.inputSize } : {}),
+    ...(s.inChannels !== null ? { inChannels: s.inChannels } : {}),
+    ...(s.init !== null ? { init: s.init } : {}),
+  };
+}
+
+/** The settings stored in a checkpoint, checked. */
+function storedSettings(checkpoint: Checkpoint): TrainSettings | null {
+  const text = checkpoint.metadata[CLI_SETTINGS_KEY];
+  if (text === undefined) return null;
+  try {
+    const parsed = JSON.parse(text) as Partial<TrainSettings>;
+    return { ...DEFAULT_SETTINGS, ...parsed };
+  } catch {
+    throw new UsageError(`${checkpoint.source}: its stored settings (${CLI_SETTINGS_KEY}) are not valid JSON`);
+  }
+}
+
+async function run(args: ParsedArgs, io: CliIo): Promise<number> {
+  const began = performance.now();
+  const { values } = args;
+  const out = (line: string) => io.stdout.write(`${line}\n`);
+
+  // A resumed run takes its settings from the checkpoint; flags given now override them.
+  let checkpoint: Checkpoint | null = null;
+  let settings: TrainSettings;
+  if (values.resume !== undefined) {
+    const file = await resolveCheckpointFile(String(values.resume), 'latest');
+    checkpoint = await readCheckpoint(file);
+    const stored = storedSettings(checkpoint) ?? DEFAULT_SETTINGS;
+    settings = settingsFromFlags(values, stored);
+    for (const key of ['preset', 'width', 'inputSize', 'inChannels', 'init'] as const) {
+      if (values[FLAG_OF[key]] !== undefined && settings[key] !== stored[key]) {
+        throw new UsageError(`--${FLAG_OF[key]} ${settings[key]} conflicts with the checkpoint's ${stored[key]}: the model comes from the checkpoint`);
+      }
+    }
+    if (values['checkpoint-dir'] === undefined) settings.checkpointDir = path.dirname(path.resolve(file));
+  } else {
+    settings = settingsFromFlags(values, DEFAULT_SETTINGS);
+  }
+  const backend = backendFromFlags(values);
+  const progress = choiceArg<ProgressMode>(values, 'progress', PROGRESS_MODES, 'auto');
+  const stopAfter = intArg(values, 'stop-after-steps', undefined, 1);
+  const workers = autoOrIntArg(values, 'workers');
+  const prefetch = intArg(values, 'prefetch', 2, 1);
+
+  // The model's shape decides the transforms; its class count comes from the data.
+  const provisional: AlexNetConfig = checkpoint?.config ?? resolveConfig({ ...modelOptions(settings, 1), seed: settings.seed });
+  const log = (m: string) => out(m);
+  let train = await loadSplit(settings.dataset, 'train', { data: settings.data ?? undefined, download: values.download === true, model: provisional, log });
+  let val = await loadSplit(settings.dataset, 'test', { data: settings.data ?? undefined, download: false, model: provisional });
+  if (settings.trainSubset !== null) train = randomSubset(train, settings.trainSubset, settings.seed);
+  if (settings.valSubset !== null) val = randomSubset(val, settings.valSubset, settings.seed + 1);
+  const augment = settings.augment ?? defaultAugment(settings.dataset);
+  const transforms = datasetTransforms(settings.dataset, provisional, augment);
+  const schedule = (() => {
+    try {
+      return parseSchedule(settings.schedule, settings.epochs, settings.warmupEpochs);
+    } catch (error) {
+      throw new UsageError(`--schedule: ${(error as Error).message}`);
+    }
+  })();
+
+  const model = checkpoint?.config
+    ? createAlexNet({ ...checkpoint.config, seed: BigInt(checkpoint.config.seed), backend })
+    : createAlexNet({ ...modelOptions(settings, train.classes.length), backend });
+  if (model.config.numClasses !== train.classes.length) {
+    throw new UsageError(`the checkpoint's model has ${model.config.numClasses} outputs but the dataset has ${train.classes.length} classes`);
+  }
+  const info = backend.info();
+  out(
+    `training ${model.config.preset} AlexNet (${(model.parameterCount() / 1e6).toFixed(2)} M parameters, ${model.config.inChannels}x${model.config.inputSize}x${model.config.inputSize}) ` +
+      `on ${settings.dataset}: ${train.length} training and ${val.length} test images, ${train.classes.length} classes`,
+  );
+  out(
+    `backend ${backend.kind}${info.device ? ` (${String(info.device)})` : ''}, math ${backend.mathMode}; ` +
+      `SGD lr ${settings.lr} momentum ${settings.momentum} weight decay ${settings.weightDecay}${settings.nesterov ? ' nesterov' : ''}, ` +
+      `batch ${settings.batchSize}, ${settings.epochs} epochs, schedule ${schedule.name}, augment ${augment}`,
+  );
+
+  const trainer = new Trainer(model);
+  const dir = settings.checkpointDir;
+  const result = await trainer.fit(train, val, {
+    epochs: settings.epochs,
+    batchSize: settings.batchSize,
+    optimizer: { lr: settings.lr, momentum: settings.momentum, weightDecay: settings.weightDecay, nesterov: settings.nesterov },
+    schedule,
+    trainTransform: transforms.train,
+    evalTransform: transforms.eval,
+    seed: settings.seed,
+    ...(settings.evalBatchSize !== null ? { evalBatchSize: settings.evalBatchSize } : {}),
+    workers,
+    prefetch,
+    checkpointDir: dir,
+    keepLast: settings.keep,
+    checkpointEverySteps: settings.checkpointEvery,
+    ...(checkpoint ? { resume: checkpoint } : {}),
+    checkpointMetadata: { [CLI_SETTINGS_KEY]: JSON.stringify(settings) },
+    metricsLog: stringArg(values, 'metrics') ?? path.join(dir, 'metrics.jsonl'),
+    curves: stringArg(values, 'curves') ?? path.join(dir, 'curves.png'),
+    progress,
+    output: io.stdout,
+    ...(stopAfter !== undefined ? { stopAfterSteps: stopAfter } : {}),
+  });
+  const resumeHint = `resume with: alexnet train --resume ${path.relative(process.cwd(), dir) || '.'}`;
+  if (result.interrupted) {
+    out(`${result.interrupted === 'stopAfterSteps' ? 'stopped' : 'interrupted'} after ${result.steps} steps; ${resumeHint}`);
+    return result.interrupted === 'SIGINT' ? EXIT.interrupted : result.interrupted === 'SIGTERM' ? EXIT.terminated : EXIT.ok;
+  }
+  const final = result.history.at(-1);
+  const modelFile = path.join(dir, 'model.safetensors');
+  await saveCheckpoint(modelFile, model, { metadata: { [CLI_SETTINGS_KEY]: JSON.stringify(settings) } });
+  const seconds = (performance.now() - began) / 1000;
+  out(`model saved to ${modelFile}; curves in ${stringArg(values, 'curves') ?? path.join(dir, 'curves.png')}`);
+  if (final && final.valTop1 !== null) {
+    out(
+      `final test accuracy ${final.valTop1.toFixed(4)} (top-5 ${final.valTop5!.toFixed(4)}, loss ${final.valLoss!.toFixed(4)}) on ${val.length} images; ` +
+        `final train loss ${final.trainLoss.toFixed(4)}`,
+    );
+  }
+  out(`wall time ${seconds.toFixed(1)} s in all (${formatDuration(seconds)}); fit ${result.seconds.toFixed(1)} s for ${result.history.length} epochs, ${result.steps} steps`);
+  return EXIT.ok;
+}
+
+export const trainCommand: Command = { spec, run };
