@@ -17,7 +17,6 @@ export interface HostBatch {
 }
 
 export interface SyntheticTask {
-  batches: number;
   batchSize: number;
   channels: number;
   size: number;
@@ -25,43 +24,51 @@ export interface SyntheticTask {
   seed: number;
 }
 
-/**
- * Batches of a task a small convnet learns within a few hundred steps: class c is a smooth
- * sinusoidal pattern (its own frequencies and phase), and each image is its class's pattern plus
- * unit Gaussian noise. Labels and noise are seeded draws on the CPU backend.
- */
-export async function syntheticBatches(task: SyntheticTask): Promise<HostBatch[]> {
-  const { batches, batchSize, channels, size, classes, seed } = task;
-  const plane = size * size;
-  const patterns = Array.from({ length: classes }, (_, c) => {
+/** Each class's pattern: a smooth sinusoid with its own frequencies and phase. */
+function classPatterns({ size, classes }: SyntheticTask): Float32Array[] {
+  return Array.from({ length: classes }, (_, c) => {
     const fy = 1 + (c % 4);
     const fx = 1 + Math.floor(c / 4);
     const phase = (c * 2 * Math.PI) / classes;
-    const p = new Float32Array(plane);
+    const p = new Float32Array(size * size);
     for (let h = 0; h < size; h++) {
       for (let w = 0; w < size; w++) p[h * size + w] = Math.sin((2 * Math.PI * (fy * h + fx * w)) / size + phase);
     }
     return p;
   });
-  const out: HostBatch[] = [];
-  for (let b = 0; b < batches; b++) {
-    const shape: [number, number, number, number] = [batchSize, channels, size, size];
-    const noise = Tensor.normal(shape, { seed: seed + 2 * b }, { backend: cpu() });
-    const uniform = Tensor.uniform([batchSize], { seed: seed + 2 * b + 1 }, { backend: cpu() });
-    const images = (await noise.toArray()) as Float32Array;
-    const u = (await uniform.toArray()) as Float32Array;
-    noise.dispose();
-    uniform.dispose();
-    const labels = Int32Array.from(u, (v) => Math.min(classes - 1, Math.floor(v * classes)));
-    for (let n = 0; n < batchSize; n++) {
-      const pattern = patterns[labels[n]!]!;
-      for (let c = 0; c < channels; c++) {
-        const offset = (n * channels + c) * plane;
-        for (let i = 0; i < plane; i++) images[offset + i] += pattern[i]!;
-      }
+}
+
+/**
+ * Batch `index` of a task a small convnet learns within a few hundred steps: each image is its
+ * class's pattern plus unit Gaussian noise. Labels and noise are seeded draws on the CPU backend,
+ * so batch `index` is the same wherever and whenever it is made.
+ */
+export async function syntheticBatch(task: SyntheticTask, index: number): Promise<HostBatch> {
+  const { batchSize, channels, size, classes, seed } = task;
+  const patterns = classPatterns(task);
+  const plane = size * size;
+  const shape: [number, number, number, number] = [batchSize, channels, size, size];
+  const noise = Tensor.normal(shape, { seed: seed + 2 * index }, { backend: cpu() });
+  const uniform = Tensor.uniform([batchSize], { seed: seed + 2 * index + 1 }, { backend: cpu() });
+  const images = (await noise.toArray()) as Float32Array;
+  const u = (await uniform.toArray()) as Float32Array;
+  noise.dispose();
+  uniform.dispose();
+  const labels = Int32Array.from(u, (v) => Math.min(classes - 1, Math.floor(v * classes)));
+  for (let n = 0; n < batchSize; n++) {
+    const pattern = patterns[labels[n]!]!;
+    for (let c = 0; c < channels; c++) {
+      const offset = (n * channels + c) * plane;
+      for (let i = 0; i < plane; i++) images[offset + i] += pattern[i]!;
     }
-    out.push({ images, labels, shape });
   }
+  return { images, labels, shape };
+}
+
+/** Batches 0 to count - 1 of a task (for loops that cycle over a few batches). */
+export async function syntheticBatches(task: SyntheticTask & { batches: number }): Promise<HostBatch[]> {
+  const out: HostBatch[] = [];
+  for (let b = 0; b < task.batches; b++) out.push(await syntheticBatch(task, b));
   return out;
 }
 
