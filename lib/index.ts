@@ -14,10 +14,57 @@ export {
   type MathMode,
   type MemoryStats,
 } from './backend/backend';
+export {
+  CheckpointError,
+  decodeCheckpoint,
+  encodeCheckpoint,
+  loadModel,
+  loadOptimizerState,
+  loadParameters,
+  modelFromCheckpoint,
+  readCheckpoint,
+  saveCheckpoint,
+  type Checkpoint,
+  type CheckpointContents,
+  type LoadModelOptions,
+  type StoredTensor,
+} from './checkpoint';
+export * from './data/index';
+export * as transforms from './data/transforms/index';
 export { BackendError, BackendUnavailableError, DeviceLostError, OutOfMemoryError } from './errors';
+export { CheckpointDirectory, resolveCheckpointFile } from './io/checkpointDirectory';
 export { AlexNet, createAlexNet, PRESETS, resolveConfig, type AlexNetConfig, type AlexNetOptions, type PresetName } from './models/alexnet';
 export { initialize, INIT_SCHEMES, type InitScheme } from './models/init';
 export * as nn from './nn/index';
 export * as ops from './ops/index';
+export {
+  chain,
+  constantLR,
+  cosineLR,
+  linearWarmup,
+  multiStepLR,
+  parseSchedule,
+  reduceOnPlateau,
+  stepLR,
+  type LrSchedule,
+  type PlateauOptions,
+  type SchedulePosition,
+  type ScheduleState,
+} from './optim/schedules';
+export { SGD, type SgdOptions, type SgdState } from './optim/sgd';
+export { renderCurvesSvg, writeCurvesPng, type CurvePoint } from './plot';
+export { predict, type ClassScore, type Prediction, type PredictInput, type PredictOptions } from './predict';
 export { deriveSeed, nextSeed, resetSeedCounter } from './random';
 export { Tensor, type DType, type HostArray, type Seed, type TensorOptions } from './tensor';
+export {
+  Trainer,
+  TrainingDivergedError,
+  type BatchInfo,
+  type EpochRecord,
+  type EvalResult,
+  type EvaluateOptions,
+  type FitOptions,
+  type FitResult,
+  type TrainerCallbacks,
+} from './train';
+export type { ProgressMode } from './training/progress';
