@@ -171,7 +171,9 @@ async function main(): Promise<void> {
     baseline?.close();
   }
 
-  process.stdout.write(`\nSummary: ours / PyTorch time (below 1 is faster; goal <= 1.5), ${threads} threads\n`);
+  process.stdout.write(
+    `\nSummary: ours / PyTorch time (below 1 is faster; goal <= 1.5), ${threads} threads; ratio of medians, and of the fastest samples\n`,
+  );
   process.stdout.write(`${summaryTable(steps)}\n`);
   if (flags.json) {
     writeFileSync(
@@ -268,7 +270,18 @@ function summaryTable(steps: StepRecord[]): string {
     const find = (task: string) => steps.find((s) => `${s.preset}|${s.batch}` === key && s.task === task);
     const train = find('train');
     const infer = find('inference');
-    return [preset!, batch!, ms(train?.ours), ms(train?.pytorch), train?.ratio ?? null, ms(infer?.ours), ms(infer?.pytorch), infer?.ratio ?? null];
+    return [
+      preset!,
+      batch!,
+      ms(train?.ours),
+      ms(train?.pytorch),
+      train?.ratio ?? null,
+      ratio(train?.ours.minMs, train?.pytorch?.minMs),
+      ms(infer?.ours),
+      ms(infer?.pytorch),
+      infer?.ratio ?? null,
+      ratio(infer?.ours.minMs, infer?.pytorch?.minMs),
+    ];
   });
   return formatTable(
     [
@@ -277,9 +290,11 @@ function summaryTable(steps: StepRecord[]): string {
       { header: 'train ours ms' },
       { header: 'torch ms' },
       { header: 'ratio', digits: 2 },
+      { header: 'min ratio', digits: 2 },
       { header: 'infer ours ms', digits: 2 },
       { header: 'torch ms', digits: 2 },
       { header: 'ratio', digits: 2 },
+      { header: 'min ratio', digits: 2 },
     ],
     rows,
   );
