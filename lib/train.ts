@@ -37,7 +37,7 @@ import { writeCurvesPng } from './plot';
 import { describe, type Seed, type Tensor } from './tensor';
 import { DeviceMetrics, meansOf, type MetricSums, type MetricValues } from './training/metrics';
 import { MetricsLog } from './training/metricsLog';
-import { createProgress, formatDuration, type ProgressMode, type ProgressReporter } from './training/progress';
+import { createProgress, type ProgressMode, type ProgressReporter } from './training/progress';
 
 /** Training stopped because the loss became NaN or infinite. */
 export class TrainingDivergedError extends Error {
@@ -153,6 +153,8 @@ export interface FitResult {
   steps: number;
   /** Wall time of this call. */
   seconds: number;
+  /** Where that time went: validation passes and checkpoint writes; the rest is training (and setup). */
+  timing: { validationSeconds: number; checkpointSeconds: number };
 }
 
 /** Options of {@link Trainer.evaluate}. */
@@ -394,8 +396,18 @@ export class Trainer {
     }
 
     let lastCheckpoint: string | null = null;
+    const timing = { validationSeconds: 0, checkpointSeconds: 0 };
+    const finish = (interrupted: FitResult['interrupted'], steps: number): FitResult => ({
+      history,
+      interrupted,
+      checkpoint: lastCheckpoint,
+      steps,
+      seconds: (performance.now() - started) / 1000,
+      timing,
+    });
     const save = async (position: { epoch: number; batch: number }, sums: MetricSums | null, metric: number | null): Promise<void> => {
       if (!directory) return;
+      const saveStart = performance.now();
       const training: TrainingState = {
         version: 1,
         epoch: position.epoch,
@@ -421,6 +433,7 @@ export class Trainer {
         },
       });
       lastCheckpoint = await directory.write(position.epoch, optimizer.steps, bytes);
+      timing.checkpointSeconds += (performance.now() - saveStart) / 1000;
     };
 
     const window = new StepWindow(2);
@@ -512,6 +525,7 @@ export class Trainer {
             if (step >= stopAfter && !stop) stop = 'stopAfterSteps';
             const periodic = checkpointEvery > 0 && step % checkpointEvery === 0 && batch.index + 1 < stepsPerEpoch;
             if (stop || periodic) {
+              reading = null; // the full check below covers whatever a pending read would
               await window.drain();
               const sums = await metrics.sums();
               await check(sums, recent.length);
@@ -523,7 +537,7 @@ export class Trainer {
                     (lastCheckpoint ? `; checkpoint ${lastCheckpoint}` : '; no checkpoint folder, nothing saved'),
                 );
                 log?.write({ type: 'interrupted', reason: stop, epoch, batch: batch.index + 1, step, checkpoint: lastCheckpoint });
-                return { history, interrupted: stop, checkpoint: lastCheckpoint, steps: step, seconds: (performance.now() - started) / 1000 };
+                return finish(stop, step);
               }
             }
           }
@@ -532,7 +546,9 @@ export class Trainer {
           const sums = await metrics.sums();
           await check(sums, recent.length);
           const trained = meansOf(sums);
+          const validationStart = performance.now();
           const validation = valLoader ? await this.#evaluate(valLoader) : null;
+          timing.validationSeconds += (performance.now() - validationStart) / 1000;
           model.train();
           const record: EpochRecord = {
             epoch,
@@ -558,7 +574,7 @@ export class Trainer {
           if (stop) {
             progress.line(`stopped (${stop}) after epoch ${epoch + 1}` + (lastCheckpoint ? `; checkpoint ${lastCheckpoint}` : ''));
             log?.write({ type: 'interrupted', reason: stop, epoch: epoch + 1, batch: 0, step: optimizer.steps, checkpoint: lastCheckpoint });
-            return { history, interrupted: stop, checkpoint: lastCheckpoint, steps: optimizer.steps, seconds: (performance.now() - started) / 1000 };
+            return finish(stop, optimizer.steps);
           }
         } finally {
           for (const r of recent) r.loss.dispose();
@@ -569,7 +585,7 @@ export class Trainer {
         await writeCurvesPng(options.curves, history, `${model.config.preset} AlexNet, ${epochs} epochs, batch ${batchSize}, ${schedule.name}`);
       }
       log?.write({ type: 'end', steps: optimizer.steps, seconds: (performance.now() - started) / 1000 });
-      return { history, interrupted: null, checkpoint: lastCheckpoint, steps: optimizer.steps, seconds: (performance.now() - started) / 1000 };
+      return finish(null, optimizer.steps);
     } finally {
       progress.close();
       if (handleSignals) removeSignals();
@@ -636,4 +652,3 @@ export class Trainer {
   }
 }
 
-export { formatDuration };

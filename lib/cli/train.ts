@@ -319,7 +319,12 @@ async function run(args: ParsedArgs, io: CliIo): Promise<number> {
         `final train loss ${final.trainLoss.toFixed(4)}`,
     );
   }
-  out(`wall time ${seconds.toFixed(1)} s in all (${formatDuration(seconds)}); fit ${result.seconds.toFixed(1)} s for ${result.history.length} epochs, ${result.steps} steps`);
+  const { validationSeconds, checkpointSeconds } = result.timing;
+  out(
+    `wall time ${seconds.toFixed(1)} s in all (${formatDuration(seconds)}); fit ${result.seconds.toFixed(1)} s for ${result.history.length} epochs, ` +
+      `${result.steps} steps: training ${(result.seconds - validationSeconds - checkpointSeconds).toFixed(1)} s, ` +
+      `evaluation ${validationSeconds.toFixed(1)} s, checkpoints ${checkpointSeconds.toFixed(1)} s`,
+  );
   return EXIT.ok;
 }
 

@@ -87,7 +87,7 @@ describe('alexnet CLI', () => {
     const whole = cli(['train', ...small, '--epochs', '2', '--checkpoint-dir', straight]);
     expect(whole.code, whole.stderr).toBe(0);
     expect(whole.stdout).toMatch(/final test accuracy \d\.\d{4} .* on 64 images/);
-    expect(whole.stdout.trim().split('\n').at(-1)).toMatch(/^wall time \d+\.\d s in all .* 26 steps$/);
+    expect(whole.stdout.trim().split('\n').at(-1)).toMatch(/^wall time \d+\.\d s in all .* 26 steps: training [\d.]+ s, evaluation [\d.]+ s, checkpoints [\d.]+ s$/);
 
     // Stop in the middle of the second epoch; then resume with no flags but the folder.
     const first = cli(['train', ...small, '--epochs', '2', '--checkpoint-dir', split, '--stop-after-steps', '17']);
