@@ -33,6 +33,7 @@ export interface Prediction extends ClassScore {
   topk: ClassScore[];
 }
 
+/** Options of {@link predict}. */
 export interface PredictOptions {
   /** How many classes to return per image (default 5, at most the number of classes). */
   topk?: number;

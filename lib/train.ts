@@ -86,6 +86,7 @@ export interface BatchInfo {
   loss: Tensor;
 }
 
+/** Functions the Trainer calls during {@link Trainer.fit}. */
 export interface TrainerCallbacks {
   onBatch?(info: BatchInfo): void | Promise<void>;
   onEpoch?(record: EpochRecord): void | Promise<void>;

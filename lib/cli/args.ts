@@ -12,6 +12,7 @@ export class UsageError extends Error {
   readonly exitCode = 2;
 }
 
+/** One option of a command: its type, short flag and help text. */
 export interface OptionSpec {
   type: 'string' | 'boolean';
   short?: string;
@@ -22,6 +23,7 @@ export interface OptionSpec {
   default?: string;
 }
 
+/** A command's name, help text and options. */
 export interface CommandSpec {
   name: string;
   summary: string;

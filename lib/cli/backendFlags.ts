@@ -6,6 +6,7 @@
 import { getBackend, type Backend, type BackendChoice, type MathMode } from '../backend/backend';
 import { choiceArg, type OptionSpec, type ParsedArgs } from './args';
 
+/** --backend, --math and --deterministic. */
 export const BACKEND_OPTIONS: Record<string, OptionSpec> = {
   backend: { type: 'string', value: 'NAME', description: 'auto, cpu or cuda', default: 'auto (CUDA when usable)' },
   math: { type: 'string', value: 'MODE', description: 'GPU math for convolutions and GEMMs: fp32 or tf32', default: 'fp32' },

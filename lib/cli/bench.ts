@@ -80,4 +80,5 @@ async function run(args: ParsedArgs, io: CliIo): Promise<number> {
   return EXIT.ok;
 }
 
+/** `alexnet bench`. */
 export const benchCommand: Command = { spec, run };

@@ -13,6 +13,7 @@ export interface CliIo {
   stderr: Writable;
 }
 
+/** A command: its options and what it runs. */
 export interface Command {
   spec: CommandSpec;
   run(args: ParsedArgs, io: CliIo): Promise<number>;

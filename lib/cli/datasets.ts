@@ -17,11 +17,14 @@ import type { TransformSpec } from '../data/transforms/transform';
 import type { AlexNetConfig } from '../models/alexnet';
 import { UsageError } from './args';
 
+/** Datasets `alexnet train --dataset` takes. */
 export type DatasetName = 'fashion-mnist' | 'mnist' | 'cifar10' | 'cifar100' | 'folder';
+/** Every {@link DatasetName}. */
 export const DATASETS: readonly DatasetName[] = ['fashion-mnist', 'mnist', 'cifar10', 'cifar100', 'folder'];
 
 /** Training augmentation: none, flips, random crops (padded by 1/8), both, or both plus the paper's PCA colour noise. */
 export type Augment = 'none' | 'flip' | 'crop' | 'crop-flip' | 'paper';
+/** Every {@link Augment}. */
 export const AUGMENTS: readonly Augment[] = ['none', 'flip', 'crop', 'crop-flip', 'paper'];
 
 /** The default augmentation per dataset (none for the d2l recipe). */

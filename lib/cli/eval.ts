@@ -66,4 +66,5 @@ async function run(args: ParsedArgs, io: CliIo): Promise<number> {
   }
 }
 
+/** `alexnet eval`. */
 export const evalCommand: Command = { spec, run };

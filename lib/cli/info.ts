@@ -74,4 +74,5 @@ async function run(args: ParsedArgs, io: CliIo): Promise<number> {
   return EXIT.ok;
 }
 
+/** `alexnet info`. */
 export const infoCommand: Command = { spec, run };

@@ -89,4 +89,5 @@ async function run(args: ParsedArgs, io: CliIo): Promise<number> {
   }
 }
 
+/** `alexnet predict`. */
 export const predictCommand: Command = { spec, run };

@@ -328,4 +328,5 @@ async function run(args: ParsedArgs, io: CliIo): Promise<number> {
   return EXIT.ok;
 }
 
+/** `alexnet train`. */
 export const trainCommand: Command = { spec, run };

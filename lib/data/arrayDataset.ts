@@ -8,6 +8,7 @@ import { describe } from '../tensor';
 import { checkIndex, checkIndices, type Dataset, type Sample, type WorkerSource } from './dataset';
 import { imageFromBytesCHW, type ImageShape } from './image';
 
+/** What an {@link ArrayDataset} holds. */
 export interface ArrayDatasetOptions {
   /** N * C * H * W bytes, image after image, each channel plane after plane. */
   images: Uint8Array;

@@ -35,6 +35,7 @@ interface Pending {
   slot: Slot;
 }
 
+/** Worker threads preparing batches; see the module notes. */
 export class BatchWorkers {
   readonly size: number;
   readonly #slots: Slot[] = [];

@@ -14,6 +14,7 @@ import { DatasetNotFoundError } from './errors';
 /** File extensions read (compared case-insensitively). */
 export const IMAGE_EXTENSIONS: readonly string[] = ['.jpg', '.jpeg', '.png', '.webp'];
 
+/** How an {@link ImageFolderDataset} decodes its images. */
 export interface ImageFolderOptions {
   /** 3 for RGB (default), 1 for grey. */
   channels?: 1 | 3;

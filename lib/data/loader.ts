@@ -23,6 +23,7 @@ import type { Image } from './image';
 import { permutation } from './rng';
 import { Pipeline, type TransformList } from './transforms/pipeline';
 
+/** Options of a {@link DataLoader}. */
 export interface DataLoaderOptions {
   /** Samples per batch. */
   batchSize: number;

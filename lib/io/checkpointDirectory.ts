@@ -43,6 +43,7 @@ export async function readSafetensorsMetadata(file: string): Promise<Record<stri
   }
 }
 
+/** A folder of training checkpoints; see the module notes. */
 export class CheckpointDirectory {
   readonly dir: string;
   /** How many of the most recent checkpoints are kept (the best one is kept in addition). */

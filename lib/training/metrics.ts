@@ -30,6 +30,7 @@ export interface MetricSums {
   count: number;
 }
 
+/** Device-side sums of loss and top-1/top-5 counts; see the module notes. */
 export class DeviceMetrics {
   readonly #lossSum: Tensor;
   readonly #top1: Tensor;

@@ -7,6 +7,7 @@
 import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
 
+/** An append-only JSON-lines file; see the module notes. */
 export class MetricsLog {
   readonly file: string;
   #handle: Promise<FileHandle> | null = null;

@@ -12,6 +12,7 @@ import type { Writable } from 'node:stream';
  */
 export type ProgressMode = 'auto' | 'bar' | 'lines' | 'epochs' | 'none';
 
+/** Every {@link ProgressMode}. */
 export const PROGRESS_MODES: readonly ProgressMode[] = ['auto', 'bar', 'lines', 'epochs', 'none'];
 
 /** Where training is, for the progress display. */
@@ -31,6 +32,7 @@ export interface ProgressState {
   etaSeconds: number | null;
 }
 
+/** What the Trainer tells the progress display. */
 export interface ProgressReporter {
   /** After a step (cheap; the reporter decides when to draw). */
   update(state: ProgressState): void;

@@ -6,6 +6,7 @@
 import type { Image, ImageShape } from '../image';
 import type { Transform, TransformSpec } from './transform';
 
+/** Copies a grey channel into R, G and B. */
 export class GreyToRgb implements Transform {
   readonly spec: TransformSpec = { kind: 'greyToRgb' };
 

@@ -8,10 +8,12 @@ import type { Transform, TransformSpec } from './transform';
 
 /** ImageNet's per-channel mean and standard deviation for RGB values in [0, 1] (torchvision's). */
 export const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
+/** See {@link IMAGENET_MEAN}. */
 export const IMAGENET_STD = [0.229, 0.224, 0.225] as const;
 
 /** CIFAR-10's training-set statistics for values in [0, 1]. */
 export const CIFAR10_MEAN = [0.4914, 0.4822, 0.4465] as const;
+/** See {@link CIFAR10_MEAN}. */
 export const CIFAR10_STD = [0.247, 0.2435, 0.2616] as const;
 
 function numbers(value: unknown, name: string): number[] {
