@@ -18,7 +18,8 @@ import {
   type LayerBenchmark,
   type Timing,
 } from '../lib/benchmark';
-import { getBackend, PRESETS, type PresetName } from '../lib/index';
+import { getBackend } from '../lib/backend/backend';
+import { PRESETS, type PresetName } from '../lib/models/alexnet';
 import { intList, nonNegative, parseFlags, positive, presetList } from './options';
 import { PyTorchBaseline, torchUnavailableReason, type BaselineLayerRow } from './pytorchBaseline';
 import { formatTable, ratio, type Cell } from './table';

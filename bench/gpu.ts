@@ -13,7 +13,9 @@
 import { writeFileSync } from 'node:fs';
 
 import { benchmarkInference, benchmarkTraining, summarize, type StepBenchmark, type Timing } from '../lib/benchmark';
-import { BackendUnavailableError, getBackend, type Backend, type MathMode, type PresetName } from '../lib/index';
+import { getBackend, type Backend, type MathMode } from '../lib/backend/backend';
+import { BackendUnavailableError } from '../lib/errors';
+import type { PresetName } from '../lib/models/alexnet';
 import { nonNegative, parseFlags, positive, presetList } from './options';
 import { PyTorchBaseline, torchUnavailableReason, type BaselineInfo } from './pytorchBaseline';
 import { formatTable, type Cell } from './table';

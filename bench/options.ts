@@ -4,7 +4,8 @@
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
-import { PRESETS, type PresetName } from '../lib/index';
+// Direct module imports keep the benchmarks from loading what they do not use (image decoding).
+import { PRESETS, type PresetName } from '../lib/models/alexnet';
 
 /** Parses argv with `options`; unknown flags and positionals are errors naming them. */
 export function parseFlags<T extends NonNullable<ParseArgsConfig['options']>>(options: T, usage: string) {

@@ -187,11 +187,15 @@ function buildModel(r: Resolved): AlexNet {
   return createAlexNet({ preset: r.preset, width: r.width, init: 'pytorch', seed: 1, backend: r.backend });
 }
 
-function inputBatch(model: AlexNet, r: Resolved): { images: Tensor; labels: Tensor } {
-  const { inChannels, inputSize, numClasses } = model.config;
-  const images = Tensor.uniform([r.batchSize, inChannels, inputSize, inputSize], { low: -1, high: 1, seed: 2 }, { backend: r.backend });
-  const labels = Int32Array.from({ length: r.batchSize }, (_, i) => (i * 7919) % numClasses);
-  return { images, labels: Tensor.fromArray(labels, [r.batchSize], { backend: r.backend, dtype: 'int32' }) };
+function randomImages(model: AlexNet, r: Resolved): Tensor {
+  const { inChannels, inputSize } = model.config;
+  return Tensor.uniform([r.batchSize, inChannels, inputSize, inputSize], { low: -1, high: 1, seed: 2 }, { backend: r.backend });
+}
+
+/** Class indices spread over every class, as int32 on the backend. */
+function labelsFor(rows: number, classes: number, backend: Backend): Tensor {
+  const labels = Int32Array.from({ length: rows }, (_, i) => (i * 7919) % classes);
+  return Tensor.fromArray(labels, [rows], { backend, dtype: 'int32' });
 }
 
 /** Runs `step` warmup + iterations times and times the last `iterations`. */
@@ -224,7 +228,8 @@ export async function benchmarkTraining(options: BenchmarkOptions): Promise<Step
   const r = resolve(options);
   return withMathMode(r, async () => {
     const model = buildModel(r);
-    const { images, labels } = inputBatch(model, r);
+    const images = randomImages(model, r);
+    const labels = labelsFor(r.batchSize, model.config.numClasses, r.backend);
     const optimizer = new SGD(allParameters(model), BENCHMARK_SGD);
     try {
       model.train();
@@ -252,7 +257,7 @@ export async function benchmarkInference(options: BenchmarkOptions): Promise<Ste
   const r = resolve(options);
   return withMathMode(r, async () => {
     const model = buildModel(r);
-    const { images, labels } = inputBatch(model, r);
+    const images = randomImages(model, r);
     try {
       model.eval();
       const timing = await sample(r, () => model.forward(images).dispose());
@@ -260,7 +265,6 @@ export async function benchmarkInference(options: BenchmarkOptions): Promise<Ste
     } finally {
       model.dispose();
       images.dispose();
-      labels.dispose();
     }
   });
 }
@@ -355,12 +359,7 @@ export async function benchmarkLayers(options: BenchmarkOptions): Promise<Layers
 
 async function lossRow(r: Resolved, logitsShape: number[]): Promise<LayerBenchmark> {
   const logits = randomLike(logitsShape, 3, r.backend);
-  const classes = logitsShape[1]!;
-  const labels = Tensor.fromArray(
-    Int32Array.from({ length: logitsShape[0]! }, (_, i) => (i * 7919) % classes),
-    [logitsShape[0]!],
-    { backend: r.backend, dtype: 'int32' },
-  );
+  const labels = labelsFor(logitsShape[0]!, logitsShape[1]!, r.backend);
   try {
     const forward = await sample(r, () => {
       const { loss, gradLogits } = softmaxCrossEntropy(logits, labels, { withGrad: true });
