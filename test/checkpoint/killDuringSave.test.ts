@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -11,7 +11,12 @@ import { Rng } from '../../lib/data/rng';
 import { distRoot, ensureDist } from '../cli/dist';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'alexnet-kill-'));
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const children = new Set<ChildProcess>();
+afterAll(() => {
+  // A failed or timed-out test must not leave a saver looping behind.
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  rmSync(tmp, { recursive: true, force: true });
+});
 
 /** A child that writes the same checkpoint file over and over, saying when each write starts and ends. */
 function saver(file: string, start: number): string {
@@ -41,6 +46,9 @@ describe('killing the process while it saves', () => {
     const rounds = 8;
     for (let round = 0; round < rounds; round++) {
       const child = spawn(process.execPath, ['-e', saver(file, (round + 1) * 1000)], { stdio: ['ignore', 'pipe', 'inherit'] });
+      children.add(child);
+      const guard = setTimeout(() => child.kill('SIGKILL'), 60_000);
+      child.on('exit', () => clearTimeout(guard));
       let killedDuring = -1;
       await new Promise<void>((resolve, reject) => {
         let buffered = '';

@@ -18,7 +18,12 @@ beforeAll(() => {
   ensureDist();
   writeSyntheticMnist(synthetic, 200, 64);
 });
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const children = new Set<import('node:child_process').ChildProcess>();
+afterAll(() => {
+  // A failed or timed-out test must not leave a training process behind.
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  rmSync(tmp, { recursive: true, force: true });
+});
 
 const env = { ...process.env, ALEXNET_QUIET: '1', ALEXNET_DEBUG: '' };
 
@@ -110,6 +115,7 @@ describe('alexnet CLI', () => {
   it('saves a checkpoint on Ctrl-C, exits 130, and resumes from it', async () => {
     const dir = path.join(tmp, 'interrupted');
     const child = spawn(process.execPath, [cliMain, 'train', ...small, '--epochs', '200', '--checkpoint-dir', dir], { cwd: tmp, env });
+    children.add(child);
     let stdout = '';
     const code = await new Promise<number | null>((resolve) => {
       const guard = setTimeout(() => child.kill('SIGKILL'), 90_000); // never hang the suite
