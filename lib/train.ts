@@ -583,7 +583,12 @@ export class Trainer {
         }
       }
       if (options.curves && history.length > 0) {
-        await writeCurvesPng(options.curves, history, `${model.config.preset} AlexNet, ${epochs} epochs, batch ${batchSize}, ${schedule.name}`);
+        try {
+          await writeCurvesPng(options.curves, history, `${model.config.preset} AlexNet, ${epochs} epochs, batch ${batchSize}, ${schedule.name}`);
+        } catch (error) {
+          // The curves are a convenience: a machine without a working sharp still gets its trained model.
+          progress.line(`training curves not written to ${options.curves}: ${(error as Error).message.split('\n')[0]}`);
+        }
       }
       log?.write({ type: 'end', steps: optimizer.steps, seconds: (performance.now() - started) / 1000 });
       return finish(null, optimizer.steps);

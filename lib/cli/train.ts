@@ -10,6 +10,7 @@
  * DIR/model.safetensors, the metrics in DIR/metrics.jsonl and the curves in DIR/curves.png.
  * @module
  */
+import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 
 import { readCheckpoint, saveCheckpoint, type Checkpoint } from '../checkpoint';
@@ -312,7 +313,8 @@ async function run(args: ParsedArgs, io: CliIo): Promise<number> {
   const modelFile = path.join(dir, 'model.safetensors');
   await saveCheckpoint(modelFile, model, { metadata: { [CLI_SETTINGS_KEY]: JSON.stringify(settings) } });
   const seconds = (performance.now() - began) / 1000;
-  out(`model saved to ${modelFile}; curves in ${stringArg(values, 'curves') ?? path.join(dir, 'curves.png')}`);
+  const curves = stringArg(values, 'curves') ?? path.join(dir, 'curves.png');
+  out(`model saved to ${modelFile}${existsSync(curves) ? `; curves in ${curves}` : ''}`);
   if (final && final.valTop1 !== null) {
     out(
       `final test accuracy ${final.valTop1.toFixed(4)} (top-5 ${final.valTop5!.toFixed(4)}, loss ${final.valLoss!.toFixed(4)}) on ${val.length} images; ` +
