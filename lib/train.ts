@@ -328,7 +328,11 @@ export class Trainer {
     if (val && val.classes.length !== train.classes.length) {
       throw new RangeError(`the validation set has ${val.classes.length} classes, the training set ${train.classes.length}`);
     }
-    const seed = BigInt(options.seed ?? 0);
+    const rawSeed = options.seed ?? 0;
+    if (typeof rawSeed === 'bigint' ? rawSeed < 0n : !Number.isSafeInteger(rawSeed) || rawSeed < 0) {
+      throw new TypeError(`seed must be a non-negative integer, got ${describe(rawSeed)}`);
+    }
+    const seed = BigInt(rawSeed);
     const trainPipeline = toPipeline(options.trainTransform);
     const evalPipeline = toPipeline(options.evalTransform);
     const evalSpecs: TransformSpec[] | null = evalPipeline.specs ?? null;
