@@ -1,7 +1,7 @@
 /**
  * No device memory growth in the steady state: 1,000 training steps of a small model, each with
  * a fresh input batch uploaded, must end with as many system allocations (cudaMalloc calls) as
- * after the first steps, and with the same bytes held by live tensors after every step.
+ * after the first steps, and never hold more bytes in live tensors than during those first steps.
  *
  * Why "the first steps" and not "the first step": step 1 allocates every gradient for the first
  * time; step 2 allocates the new gradients while step 1's are still held (a parameter's gradient
@@ -23,7 +23,7 @@ const STEPS = 1000;
 const WARMUP_STEPS = 3;
 
 describeOnDevice('device memory over many training steps', () => {
-  it(`${STEPS} training steps (d2l at width 0.25, 96 x 96, batch 8): no allocation after step ${WARMUP_STEPS}, same bytes in use after every step`, async () => {
+  it(`${STEPS} training steps (d2l at width 0.25, 96 x 96, batch 8): no allocation after step ${WARMUP_STEPS}, bytes in use never above the warm-up's peak`, async () => {
     const dev = device();
     const model = createAlexNet({ preset: 'd2l', width: 0.25, inputSize: 96, seed: 3, backend: dev });
     const optimizer = new SGD(model.namedParameters().map(([, p]) => p), { lr: 0.01, momentum: 0.9, weightDecay: 5e-4 });
@@ -47,11 +47,17 @@ describeOnDevice('device memory over many training steps', () => {
       `allocations after steps 1..${WARMUP_STEPS}: ${allocations.slice(0, WARMUP_STEPS).join(', ')}; after step ${STEPS}: ` +
         `${allocations.at(-1)}; last growth at step ${lastGrowth}`,
       { tolerance: 'no growth' });
-    const differing = inUse.findIndex((b) => b !== inUse[0]);
-    checkThat(group, 'bytes in use after every step equal those after step 1', differing < 0,
-      differing < 0
-        ? `${inUse[0]} bytes in use after each of the ${STEPS} steps`
-        : `after step 1: ${inUse[0]} bytes; after step ${differing + 1}: ${inUse[differing]} bytes (max ${Math.max(...inUse)})`,
+    // Bytes held never exceed what the warm-up steps held. They need not be equal from step to step:
+    // the allocator hands out a cached block of up to 1.25 times the request, so the bytes counted
+    // depend on which free block a request lands in (on an H200: 63.22 to 63.27 MB over 1,000 steps,
+    // the most after step 2, with no system allocation after step 3).
+    const warmupPeak = Math.max(...inUse.slice(0, WARMUP_STEPS));
+    const later = inUse.slice(WARMUP_STEPS);
+    const over = later.findIndex((b) => b > warmupPeak);
+    checkThat(group, `bytes in use after steps ${WARMUP_STEPS + 1}..${STEPS} stay within the warm-up's peak`, over < 0,
+      over < 0
+        ? `warm-up peak ${warmupPeak} bytes; later steps held ${Math.min(...later)} to ${Math.max(...later)} bytes`
+        : `warm-up peak ${warmupPeak} bytes; after step ${over + WARMUP_STEPS + 1}: ${later[over]} bytes`,
       { tolerance: 'no growth' });
     checkThat(group, 'training still produces a finite loss', Number.isFinite(lastLoss), `loss at step ${STEPS}: ${lastLoss}`);
 
