@@ -78,6 +78,11 @@ void WorkQueue::run_and_wait(std::function<void()> work) {
   fence()->wait();
 }
 
+bool WorkQueue::idle() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return work_.empty() && !running_;
+}
+
 void WorkQueue::loop() {
   for (;;) {
     std::function<void()> work;
@@ -87,6 +92,7 @@ void WorkQueue::loop() {
       if (work_.empty()) return;  // stopping, and everything queued has run
       work = std::move(work_.front());
       work_.pop_front();
+      running_ = true;
     }
     try {
       work();
@@ -94,8 +100,10 @@ void WorkQueue::loop() {
       std::lock_guard<std::mutex> lock(mutex_);
       if (!failure_) failure_ = std::current_exception();
     }
-    // Destroy the closure here, outside the lock: it may hold the last reference to tensors.
+    // Destroy the closure here, outside the lock: it may hold the last reference to a staging buffer.
     work = nullptr;
+    std::lock_guard<std::mutex> lock(mutex_);
+    running_ = false;
   }
 }
 

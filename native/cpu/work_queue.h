@@ -27,6 +27,8 @@ class WorkQueue {
   // Run `work` on the worker thread after what is queued, and wait for it (for the rare calls
   // that must finish before returning, such as emptying the cache).
   void run_and_wait(std::function<void()> work);
+  // True when nothing is queued or running (only the thread that pushes may rely on it staying so).
+  bool idle();
 
  private:
   void loop();
@@ -36,6 +38,7 @@ class WorkQueue {
   std::deque<std::function<void()>> work_;
   std::exception_ptr failure_;  // the first failure, guarded by mutex_
   bool stopping_ = false;
+  bool running_ = false;  // the worker is inside a piece of work
   std::thread thread_;
 };
 
