@@ -28,9 +28,12 @@ std::shared_ptr<Storage> CachingAllocator::allocate(size_t bytes) {
   size_t block_size = size;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    // Reuse the smallest cached block that fits without wasting more than a quarter of it.
-    auto it = cached_.lower_bound(size);
-    if (it != cached_.end() && it->first <= size + size / 4) {
+    // Reuse a cached block of exactly this (rounded) size. Handing out larger blocks would save a
+    // few system allocations when shapes vary, but then which block a request gets depends on the
+    // order of earlier frees, and a repeated training step would keep finding the sizes it needs
+    // taken: with exact sizes a step reuses precisely the blocks the step before it released.
+    auto it = cached_.find(size);
+    if (it != cached_.end()) {
       block_size = it->first;
       ptr = it->second;
       cached_.erase(it);
