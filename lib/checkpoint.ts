@@ -29,7 +29,9 @@ import { describe, Tensor } from './tensor';
 
 /** A checkpoint that cannot be used: damaged, incomplete, or for another model. */
 export class CheckpointError extends Error {
+  /** Always 'CheckpointError'. */
   override readonly name = 'CheckpointError';
+  /** Always 'ERR_CHECKPOINT': a stable code to test instead of the message. */
   readonly code = 'ERR_CHECKPOINT';
 }
 
@@ -63,7 +65,9 @@ export interface CheckpointContents {
 
 /** A host-side tensor read from a checkpoint. */
 export interface StoredTensor {
+  /** Dimensions, in PyTorch's layout (conv weights [out, in/groups, kh, kw], linear weights [out, in]). */
   shape: number[];
+  /** The values in row-major order (as many as the shape's element count). */
   data: Float32Array;
 }
 
@@ -73,12 +77,19 @@ export interface Checkpoint {
   source: string;
   /** The model's configuration, or null for a file without our metadata (a PyTorch state_dict). */
   config: AlexNetConfig | null;
+  /** Class names by output index, or null when none were stored. */
   classes: string[] | null;
+  /** The evaluation preprocessing {@link predict} applies, or null when none was stored. */
   preprocessing: TransformSpec[] | null;
   /** Parameters by name. */
   parameters: Map<string, StoredTensor>;
   /** The optimizer's state and momentum buffers (by parameter name), when saved. */
-  optimizer: { state: SgdState; momentum: Map<string, StoredTensor> } | null;
+  optimizer: {
+    /** Hyperparameters, step count and learning rate. */
+    state: SgdState;
+    /** Momentum buffers by parameter name (empty when the optimizer had no momentum). */
+    momentum: Map<string, StoredTensor>;
+  } | null;
   /** The Trainer's position, when saved. */
   training: unknown;
   /** All metadata entries as stored. */
@@ -315,6 +326,7 @@ export function loadOptimizerState(optimizer: SGD, model: AlexNet, checkpoint: C
 
 /** Options of {@link loadModel}. */
 export interface LoadModelOptions {
+  /** Where to build the model (default: the process default, see {@link setDefaultBackend}). */
   backend?: Backend | BackendChoice;
   /** For files without a stored configuration (a PyTorch state_dict): the model to build. */
   config?: AlexNetOptions;

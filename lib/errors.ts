@@ -6,7 +6,9 @@
 
 /** A library or driver call failed (CUDA, cuDNN, cuBLAS, oneDNN); the message names the call and status. */
 export class BackendError extends Error {
+  /** 'BackendError', or the subclass's name. */
   override readonly name: string = 'BackendError';
+  /** 'ERR_BACKEND', or the subclass's code: a stable code to test instead of the message. */
   readonly code: string = 'ERR_BACKEND';
 }
 
@@ -15,22 +17,29 @@ export class BackendError extends Error {
  * need, or retry with a smaller batch.
  */
 export class OutOfMemoryError extends BackendError {
+  /** Always 'OutOfMemoryError'. */
   override readonly name = 'OutOfMemoryError';
+  /** Always 'ERR_OUT_OF_MEMORY'. */
   override readonly code = 'ERR_OUT_OF_MEMORY';
 }
 
 /** The CUDA context hit a sticky error; the process must restart to use the GPU again. */
 export class DeviceLostError extends BackendError {
+  /** Always 'DeviceLostError'. */
   override readonly name = 'DeviceLostError';
+  /** Always 'ERR_DEVICE_LOST'. */
   override readonly code = 'ERR_DEVICE_LOST';
 }
 
 /** A backend that was asked for cannot run here; `reasons` lists what is missing and how to get it. */
 export class BackendUnavailableError extends BackendError {
+  /** Always 'BackendUnavailableError'. */
   override readonly name = 'BackendUnavailableError';
+  /** Always 'ERR_BACKEND_UNAVAILABLE'. */
   override readonly code = 'ERR_BACKEND_UNAVAILABLE';
   constructor(
     message: string,
+    /** What is missing (driver, library, device) and how to get it, one entry each. */
     readonly reasons: readonly string[] = [],
   ) {
     super(message);

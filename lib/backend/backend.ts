@@ -16,7 +16,7 @@ export type BackendChoice = BackendKind | 'auto';
 /** Arithmetic for convolutions and GEMMs on the GPU: strict fp32 (the default) or TF32 tensor cores. */
 export type MathMode = 'fp32' | 'tf32';
 
-/** Memory held by a backend's caching allocator. */
+/** Memory held by a backend's caching allocator, in bytes and call counts (see {@link Backend.memoryStats}). */
 export type MemoryStats = NativeAllocatorStats;
 
 /** Facts about a backend: device name, memory, library versions (keys differ between CPU and CUDA). */
@@ -29,6 +29,7 @@ export class Backend {
 
   /** @internal */
   constructor(
+    /** Which build this is: 'cpu' (oneDNN) or 'cuda' (cuDNN and cuBLAS). */
     readonly kind: BackendKind,
     /** @internal */ readonly native: NativeAddon,
   ) {}
@@ -161,7 +162,15 @@ export function setDefaultBackend(choice: BackendChoice): void {
 }
 
 /** Whether each backend can run here, and if not, why. */
-export function backendAvailability(): Record<BackendKind, { available: boolean; reasons: string[] }> {
+export function backendAvailability(): Record<
+  BackendKind,
+  {
+    /** Whether {@link getBackend} can return this backend (always true for 'cpu'). */
+    available: boolean;
+    /** What is missing and how to get it; empty when available. */
+    reasons: string[];
+  }
+> {
   const cuda = cudaUnavailableReasons();
   return { cpu: { available: true, reasons: [] }, cuda: { available: cuda.length === 0, reasons: cuda } };
 }

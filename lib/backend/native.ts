@@ -57,11 +57,21 @@ export interface NativeSgdOptions {
   firstStep: boolean;
 }
 
+/**
+ * Counters of a backend's caching allocator (the CPU build sums those of its allocators).
+ * Inlined where the public `MemoryStats` refers to it.
+ * @inline
+ */
 export interface NativeAllocatorStats {
+  /** Blocks requested from the system (cudaMalloc or the C library) so far; a steady training loop adds none. */
   systemAllocations: number;
+  /** Blocks returned to the system so far (by `emptyCache()`, or to retry an allocation that failed). */
   systemFrees: number;
+  /** Bytes held by live tensors. */
   bytesInUse: number;
+  /** Bytes freed by tensors and kept by the cache for reuse (released by `emptyCache()`). */
   bytesCached: number;
+  /** The highest `bytesInUse` seen since the backend was loaded. */
   peakBytesInUse: number;
 }
 

@@ -12,8 +12,13 @@ import { removeStaleTempFiles, syncDirectory, writeFileAtomic } from './atomicWr
 /** Metadata key holding a checkpoint's validation metric (higher is better). */
 export const METRIC_KEY = 'alexnet-cuda.metric';
 
-/** A checkpoint file in the folder. */
+/**
+ * A checkpoint file in the folder, as {@link CheckpointDirectory.list} finds it. Not exported from
+ * the package, so `@inline` shows its fields where it is used.
+ * @inline
+ */
 export interface CheckpointEntry {
+  /** Absolute path of the checkpoint-e<epoch>-s<step>.safetensors file. */
   file: string;
   /** The epoch training continues in from this checkpoint (completed epochs when saved at an epoch's end). */
   epoch: number;
@@ -43,8 +48,14 @@ export async function readSafetensorsMetadata(file: string): Promise<Record<stri
   }
 }
 
-/** A folder of training checkpoints; see the module notes. */
+/**
+ * A folder of training checkpoints named checkpoint-e<epoch>-s<step>.safetensors (they sort by
+ * training position), written atomically; each write prunes all but the last `keepLast` (default 3)
+ * and the one with the best stored metric. The constructor throws a TypeError for an empty path and
+ * a RangeError for a `keepLast` that is not a positive integer.
+ */
 export class CheckpointDirectory {
+  /** The folder, as an absolute path (it is created on the first write). */
   readonly dir: string;
   /** How many of the most recent checkpoints are kept (the best one is kept in addition). */
   readonly keepLast: number;
@@ -83,7 +94,10 @@ export class CheckpointDirectory {
   }
 
   /** The checkpoint with the highest stored metric, if any has one. */
-  async best(): Promise<(CheckpointEntry & { metric: number }) | undefined> {
+  async best(): Promise<(CheckpointEntry & {
+    /** The stored validation metric (top-1 accuracy when the Trainer wrote it); ties go to the later file. */
+    metric: number;
+  }) | undefined> {
     let best: (CheckpointEntry & { metric: number }) | undefined;
     for (const entry of await this.list()) {
       const value = Number((await readSafetensorsMetadata(entry.file))?.[METRIC_KEY]);
