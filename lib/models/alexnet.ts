@@ -32,8 +32,17 @@ import type { TransformSpec } from '../data/transforms/transform';
 import { predict, type PredictInput, type PredictOptions, type Prediction } from '../predict';
 import { initialize, INIT_SCHEMES, type InitScheme } from './init';
 
+/**
+ * The AlexNet variants {@link createAlexNet} builds:
+ * - `paper`: Krizhevsky et al. 2012 (groups 2, LRN, 3x227x227 input);
+ * - `seed-tf`: the classic TensorFlow tutorial (SAME padding, LRN, no groups);
+ * - `torchvision`: torchvision.models.alexnet, with its parameter names (the default);
+ * - `keras-v1`, `keras-v2`: the Keras tutorial's half-width models (dense 2048-2048 or 1024-128);
+ * - `d2l`: Dive into Deep Learning's Fashion-MNIST model (1x224x224, 10 classes).
+ */
 export type PresetName = 'paper' | 'seed-tf' | 'torchvision' | 'keras-v1' | 'keras-v2' | 'd2l';
 
+/** Every {@link PresetName} (for validation and command-line choices). */
 export const PRESETS: readonly PresetName[] = ['paper', 'seed-tf', 'torchvision', 'keras-v1', 'keras-v2', 'd2l'];
 
 /** Options for {@link createAlexNet}. */
@@ -52,17 +61,25 @@ export interface AlexNetOptions {
   init?: InitScheme;
   /** Seed for initialization and dropout masks; default: the next process-wide seed. */
   seed?: Seed;
+  /** Where the parameters live (default: the process default, see {@link setDefaultBackend}). */
   backend?: Backend | BackendChoice;
 }
 
 /** The resolved configuration; stored in checkpoints so a model can be rebuilt. */
 export interface AlexNetConfig {
+  /** Which AlexNet. */
   preset: PresetName;
+  /** Output classes (logits per image). */
   numClasses: number;
+  /** Input channels (3 for RGB, 1 for grey). */
   inChannels: number;
+  /** Input height and width; the model takes [N, inChannels, inputSize, inputSize]. */
   inputSize: number;
+  /** Channel and hidden-width multiplier (1 for the published sizes). */
   width: number;
+  /** The initialization the parameters were drawn with. */
   init: InitScheme;
+  /** The seed of initialization and dropout, as a decimal string (JSON cannot hold a bigint). */
   seed: string;
 }
 
@@ -216,7 +233,9 @@ function featureShape(features: Sequential, preset: PresetName, inChannels: numb
 
 /** An AlexNet: `features` (convolutions), then for torchvision `avgpool`, then `flatten` and `classifier`. */
 export class AlexNet extends Module {
+  /** The resolved options it was built from (stored in checkpoints). */
   readonly config: AlexNetConfig;
+  /** The layers: a Sequential of `features`, (`avgpool`,) `flatten` and `classifier`. */
   readonly network: Sequential;
   /** Class names by output index; checkpoints store them (set by the Trainer and by loadModel). */
   classes: readonly string[] | null = null;
@@ -261,6 +280,10 @@ export class AlexNet extends Module {
     return this.network.outputShape(inputShape);
   }
 
+  /**
+   * Logits [N, numClasses] for a float32 batch [N, inChannels, inputSize, inputSize]; the caller
+   * disposes the result. Throws a RangeError for any other shape.
+   */
   override forward(input: Tensor): Tensor {
     checkTensor(input, 'AlexNet: input');
     const expected = [this.config.inChannels, this.config.inputSize, this.config.inputSize];
@@ -272,6 +295,10 @@ export class AlexNet extends Module {
     return this.network.forward(input);
   }
 
+  /**
+   * Backpropagates the gradient of the logits [N, numClasses], setting every parameter's `grad`.
+   * Returns null unless `inputGrad` is true (unlike other modules, the default here is false).
+   */
   override backward(gradOutput: Tensor, options: BackwardOptions = {}): Tensor | null {
     return this.network.backward(gradOutput, { inputGrad: options.inputGrad ?? false });
   }

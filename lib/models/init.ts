@@ -17,8 +17,16 @@ import { Module } from '../nn/module';
 import { deriveSeed } from '../random';
 import { Tensor, type Seed } from '../tensor';
 
+/**
+ * How {@link initialize} draws Conv2d and Linear parameters:
+ * - `pytorch`: weight and bias uniform in ±1/sqrt(fanIn) (PyTorch's default);
+ * - `paper`: weights N(0, 0.01); biases 1 in conv2, conv4, conv5 and the hidden fully connected layers, else 0;
+ * - `xavier`: Glorot uniform weights, bound sqrt(6 / (fanIn + fanOut)); PyTorch's default biases;
+ * - `kaiming`: He normal weights, std sqrt(2 / fanIn); biases 0.
+ */
 export type InitScheme = 'pytorch' | 'paper' | 'xavier' | 'kaiming';
 
+/** Every {@link InitScheme} (for validation and command-line choices). */
 export const INIT_SCHEMES: readonly InitScheme[] = ['pytorch', 'paper', 'xavier', 'kaiming'];
 
 /** The Conv2d and Linear layers of a module, in forward order. */

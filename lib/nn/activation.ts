@@ -7,6 +7,10 @@ import { relu, reluBackward } from '../ops/activation';
 import { Tensor } from '../tensor';
 import { Module, SavedTensors, type BackwardOptions } from './module';
 
+/**
+ * max(x, 0) elementwise (NaN passes through, as in PyTorch). Inside a {@link Sequential} it is fused
+ * into a preceding Conv2d or Linear.
+ */
 export class ReLU extends Module {
   readonly #saved = new SavedTensors();
 
@@ -14,6 +18,7 @@ export class ReLU extends Module {
     return [...inputShape];
   }
 
+  /** max(input, 0) for a float32 tensor of any shape; in training mode keeps the output for backward. */
   override forward(input: Tensor): Tensor {
     const y = relu(input);
     this.adoptOutput(y);
@@ -26,6 +31,7 @@ export class ReLU extends Module {
     if (this.training) this.#saved.save(output);
   }
 
+  /** `gradOutput` where the forward's output was positive, 0 elsewhere (null when `inputGrad` is false). */
   override backward(gradOutput: Tensor, options: BackwardOptions = {}): Tensor | null {
     const [output] = this.#saved.take();
     if (!output) throw new Error('ReLU.backward: call forward in training mode first');

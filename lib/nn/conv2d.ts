@@ -9,10 +9,15 @@ import { checkSeed, deriveSeed, nextSeed } from '../random';
 import { checkTensor, Tensor, type Seed } from '../tensor';
 import { Module, Parameter, SavedTensors, requireRank, type BackwardOptions } from './module';
 
+/** Options of {@link Conv2d}. */
 export interface Conv2dConfig {
+  /** Channels C of the [N, C, H, W] input; divisible by `groups`. */
   inChannels: number;
+  /** Output channels (filters); divisible by `groups`. */
   outChannels: number;
+  /** Kernel size: one number for a square kernel, or [height, width]. */
   kernelSize: number | [number, number];
+  /** Stride: one number, or [height, width]. Default 1. */
   stride?: number | [number, number];
   /**
    * Zero padding: a number, [height, width], explicit sides {top, bottom, left, right}, or
@@ -20,9 +25,11 @@ export interface Conv2dConfig {
    * and 'valid' (none). Default 0.
    */
   padding?: Padding2d | 'same' | 'valid';
+  /** Channel groups: each output channel sees inChannels / groups inputs (the paper's two-GPU split is 2). Default 1. */
   groups?: number;
-  /** Default true. */
+  /** Whether to add a learned bias per output channel. Default true. */
   bias?: boolean;
+  /** Where the parameters live (default: the process default backend). */
   backend?: Backend | BackendChoice;
   /** Seed for PyTorch's default initialization; default: the next process-wide seed. */
   seed?: Seed;
@@ -36,14 +43,26 @@ function samePadding(input: number, kernel: number, stride: number): [number, nu
   return [before, total - before];
 }
 
+/**
+ * 2-D convolution (cross-correlation) of NCHW float32 batches, with PyTorch's semantics, weight layout
+ * and default initialization. The constructor throws a TypeError or RangeError naming a bad option.
+ */
 export class Conv2d extends Module {
+  /** Input channels. */
   readonly inChannels: number;
+  /** Output channels. */
   readonly outChannels: number;
+  /** Kernel [height, width]. */
   readonly kernelSize: [number, number];
+  /** Stride [height, width]. */
   readonly stride: [number, number];
+  /** The padding as configured; {@link Conv2d.paddingFor} resolves it for an input size. */
   readonly padding: Padding2d | 'same' | 'valid';
+  /** Channel groups. */
   readonly groups: number;
+  /** Weights [outChannels, inChannels / groups, kh, kw]. */
   readonly weight: Parameter;
+  /** Bias [outChannels], or null when built with `bias: false`. */
   readonly bias: Parameter | null;
   readonly #saved = new SavedTensors();
   #inputShape: number[] = [];
@@ -89,7 +108,16 @@ export class Conv2d extends Module {
   }
 
   /** The padding for an input of this height and width, as explicit sides. */
-  paddingFor(height: number, width: number): { top: number; bottom: number; left: number; right: number } {
+  paddingFor(height: number, width: number): {
+    /** Zero rows above the input. */
+    top: number;
+    /** Zero rows below the input. */
+    bottom: number;
+    /** Zero columns left of the input. */
+    left: number;
+    /** Zero columns right of the input. */
+    right: number;
+  } {
     if (this.padding === 'valid') return { top: 0, bottom: 0, left: 0, right: 0 };
     if (this.padding === 'same') {
       const [top, bottom] = samePadding(height, this.kernelSize[0], this.stride[0]);
@@ -115,6 +143,10 @@ export class Conv2d extends Module {
     return { stride: this.stride, padding: this.paddingFor(shape[2]!, shape[3]!), groups: this.groups };
   }
 
+  /**
+   * Convolves a float32 [N, inChannels, H, W] batch into [N, outChannels, OH, OW] (see
+   * {@link Conv2d.outputShape}); in training mode keeps the input for backward.
+   */
   override forward(input: Tensor): Tensor {
     return this.forwardFused(input, false);
   }
@@ -131,6 +163,10 @@ export class Conv2d extends Module {
     return y;
   }
 
+  /**
+   * Sets `weight.grad` (and `bias.grad`) from `gradOutput` [N, outChannels, OH, OW] and returns the
+   * input's gradient [N, inChannels, H, W], or null when `inputGrad` is false.
+   */
   override backward(gradOutput: Tensor, options: BackwardOptions = {}): Tensor | null {
     const [input] = this.#saved.take();
     if (!input) throw new Error('Conv2d.backward: call forward in training mode first');

@@ -10,13 +10,24 @@ import { checkSeed, nextSeed } from '../random';
 import { checkTensor, Tensor, type Seed } from '../tensor';
 import { Module, SavedTensors, type BackwardOptions } from './module';
 
+/** A {@link Dropout} layer's random-stream position, as stored in checkpoints (decimal strings: JSON has no bigint). */
 export interface DropoutState {
+  /** The layer's seed. */
   seed: string;
+  /** Elements drawn so far (see {@link Dropout.offset}). */
   offset: string;
 }
 
+/**
+ * Inverted dropout: in training each element is zeroed with probability `p` and the rest scaled by
+ * 1 / (1 - p); in evaluation (or with p = 0) it is the identity. Masks are drawn from (seed, offset),
+ * so they are reproducible and the same on every backend. The constructor throws a RangeError
+ * unless 0 <= p < 1.
+ */
 export class Dropout extends Module {
+  /** Probability of zeroing an element, in [0, 1); default 0.5. */
   readonly p: number;
+  /** Seed of the masks (default: the next process-wide seed). */
   seed: bigint;
   /** Position in the random stream; advances by the element count of each training forward. */
   offset = 0n;
@@ -33,6 +44,10 @@ export class Dropout extends Module {
     return [...inputShape];
   }
 
+  /**
+   * In training, `input` times a fresh mask (advancing {@link Dropout.offset}); in evaluation, a new
+   * handle to `input` itself. Either way the caller disposes the result.
+   */
   override forward(input: Tensor): Tensor {
     checkTensor(input, 'Dropout: input');  // evaluation never reaches the op's own check
     this.#saved.clear();
@@ -46,6 +61,7 @@ export class Dropout extends Module {
     return output;
   }
 
+  /** `gradOutput` times the last forward's mask (a new handle to `gradOutput` when that forward was the identity). */
   override backward(gradOutput: Tensor, options: BackwardOptions = {}): Tensor | null {
     if (options.inputGrad === false) {
       this.#saved.clear();
@@ -66,6 +82,7 @@ export class Dropout extends Module {
     return { seed: this.seed.toString(), offset: this.offset.toString() };
   }
 
+  /** Restores a position saved by {@link Dropout.getState}, so the next masks match the saved run's. */
   setState(state: DropoutState): void {
     this.seed = BigInt(state.seed);
     this.offset = BigInt(state.offset);

@@ -9,20 +9,32 @@ import { checkSeed, deriveSeed, nextSeed } from '../random';
 import { Tensor, type Seed } from '../tensor';
 import { Module, Parameter, SavedTensors, requireRank, type BackwardOptions } from './module';
 
+/** Options of {@link Linear}. */
 export interface LinearConfig {
+  /** Features per input row (the input is [N, inFeatures]). */
   inFeatures: number;
+  /** Features per output row (the output is [N, outFeatures]). */
   outFeatures: number;
-  /** Default true. */
+  /** Whether to add a learned bias. Default true. */
   bias?: boolean;
+  /** Where the parameters live (default: the process default backend). */
   backend?: Backend | BackendChoice;
   /** Seed for PyTorch's default initialization; default: the next process-wide seed. */
   seed?: Seed;
 }
 
+/**
+ * Fully connected layer, y = x · weightᵀ + bias, with PyTorch's layout and default initialization.
+ * The constructor throws a TypeError or RangeError naming a bad option.
+ */
 export class Linear extends Module {
+  /** Input features. */
   readonly inFeatures: number;
+  /** Output features. */
   readonly outFeatures: number;
+  /** Weights [outFeatures, inFeatures]. */
   readonly weight: Parameter;
+  /** Bias [outFeatures], or null when built with `bias: false`. */
   readonly bias: Parameter | null;
   readonly #saved = new SavedTensors();
 
@@ -37,10 +49,12 @@ export class Linear extends Module {
     this.resetParameters(checkSeed(config.seed ?? nextSeed(), 'Linear: seed'));
   }
 
+  /** Inputs to each output (inFeatures), for initialization schemes. */
   get fanIn(): number {
     return this.inFeatures;
   }
 
+  /** Outputs each input feeds (outFeatures), for initialization schemes. */
   get fanOut(): number {
     return this.outFeatures;
   }
@@ -61,6 +75,7 @@ export class Linear extends Module {
     return [inputShape[0]!, this.outFeatures];
   }
 
+  /** [N, outFeatures] from a float32 [N, inFeatures] batch; in training mode keeps the input for backward. */
   override forward(input: Tensor): Tensor {
     return this.forwardFused(input, false);
   }
@@ -73,6 +88,10 @@ export class Linear extends Module {
     return y;
   }
 
+  /**
+   * Sets `weight.grad` (and `bias.grad`) from `gradOutput` [N, outFeatures] and returns the input's
+   * gradient [N, inFeatures], or null when `inputGrad` is false.
+   */
   override backward(gradOutput: Tensor, options: BackwardOptions = {}): Tensor | null {
     const [input] = this.#saved.take();
     if (!input) throw new Error('Linear.backward: call forward in training mode first');

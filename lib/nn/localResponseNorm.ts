@@ -10,7 +10,14 @@ import { checkLrnParams, localResponseNorm, localResponseNormBackward, lrnParams
 import { Tensor } from '../tensor';
 import { Module, SavedTensors, requireRank, type BackwardOptions } from './module';
 
+/**
+ * Cross-channel local response normalization of NCHW batches, with `alpha` in PyTorch's convention
+ * (divided by `size`); build from the paper's constants with {@link LocalResponseNorm.fromPaper}.
+ * The constructor throws a TypeError or RangeError unless size is odd in [1, 15], alpha >= 0,
+ * beta >= 0.01 and k >= 1e-5.
+ */
 export class LocalResponseNorm extends Module {
+  /** The parameters, in PyTorch's convention. */
   readonly params: LrnParams;
   readonly #saved = new SavedTensors();
 
@@ -32,6 +39,10 @@ export class LocalResponseNorm extends Module {
     return [...inputShape];
   }
 
+  /**
+   * y_c = x_c / (k + alpha / size * sum of x² over `size` neighbouring channels) ^ beta, for a
+   * float32 [N, C, H, W] input; in training mode keeps the input and output for backward.
+   */
   override forward(input: Tensor): Tensor {
     const y = localResponseNorm(input, this.params);
     this.#saved.clear();
@@ -42,6 +53,7 @@ export class LocalResponseNorm extends Module {
     return y;
   }
 
+  /** The input's gradient [N, C, H, W] (null when `inputGrad` is false); LRN has no parameters. */
   override backward(gradOutput: Tensor, options: BackwardOptions = {}): Tensor | null {
     const [input, output] = this.#saved.take();
     if (!input || !output) throw new Error('LocalResponseNorm.backward: call forward in training mode first');

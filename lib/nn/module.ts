@@ -38,17 +38,24 @@ export class Parameter {
     this.grad = grad;
   }
 
+  /** Frees the value and the gradient (the module's {@link Module.dispose} calls this). */
   dispose(): void {
     this.value.dispose();
     this.setGrad(null);
   }
 }
 
+/** Options of {@link Module.backward}. */
 export interface BackwardOptions {
   /** Compute the gradient with respect to the input (default true). */
   inputGrad?: boolean;
 }
 
+/**
+ * Base class of layers and models. `forward` returns a new tensor the caller owns and, in training
+ * mode, keeps what `backward` needs; `backward` sets the parameters' gradients and returns the
+ * input's gradient. Call {@link Module.dispose} to free the parameters.
+ */
 export abstract class Module {
   /** Training mode: dropout is active and forward keeps what backward needs. */
   training = true;
@@ -58,7 +65,18 @@ export abstract class Module {
     return this.constructor.name;
   }
 
+  /**
+   * The output for `input` (float32; image layers take NCHW). Returns a new tensor that the caller
+   * disposes; `input` stays the caller's. In training mode the module keeps (shared handles to)
+   * what {@link Module.backward} needs. Throws a TypeError or RangeError for a bad input.
+   */
   abstract forward(input: Tensor): Tensor;
+  /**
+   * Backpropagates `gradOutput` (the loss's gradient for the last forward's output, same shape):
+   * replaces each parameter's `grad` and returns the input's gradient, which the caller disposes,
+   * or null when `options.inputGrad` is false. Releases what forward kept; throws an Error when
+   * there is nothing to backpropagate (no forward in training mode since the last backward).
+   */
   abstract backward(gradOutput: Tensor, options?: BackwardOptions): Tensor | null;
 
   /** The output shape for an input shape, without computing anything (throws on a bad shape). */

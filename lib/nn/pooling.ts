@@ -15,7 +15,12 @@ import {
 import { checkTensor, Tensor } from '../tensor';
 import { Module, SavedTensors, requireRank, type BackwardOptions } from './module';
 
+/**
+ * Max pooling over NCHW batches (PyTorch's MaxPool2d, floor mode). The constructor throws a
+ * TypeError or RangeError for bad options (e.g. padding over half the kernel).
+ */
 export class MaxPool2d extends Module {
+  /** The window, stride and padding, as given. */
   readonly options: MaxPool2dOptions;
   readonly #saved = new SavedTensors();
 
@@ -35,6 +40,7 @@ export class MaxPool2d extends Module {
     return [n, c, oh, ow];
   }
 
+  /** The maximum of each window of a float32 [N, C, H, W] input; in training mode keeps input and output for backward. */
   override forward(input: Tensor): Tensor {
     const y = maxPool2d(input, this.options);
     this.#saved.clear();
@@ -45,6 +51,7 @@ export class MaxPool2d extends Module {
     return y;
   }
 
+  /** The input's gradient: each window's gradient goes to its first maximum (null when `inputGrad` is false). */
   override backward(gradOutput: Tensor, options: BackwardOptions = {}): Tensor | null {
     const [input, output] = this.#saved.take();
     if (!input || !output) throw new Error('MaxPool2d.backward: call forward in training mode first');
@@ -61,7 +68,13 @@ export class MaxPool2d extends Module {
   }
 }
 
+/**
+ * Average pooling to a fixed output size whatever the input size (PyTorch's AdaptiveAvgPool2d
+ * windows); torchvision's AlexNet pools to 6x6. The constructor throws a TypeError or RangeError
+ * unless the size is a positive integer or a pair of them.
+ */
 export class AdaptiveAvgPool2d extends Module {
+  /** Output [height, width]. */
   readonly outputSize: [number, number];
   #inputShape: number[] | null = null;
 
@@ -75,12 +88,14 @@ export class AdaptiveAvgPool2d extends Module {
     return [inputShape[0]!, inputShape[1]!, ...this.outputSize];
   }
 
+  /** [N, C, outputSize[0], outputSize[1]] window means of a float32 [N, C, H, W] input. */
   override forward(input: Tensor): Tensor {
     checkTensor(input, 'AdaptiveAvgPool2d: input');
     this.#inputShape = this.training ? [...input.shape] : null;
     return adaptiveAvgPool2d(input, this.outputSize);
   }
 
+  /** The input's gradient, each output gradient spread evenly over its window (null when `inputGrad` is false). */
   override backward(gradOutput: Tensor, options: BackwardOptions = {}): Tensor | null {
     const shape = this.#inputShape;
     if (!shape) throw new Error('AdaptiveAvgPool2d.backward: call forward in training mode first');

@@ -16,6 +16,10 @@ function isFusable(layer: Module | undefined, next: Module | undefined): layer i
   return (layer instanceof Conv2d || layer instanceof Linear) && next instanceof ReLU;
 }
 
+/**
+ * Runs child modules in order, naming them '0', '1', ... or as given (which makes parameter names
+ * such as 'features.0.weight'). A Conv2d or Linear followed by a ReLU runs as one fused op.
+ */
 export class Sequential extends Module {
   readonly #entries: [string, Module][];
 
@@ -55,6 +59,7 @@ export class Sequential extends Module {
     return this.layers.reduce<number[]>((shape, layer) => layer.outputShape(shape), [...inputShape]);
   }
 
+  /** Runs every child on the previous one's output, freeing intermediate results; returns the last output. */
   override forward(input: Tensor): Tensor {
     const layers = this.layers;
     let x = input;
@@ -75,6 +80,7 @@ export class Sequential extends Module {
     return x === input ? input.share() : x;
   }
 
+  /** Backpropagates through the children in reverse order; `inputGrad` applies to the first child only. */
   override backward(gradOutput: Tensor, options: BackwardOptions = {}): Tensor | null {
     const layers = this.layers;
     let grad: Tensor | null = gradOutput;
