@@ -5,6 +5,7 @@
 import { Tensor } from '../tensor';
 import { native, sameBackend, wrap } from './common';
 
+/** max(input, 0) elementwise, as a new tensor the caller disposes (NaN stays NaN). */
 export function relu(input: Tensor): Tensor {
   const backend = sameBackend('relu', { input });
   return wrap(backend, native(() => backend.native.reluForward(input.handle)));

@@ -11,8 +11,21 @@ import { native, nonNegativeInt, pairOf, positiveInt, sameBackend, wrap } from '
  * Zero padding: one number for every side, `[height, width]`, or explicit sides
  * `{ top, bottom, left, right }` (Keras' ZeroPadding2D((1, 2), (1, 2)) is `{ top: 1, bottom: 2, left: 1, right: 2 }`).
  */
-export type Padding2d = number | [number, number] | { top: number; bottom: number; left: number; right: number };
+export type Padding2d =
+  | number
+  | [number, number]
+  | {
+      /** Zero rows above the input. */
+      top: number;
+      /** Zero rows below the input. */
+      bottom: number;
+      /** Zero columns left of the input. */
+      left: number;
+      /** Zero columns right of the input. */
+      right: number;
+    };
 
+/** Geometry of {@link conv2d} and its backward passes; every one of them must get the same options. */
 export interface Conv2dOptions {
   /** Stride, one number or [height, width]; default 1. */
   stride?: number | [number, number];
@@ -85,7 +98,12 @@ export function conv2dBackwardFilter(
   gradOutput: Tensor,
   weightShape: readonly number[],
   options: Conv2dOptions & { bias?: boolean } = {},
-): { gradWeight: Tensor; gradBias: Tensor | null } {
+): {
+  /** dL/dweight, of shape `weightShape` ([out, in/groups, kh, kw]); the caller disposes it. */
+  gradWeight: Tensor;
+  /** dL/dbias [out] (gradOutput summed over N, H and W), or null unless `options.bias`; the caller disposes it. */
+  gradBias: Tensor | null;
+} {
   const backend = sameBackend('conv2dBackwardFilter', { input, gradOutput });
   const g = convGeometry(options);
   const [dw, db] = native(() =>

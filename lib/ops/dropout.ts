@@ -8,7 +8,17 @@ import { Tensor, type Seed } from '../tensor';
 import { native, numberIn, sameBackend, wrap } from './common';
 
 /** Returns the output and the mask (0 or 1 / (1 - p)); the backward pass is gradOutput * mask. */
-export function dropout(input: Tensor, p: number, seed: Seed, offset: Seed = 0): { output: Tensor; mask: Tensor } {
+export function dropout(
+  input: Tensor,
+  p: number,
+  seed: Seed,
+  offset: Seed = 0,
+): {
+  /** input * mask, shaped like `input`; the caller disposes it. */
+  output: Tensor;
+  /** 0 where dropped, 1 / (1 - p) where kept, shaped like `input`; the caller disposes it. */
+  mask: Tensor;
+} {
   const backend = sameBackend('dropout', { input });
   numberIn(p, 'p', 0, 1);
   const [y, mask] = native(() => backend.native.dropoutForward(input.handle, p, seed, offset));

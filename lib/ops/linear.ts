@@ -26,7 +26,12 @@ export function linearBackwardWeight(
   input: Tensor,
   gradOutput: Tensor,
   options: { bias?: boolean } = {},
-): { gradWeight: Tensor; gradBias: Tensor | null } {
+): {
+  /** dL/dweight [out, in]; the caller disposes it. */
+  gradWeight: Tensor;
+  /** dL/dbias [out], or null unless `options.bias`; the caller disposes it. */
+  gradBias: Tensor | null;
+} {
   const backend = sameBackend('linearBackwardWeight', { input, gradOutput });
   const [dw, db] = native(() => backend.native.linearBackwardWeight(input.handle, gradOutput.handle, options?.bias === true));
   return { gradWeight: wrap(backend, dw), gradBias: wrap(backend, db) };

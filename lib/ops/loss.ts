@@ -15,7 +15,12 @@ export function softmaxCrossEntropy(
   logits: Tensor,
   labels: Tensor,
   options: { withGrad?: boolean } = {},
-): { loss: Tensor; gradLogits: Tensor | null } {
+): {
+  /** The mean loss, a one-element float32 tensor; the caller disposes it. */
+  loss: Tensor;
+  /** [N, classes], or null when `withGrad` is false; the caller disposes it. */
+  gradLogits: Tensor | null;
+} {
   const backend = sameBackend('softmaxCrossEntropy', { logits, labels });
   const [loss, grad] = native(() =>
     backend.native.softmaxCrossEntropy(logits.handle, labels.handle, options.withGrad !== false),

@@ -15,8 +15,11 @@ import { native, numberIn, positiveInt, sameBackend, wrap } from './common';
 export interface LrnParams {
   /** Channels in the window, an odd number from 1 to 15 (the paper's n = 5). */
   size: number;
+  /** Scale of the sum of squares, divided by `size` inside (PyTorch's default 1e-4); at least 0. */
   alpha: number;
+  /** Exponent (the paper's 0.75); at least 0.01. */
   beta: number;
+  /** Additive constant (the paper's 2, PyTorch's default 1); at least 1e-5. */
   k: number;
 }
 
@@ -38,6 +41,10 @@ export function checkLrnParams(p: LrnParams): NativeLrnParams {
   };
 }
 
+/**
+ * Local response normalization across channels of a float32 [N, C, H, W] tensor, as a new tensor
+ * the caller disposes. Throws a TypeError or RangeError for bad parameters.
+ */
 export function localResponseNorm(input: Tensor, params: LrnParams): Tensor {
   const backend = sameBackend('localResponseNorm', { input });
   const p = checkLrnParams(params);

@@ -7,6 +7,7 @@ import type { NativePoolGeometry } from '../backend/native';
 import { Tensor } from '../tensor';
 import { native, nonNegativeInt, pairOf, positiveInt, sameBackend, wrap } from './common';
 
+/** Window geometry of {@link maxPool2d} and {@link maxPool2dBackward} (and the MaxPool2d layer). */
 export interface MaxPool2dOptions {
   /** Window size, one number or [height, width]. */
   kernelSize: number | [number, number];
@@ -28,6 +29,10 @@ export function poolGeometry(options: MaxPool2dOptions): NativePoolGeometry {
   return { kernelH, kernelW, strideH, strideW, padH, padW };
 }
 
+/**
+ * The maximum of each window of a float32 [N, C, H, W] tensor: [N, C, OH, OW] with
+ * OH = floor((H + 2 * padH - kernelH) / strideH) + 1 (likewise OW). The caller disposes the result.
+ */
 export function maxPool2d(input: Tensor, options: MaxPool2dOptions): Tensor {
   const backend = sameBackend('maxPool2d', { input });
   const g = poolGeometry(options);
@@ -41,12 +46,18 @@ export function maxPool2dBackward(input: Tensor, output: Tensor, gradOutput: Ten
   return wrap(backend, native(() => backend.native.maxPool2dBackward(input.handle, output.handle, gradOutput.handle, g)));
 }
 
+/**
+ * Averages a float32 [N, C, H, W] tensor into [N, C, outH, outW] with PyTorch's adaptive windows
+ * (output row i averages input rows [floor(i * H / outH), ceil((i + 1) * H / outH)), columns
+ * likewise). The caller disposes the result.
+ */
 export function adaptiveAvgPool2d(input: Tensor, outputSize: number | [number, number]): Tensor {
   const backend = sameBackend('adaptiveAvgPool2d', { input });
   const [h, w] = pairOf(outputSize, 'outputSize', positiveInt);
   return wrap(backend, native(() => backend.native.adaptiveAvgPool2dForward(input.handle, h, w)));
 }
 
+/** Gradient with respect to the input (of shape `inputShape`): each output's gradient spread evenly over its window. */
 export function adaptiveAvgPool2dBackward(gradOutput: Tensor, inputShape: readonly number[]): Tensor {
   const backend = sameBackend('adaptiveAvgPool2dBackward', { gradOutput });
   return wrap(backend, native(() => backend.native.adaptiveAvgPool2dBackward(gradOutput.handle, inputShape)));
