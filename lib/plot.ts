@@ -9,9 +9,13 @@ import { writeFileAtomic } from './io/atomicWrite';
 export interface CurvePoint {
   /** 0-based epoch. */
   epoch: number;
+  /** Mean training loss. */
   trainLoss: number;
+  /** Training top-1 accuracy. */
   trainTop1: number;
+  /** Validation loss, or null (not drawn). */
   valLoss: number | null;
+  /** Validation top-1 accuracy, or null (not drawn). */
   valTop1: number | null;
 }
 

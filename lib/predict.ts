@@ -24,12 +24,15 @@ export type PredictInput = string | Uint8Array | Image | Tensor;
 export interface ClassScore {
   /** The class name (the index as text when the model has no names). */
   label: string;
+  /** The class's output index. */
   index: number;
+  /** Its softmax probability. */
   probability: number;
 }
 
 /** The prediction for one image: the best class, and the k best in decreasing probability. */
 export interface Prediction extends ClassScore {
+  /** The k most probable classes, most probable first (the first is this prediction). */
   topk: ClassScore[];
 }
 

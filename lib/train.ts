@@ -41,13 +41,17 @@ import { createProgress, type ProgressMode, type ProgressReporter } from './trai
 
 /** Training stopped because the loss became NaN or infinite. */
 export class TrainingDivergedError extends Error {
+  /** Always 'TrainingDivergedError'. */
   override readonly name = 'TrainingDivergedError';
+  /** Always 'ERR_TRAINING_DIVERGED'. */
   readonly code = 'ERR_TRAINING_DIVERGED';
   constructor(
     message: string,
     /** The optimizer step (1-based) whose loss was first not finite. */
     readonly step: number,
+    /** Its epoch (0-based). */
     readonly epoch: number,
+    /** Its batch within the epoch (0-based). */
     readonly batch: number,
   ) {
     super(message);
@@ -58,11 +62,17 @@ export class TrainingDivergedError extends Error {
 export interface EpochRecord {
   /** 0-based. */
   epoch: number;
+  /** Mean training loss over the epoch (with dropout active, before each step's update). */
   trainLoss: number;
+  /** Training top-1 accuracy over the epoch. */
   trainTop1: number;
+  /** Training top-5 accuracy over the epoch. */
   trainTop5: number;
+  /** Mean validation loss after the epoch, or null without a validation set. */
   valLoss: number | null;
+  /** Validation top-1 accuracy after the epoch, or null. */
   valTop1: number | null;
+  /** Validation top-5 accuracy after the epoch, or null. */
   valTop5: number | null;
   /** The learning rate of the epoch's last step. */
   lr: number;
@@ -76,11 +86,15 @@ export interface EpochRecord {
 
 /** Passed to `onBatch` after each step is enqueued. */
 export interface BatchInfo {
+  /** The epoch (0-based). */
   epoch: number;
+  /** The batch within the epoch (0-based). */
   batch: number;
   /** Optimizer steps taken, this one included. */
   step: number;
+  /** Images in the batch. */
   size: number;
+  /** The learning rate the step used. */
   lr: number;
   /** The batch's mean loss, a one-element device tensor valid during the callback (reading it waits for the step). */
   loss: Tensor;
@@ -88,7 +102,9 @@ export interface BatchInfo {
 
 /** Functions the Trainer calls during {@link Trainer.fit}. */
 export interface TrainerCallbacks {
+  /** After each step is enqueued (awaited: a slow callback slows training). */
   onBatch?(info: BatchInfo): void | Promise<void>;
+  /** After each epoch's validation and checkpoint. */
   onEpoch?(record: EpochRecord): void | Promise<void>;
 }
 
@@ -131,11 +147,15 @@ export interface FitOptions {
   /** Progress display (default 'auto'). */
   progress?: ProgressMode;
   /** Where progress and epoch summaries go (default process.stdout). */
-  output?: Writable & { isTTY?: boolean };
+  output?: Writable & {
+    /** Whether it is a terminal (the bar is drawn only there). */
+    isTTY?: boolean;
+  };
   /** Seconds between plain progress lines (default 10). */
   printEverySeconds?: number;
   /** Steps between metric reads (logging points, NaN checks); default 50. */
   logEverySteps?: number;
+  /** Called per batch and per epoch. */
   callbacks?: TrainerCallbacks;
   /** Stop (saving a checkpoint) once this many optimizer steps have been taken in all. */
   stopAfterSteps?: number;
@@ -145,6 +165,7 @@ export interface FitOptions {
 
 /** What {@link Trainer.fit} returns. */
 export interface FitResult {
+  /** One record per completed epoch (including those before a resume). */
   history: EpochRecord[];
   /** Why training stopped early, or null when it ran every epoch. */
   interrupted: null | 'SIGINT' | 'SIGTERM' | 'stopAfterSteps';
@@ -155,7 +176,12 @@ export interface FitResult {
   /** Wall time of this call. */
   seconds: number;
   /** Where that time went: validation passes and checkpoint writes; the rest is training (and setup). */
-  timing: { validationSeconds: number; checkpointSeconds: number };
+  timing: {
+    /** Seconds spent in validation passes. */
+    validationSeconds: number;
+    /** Seconds spent writing checkpoints. */
+    checkpointSeconds: number;
+  };
 }
 
 /** Options of {@link Trainer.evaluate}. */
@@ -164,13 +190,17 @@ export interface EvaluateOptions {
   batchSize?: number;
   /** Default: the model's preprocessing, else none. */
   transform?: TransformList | Pipeline;
+  /** Data-loading worker threads (see DataLoaderOptions.workers). */
   workers?: number | 'auto';
+  /** Batches prepared ahead (see DataLoaderOptions.prefetch). */
   prefetch?: number;
 }
 
 /** What {@link Trainer.evaluate} returns. */
 export interface EvalResult extends MetricValues {
+  /** Wall time of the pass. */
   seconds: number;
+  /** Images evaluated per second. */
   imagesPerSecond: number;
 }
 
@@ -258,6 +288,7 @@ function toPipeline(t: TransformList | Pipeline | undefined): Pipeline {
 
 /** Trains and evaluates an AlexNet. */
 export class Trainer {
+  /** The model it trains (in place). */
   readonly model: AlexNet;
   /** The optimizer of the last (or current) fit. */
   optimizer: SGD | null = null;

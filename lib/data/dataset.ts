@@ -11,6 +11,7 @@ import { permutation } from './rng';
 
 /** One labelled image. */
 export interface Sample {
+  /** The image, CHW float32 in [0, 1]. */
   image: Image;
   /** Class index in [0, classes.length). */
   label: number;

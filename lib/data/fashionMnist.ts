@@ -43,7 +43,17 @@ export const FASHION_MNIST_CLASSES: readonly string[] = Object.freeze([
 export type Split = 'train' | 'test';
 
 /** The IDX file names of each split (without .gz), shared by MNIST and Fashion-MNIST. */
-export const MNIST_STYLE_FILES: Readonly<Record<Split, { images: string; labels: string }>> = Object.freeze({
+export const MNIST_STYLE_FILES: Readonly<
+  Record<
+    Split,
+    {
+      /** The image file's name. */
+      images: string;
+      /** The label file's name. */
+      labels: string;
+    }
+  >
+> = Object.freeze({
   train: { images: 'train-images-idx3-ubyte', labels: 'train-labels-idx1-ubyte' },
   test: { images: 't10k-images-idx3-ubyte', labels: 't10k-labels-idx1-ubyte' },
 });

@@ -16,7 +16,9 @@ const gunzipAsync = promisify(gunzip);
 
 /** An IDX array: its dimensions and values. */
 export interface IdxArray {
+  /** The dimensions, outermost first ([N, H, W] for MNIST images, [N] for labels). */
   dims: number[];
+  /** The values, row-major. */
   data: Uint8Array;
 }
 

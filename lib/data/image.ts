@@ -9,8 +9,11 @@ import { describe } from '../tensor';
 export interface Image {
   /** channels * height * width values, channel planes one after another. */
   data: Float32Array;
+  /** 1 (grey) or 3 (RGB) for images from files; any positive count in general. */
   channels: number;
+  /** Rows. */
   height: number;
+  /** Columns. */
   width: number;
 }
 

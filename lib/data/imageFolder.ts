@@ -24,9 +24,13 @@ export interface ImageFolderOptions {
 
 /** One subfolder per class, decoded on demand. */
 export class ImageFolderDataset implements Dataset {
+  /** The folder (absolute path) holding one subfolder per class. */
   readonly root: string;
+  /** The class subfolders' names, sorted; labels index into this list. */
   readonly classes: readonly string[];
+  /** Channels images are decoded to: 3 (RGB) or 1 (grey). */
   readonly channels: 1 | 3;
+  /** The shorter side images are resized to while decoding, or null for none. */
   readonly resize: number | null;
   readonly #files: string[];
   readonly #labels: Int32Array;

@@ -56,6 +56,7 @@ export interface Batch {
   labels: Tensor<'int32'>;
   /** N. */
   size: number;
+  /** The epoch this batch belongs to. */
   epoch: number;
   /** Position of this batch within the epoch. */
   index: number;
@@ -69,13 +70,21 @@ interface PreparedBatch extends HostBatch {
 
 /** Batches from a dataset; see the module notes. */
 export class DataLoader {
+  /** Where the samples come from. */
   readonly dataset: Dataset;
+  /** Samples per batch (the last batch of an epoch may be smaller unless dropLast). */
   readonly batchSize: number;
+  /** Whether each epoch visits the samples in a new random order. */
   readonly shuffle: boolean;
+  /** Seed of the order and of the augmentation streams. */
   readonly seed: bigint;
+  /** Whether a last, smaller batch is dropped. */
   readonly dropLast: boolean;
+  /** Batches prepared ahead of the one in use. */
   readonly prefetch: number;
+  /** The transforms applied to every image. */
   readonly pipeline: Pipeline;
+  /** Where the batch tensors are created. */
   readonly backend: Backend;
   /** Worker threads in use (0: the main thread prepares batches). */
   readonly workers: number;

@@ -90,7 +90,7 @@ export class Rng {
   }
 
   /** Shuffles `array` in place (Fisher-Yates) and returns it. */
-  shuffle<T extends { length: number; [i: number]: unknown }>(array: T): T {
+  shuffle<T extends unknown[] | Int32Array | Uint32Array>(array: T): T {
     for (let i = array.length - 1; i > 0; i--) {
       const j = this.int(i + 1);
       const tmp = array[i];

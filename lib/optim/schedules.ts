@@ -29,7 +29,11 @@ export interface SchedulePosition {
 }
 
 /** A schedule's saved state (plain JSON). */
-export type ScheduleState = { kind: string; [key: string]: unknown };
+export type ScheduleState = {
+  /** Which schedule it belongs to ('step', 'plateau', 'chain', ...). */
+  kind: string;
+  [key: string]: unknown;
+};
 
 /** A learning-rate schedule: a factor of the base rate for each step. */
 export interface LrSchedule {

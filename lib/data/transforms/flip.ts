@@ -20,6 +20,7 @@ export function flipHorizontal(image: Image): Image {
 /** Flips with probability p. */
 export class HorizontalFlip implements Transform {
   readonly spec: TransformSpec;
+  /** The probability of flipping. */
   readonly p: number;
 
   constructor(p = 0.5) {

@@ -26,7 +26,9 @@ function numbers(value: unknown, name: string): number[] {
 /** (x - mean[c]) / std[c]; a single mean and std apply to every channel. */
 export class Normalize implements Transform {
   readonly spec: TransformSpec;
+  /** Per-channel means subtracted (one value applies to every channel). */
   readonly mean: readonly number[];
+  /** Per-channel standard deviations divided by. */
   readonly std: readonly number[];
 
   constructor(mean: readonly number[], std: readonly number[]) {

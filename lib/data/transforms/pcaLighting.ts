@@ -15,7 +15,9 @@ import type { Transform, TransformSpec } from './transform';
 
 /** Eigenvalues (largest first) and unit eigenvectors ([r, g, b] each) of an RGB covariance. */
 export interface RgbPca {
+  /** The covariance's eigenvalues, largest first (the paper's lambda_i). */
   eigenvalues: readonly [number, number, number];
+  /** The matching unit eigenvectors, each [r, g, b] (the paper's p_i). */
   eigenvectors: readonly [readonly number[], readonly number[], readonly number[]];
 }
 
@@ -122,7 +124,9 @@ function checkPca(pca: RgbPca): RgbPca {
 /** Adds a random combination of the RGB principal components to every pixel. */
 export class PcaLighting implements Transform {
   readonly spec: TransformSpec;
+  /** Standard deviation of the alphas (the paper's 0.1). */
   readonly std: number;
+  /** The principal components added. */
   readonly pca: RgbPca;
 
   constructor(options: { std?: number; eigenvalues?: readonly number[]; eigenvectors?: readonly (readonly number[])[] } = {}) {

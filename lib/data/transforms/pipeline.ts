@@ -50,6 +50,7 @@ function isTransform(value: unknown): value is Transform {
 
 /** Transforms applied in order. */
 export class Pipeline {
+  /** The steps, in order. */
   readonly transforms: readonly Transform[];
 
   constructor(list: TransformList = []) {

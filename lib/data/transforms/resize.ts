@@ -19,11 +19,17 @@ import { sizePair, type Size2d, type Transform, type TransformSpec } from './tra
 
 /** For each output index: its first input index, tap count and weights (padded to `taps`). */
 export interface ResampleTable {
+  /** Input samples along the axis. */
   readonly inSize: number;
+  /** Output samples along the axis. */
   readonly outSize: number;
+  /** The stride of `weights` (the most taps any output uses). */
   readonly taps: number;
+  /** Each output's first input index. */
   readonly first: Int32Array;
+  /** Each output's number of taps. */
   readonly count: Int32Array;
+  /** Each output's tap weights (summing to 1), at `output * taps`. */
   readonly weights: Float32Array;
 }
 

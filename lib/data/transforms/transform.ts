@@ -12,13 +12,54 @@ export type Size2d = number | readonly [number, number];
 
 /** The built-in transforms as plain data (see each transform's factory for the meaning). */
 export type TransformSpec =
-  | { kind: 'resize'; size: Size2d }
-  | { kind: 'centerCrop'; size: Size2d }
-  | { kind: 'randomCrop'; size: Size2d; padding?: number }
-  | { kind: 'horizontalFlip'; p?: number }
-  | { kind: 'pcaLighting'; std?: number; eigenvalues?: readonly number[]; eigenvectors?: readonly (readonly number[])[] }
-  | { kind: 'normalize'; mean: readonly number[]; std: readonly number[] }
-  | { kind: 'greyToRgb' };
+  | {
+      /** Bilinear resize ({@link Resize}). */
+      kind: 'resize';
+      /** [height, width], or the shorter side. */
+      size: Size2d;
+    }
+  | {
+      /** Center crop ({@link CenterCrop}). */
+      kind: 'centerCrop';
+      /** [height, width] or a square's side. */
+      size: Size2d;
+    }
+  | {
+      /** Random crop ({@link RandomCrop}). */
+      kind: 'randomCrop';
+      /** [height, width] or a square's side. */
+      size: Size2d;
+      /** Zeros added on every side first (default 0). */
+      padding?: number;
+    }
+  | {
+      /** Random horizontal flip ({@link HorizontalFlip}). */
+      kind: 'horizontalFlip';
+      /** Probability of a flip (default 0.5). */
+      p?: number;
+    }
+  | {
+      /** The paper's PCA colour noise ({@link PcaLighting}). */
+      kind: 'pcaLighting';
+      /** Standard deviation of the alphas (default 0.1). */
+      std?: number;
+      /** Eigenvalues of the RGB covariance (default ImageNet's). */
+      eigenvalues?: readonly number[];
+      /** Eigenvectors, each [r, g, b] (default ImageNet's). */
+      eigenvectors?: readonly (readonly number[])[];
+    }
+  | {
+      /** Per-channel normalization ({@link Normalize}). */
+      kind: 'normalize';
+      /** Means, one per channel or one for all. */
+      mean: readonly number[];
+      /** Standard deviations, one per channel or one for all. */
+      std: readonly number[];
+    }
+  | {
+      /** Grey to RGB ({@link GreyToRgb}). */
+      kind: 'greyToRgb';
+    };
 
 /** An image-to-image step. Random transforms draw only from the `rng` they are given. */
 export interface Transform {
