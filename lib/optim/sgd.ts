@@ -9,12 +9,13 @@ import { numberIn } from '../ops/common';
 import { callNative } from '../errors';
 import { describe, Tensor } from '../tensor';
 
+/** Options of {@link SGD}; the same meaning as torch.optim.SGD's. */
 export interface SgdOptions {
-  /** Learning rate (required). */
+  /** Learning rate (required); at least 0. */
   lr: number;
-  /** Default 0. */
+  /** Momentum factor, at least 0; default 0 (plain SGD, no momentum buffers). */
   momentum?: number;
-  /** Default 0. */
+  /** Dampening of the gradient's contribution to the momentum, in [0, 1]; default 0. */
   dampening?: number;
   /** L2 penalty added to the gradient; default 0. */
   weightDecay?: number;
@@ -24,21 +25,37 @@ export interface SgdOptions {
 
 /** What a checkpoint keeps of the optimizer. */
 export interface SgdState {
+  /** The learning rate at the time of saving (schedules change it). */
   lr: number;
+  /** Momentum factor; a loading optimizer must have the same. */
   momentum: number;
+  /** Dampening; a loading optimizer must have the same. */
   dampening: number;
+  /** L2 penalty; a loading optimizer must have the same. */
   weightDecay: number;
+  /** Nesterov momentum; a loading optimizer must have the same. */
   nesterov: boolean;
+  /** Steps taken (0 means the momentum buffers were never used). */
   steps: number;
 }
 
+/**
+ * Stochastic gradient descent with torch.optim.SGD's arithmetic, updating every parameter in one
+ * native call. The constructor throws a TypeError or RangeError naming a bad parameter or option;
+ * with momentum it allocates one buffer per parameter, freed by {@link SGD.dispose}.
+ */
 export class SGD {
+  /** The parameters it updates, in the order given. */
   readonly params: Parameter[];
   /** The learning rate; schedules change it between steps. */
   lr: number;
+  /** Momentum factor (0: none). */
   readonly momentum: number;
+  /** Dampening of the momentum. */
   readonly dampening: number;
+  /** L2 penalty added to each gradient. */
   readonly weightDecay: number;
+  /** Whether Nesterov momentum is used. */
   readonly nesterov: boolean;
   /** Steps taken so far. */
   steps = 0;
@@ -89,6 +106,7 @@ export class SGD {
     this.steps++;
   }
 
+  /** Hyperparameters, learning rate and step count, for a checkpoint (the buffers are saved as tensors). */
   getState(): SgdState {
     return {
       lr: this.lr,
@@ -106,6 +124,7 @@ export class SGD {
     this.steps = state.steps;
   }
 
+  /** Frees the momentum buffers (not the parameters, which belong to the model). */
   dispose(): void {
     for (const b of this.buffers) b.dispose();
   }
