@@ -16,7 +16,10 @@ export type BackendChoice = BackendKind | 'auto';
 /** Arithmetic for convolutions and GEMMs on the GPU: strict fp32 (the default) or TF32 tensor cores. */
 export type MathMode = 'fp32' | 'tf32';
 
-/** Memory held by a backend's caching allocator, in bytes and call counts (see {@link Backend.memoryStats}). */
+/**
+ * Memory held by a backend's caching allocator, in bytes and call counts (see {@link Backend.memoryStats}).
+ * @interface
+ */
 export type MemoryStats = NativeAllocatorStats;
 
 /** Facts about a backend: device name, memory, library versions (keys differ between CPU and CUDA). */

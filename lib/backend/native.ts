@@ -58,8 +58,8 @@ export interface NativeSgdOptions {
 }
 
 /**
- * Counters of a backend's caching allocator (the CPU build sums those of its allocators).
- * Inlined where the public `MemoryStats` refers to it.
+ * Counters of a backend's caching allocator (the CPU build sums those of its allocators); public as
+ * `MemoryStats`, and inlined wherever the documentation would otherwise refer to this internal name.
  * @inline
  */
 export interface NativeAllocatorStats {

@@ -73,7 +73,10 @@ export class CheckpointDirectory {
     return path.join(this.dir, `checkpoint-e${String(epoch).padStart(4, '0')}-s${String(step).padStart(9, '0')}.safetensors`);
   }
 
-  /** The checkpoints in the folder, oldest first. */
+  /**
+   * The checkpoints in the folder, oldest first, each as `{ file, epoch, step }`: its absolute path,
+   * the epoch training continues in from it, and the optimizer steps taken.
+   */
   async list(): Promise<CheckpointEntry[]> {
     let names: string[];
     try {
@@ -88,14 +91,17 @@ export class CheckpointDirectory {
       .sort((a, b) => a.step - b.step || a.epoch - b.epoch);
   }
 
-  /** The most recent checkpoint, if any. */
+  /** The most recent checkpoint (as {@link CheckpointDirectory.list} describes it), if any. */
   async latest(): Promise<CheckpointEntry | undefined> {
     return (await this.list()).at(-1);
   }
 
-  /** The checkpoint with the highest stored metric, if any has one. */
+  /**
+   * The checkpoint with the highest stored metric (the later one on a tie), if any has one: a
+   * {@link CheckpointDirectory.list} entry plus its `metric`.
+   */
   async best(): Promise<(CheckpointEntry & {
-    /** The stored validation metric (top-1 accuracy when the Trainer wrote it); ties go to the later file. */
+    /** The stored validation metric (validation top-1 accuracy when the Trainer wrote it). */
     metric: number;
   }) | undefined> {
     let best: (CheckpointEntry & { metric: number }) | undefined;
