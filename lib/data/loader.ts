@@ -68,7 +68,12 @@ interface PreparedBatch extends HostBatch {
   labels: Int32Array;
 }
 
-/** Batches from a dataset; see the module notes. */
+/**
+ * Batches of a dataset as tensors on a backend, prepared ahead (on worker threads when possible)
+ * while the current batch trains. With `shuffle`, epoch e's order is a permutation drawn from
+ * (seed, e); augmentation draws from (seed, epoch, index); so any batch can be regenerated exactly. The
+ * constructor throws a TypeError or RangeError naming a bad dataset or option.
+ */
 export class DataLoader {
   /** Where the samples come from. */
   readonly dataset: Dataset;

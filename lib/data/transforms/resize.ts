@@ -113,7 +113,10 @@ function resizePlanes(image: Image, outH: number, outW: number, rows: ResampleTa
   return { data: out, channels, height: outH, width: outW };
 }
 
-/** Bilinear resize (see the module notes). */
+/**
+ * Bilinear resize as torchvision's (align_corners=False, antialiased when downsampling), in float32
+ * without rounding to 8 bits; the filter tables are cached per size pair.
+ */
 export class Resize implements Transform {
   readonly spec: TransformSpec;
   readonly #size: [number, number] | number;
