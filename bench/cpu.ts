@@ -172,10 +172,12 @@ async function main(): Promise<void> {
     baseline?.close();
   }
 
-  process.stdout.write(
-    `\nSummary: ours / PyTorch time (below 1 is faster; goal <= 1.5), ${threads} threads; ratio of medians, and of the fastest samples\n`,
-  );
-  process.stdout.write(`${summaryTable(steps)}\n`);
+  if (steps.length > 0) {
+    process.stdout.write(
+      `\nSummary: ours / PyTorch time (below 1 is faster; goal <= 1.5), ${threads} threads; ratio of medians, and of the fastest samples\n`,
+    );
+    process.stdout.write(`${summaryTable(steps)}\n`);
+  }
   if (flags.json) {
     writeFileSync(
       flags.json,
