@@ -33,7 +33,9 @@ import { describe, Tensor } from './tensor';
 export interface Timing {
   /** Median of the timed iterations. */
   medianMs: number;
+  /** The fastest iteration (the least disturbed by other work on the machine). */
   minMs: number;
+  /** The slowest iteration. */
   maxMs: number;
   /** Every timed iteration, in the order they ran. */
   samplesMs: number[];
@@ -61,10 +63,15 @@ export interface BenchmarkOptions {
 export interface StepBenchmark {
   /** 'train': forward, loss, backward and SGD; 'inference': forward in evaluation mode. */
   task: 'train' | 'inference';
+  /** The AlexNet preset timed. */
   preset: PresetName;
+  /** Images per iteration. */
   batchSize: number;
+  /** The backend that ran it. */
   backend: BackendKind;
+  /** The math mode it ran in (the CPU computes in fp32 whatever this says). */
   mathMode: MathMode;
+  /** Milliseconds per iteration. */
   timing: Timing;
   /** batchSize / median seconds. */
   imagesPerSecond: number;
@@ -81,19 +88,27 @@ export interface LayerBenchmark {
   name: string;
   /** Layer classes in the unit, joined with '+' ('Conv2d+ReLU'). */
   layers: string;
+  /** The unit's input shape (for `sgd`, the number of parameters). */
   inputShape: number[];
+  /** The unit's output shape. */
   outputShape: number[];
+  /** The forward pass (for `loss`, the loss with its gradient; for `sgd`, the update). */
   forward: Timing;
-  /** Null for the loss and SGD rows. */
+  /** The backward pass; null for the loss and SGD rows. */
   backward: Timing | null;
 }
 
 /** Per-layer timings of a preset at one batch size. */
 export interface LayersBenchmark {
+  /** The AlexNet preset timed. */
   preset: PresetName;
+  /** Images per batch the shapes come from. */
   batchSize: number;
+  /** The backend that ran it. */
   backend: BackendKind;
+  /** The math mode it ran in. */
   mathMode: MathMode;
+  /** One row per unit in forward order, then `loss` and `sgd`. */
   rows: LayerBenchmark[];
 }
 
