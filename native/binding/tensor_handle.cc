@@ -156,7 +156,11 @@ Napi::Value TensorHandle::upload(const Napi::CallbackInfo& info) {
       throw alexnet::RangeError("Tensor.upload: data has " + std::to_string(array.ElementLength()) +
                                 " elements, the tensor " + shape_string(t.shape) + " holds " +
                                 std::to_string(t.numel()));
-    const uint8_t* bytes = static_cast<const uint8_t*>(array.ArrayBuffer().Data()) + array.ByteOffset();
+    // The element pointer straight from the typed array: asking for its ArrayBuffer fails when the
+    // memory is a SharedArrayBuffer, which worker threads use.
+    void* bytes = nullptr;
+    NAPI_THROW_IF_FAILED(info.Env(), napi_get_typedarray_info(info.Env(), array, nullptr, nullptr, &bytes, nullptr, nullptr),
+                         info.Env().Undefined());
     backend(info.Env()).upload(t, bytes);
     return info.Env().Undefined();
   });
