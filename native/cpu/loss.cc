@@ -17,18 +17,21 @@ void softmax_cross_entropy(const Tensor& logits, const Tensor& labels, const Ten
     const int32_t label = labels.i32()[r];
     float m = -INFINITY;
     for (int64_t c = 0; c < cols; ++c) m = std::fmax(m, in[c]);
+    // exp(x - m) once per element, in float, kept in the gradient row (or a scratch row) for the
+    // softmax; the sum is accumulated in double.
+    thread_local std::vector<float> scratch;
+    float* e = dlogits ? dlogits->f32() + r * cols : (scratch.resize(static_cast<size_t>(cols)), scratch.data());
     double sum = 0.0;
-    for (int64_t c = 0; c < cols; ++c) sum += std::exp(static_cast<double>(in[c] - m));
+    for (int64_t c = 0; c < cols; ++c) {
+      e[c] = std::exp(in[c] - m);
+      sum += e[c];
+    }
     const bool valid = label >= 0 && label < cols;
     const double log_sum = std::log(sum) + m;
     row_loss[static_cast<size_t>(r)] = valid ? log_sum - in[label] : std::numeric_limits<double>::quiet_NaN();
     if (dlogits) {
-      float* g = dlogits->f32() + r * cols;
       const float inv_sum = static_cast<float>(1.0 / sum);
-      for (int64_t c = 0; c < cols; ++c) {
-        const float softmax = std::exp(in[c] - m) * inv_sum;
-        g[c] = (softmax - (c == label ? 1.0f : 0.0f)) * inv_rows;
-      }
+      for (int64_t c = 0; c < cols; ++c) e[c] = (e[c] * inv_sum - (c == label ? 1.0f : 0.0f)) * inv_rows;
     }
   }
   double total = 0.0;
