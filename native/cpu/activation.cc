@@ -21,7 +21,10 @@ void relu_backward(const Tensor& y, const Tensor& dy, const Tensor& dx) {
   const float* grad = dy.f32();
   float* result = dx.f32();
 #pragma omp parallel for simd schedule(static) if (n > kParallelGrain)
-  for (int64_t i = 0; i < n; ++i) result[i] = out[i] <= 0.0f ? 0.0f : grad[i];
+  for (int64_t i = 0; i < n; ++i) {
+    const float g = grad[i];  // read unconditionally, so that the select vectorizes
+    result[i] = out[i] <= 0.0f ? 0.0f : g;
+  }
 }
 
 void softmax_forward(const Tensor& x, const Tensor& y) {

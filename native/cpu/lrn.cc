@@ -11,10 +11,15 @@ namespace {
 
 constexpr int64_t kBlock = 256;  // pixels per work item: a block's C x kBlock scales fit in L2
 
-// s^-beta, with the common beta = 3/4 done as two square roots (as exact, and vectorizable).
-inline float pow_neg_beta(float s, float beta) {
-  if (beta == 0.75f) return 1.0f / (std::sqrt(s) * std::sqrt(std::sqrt(s)));
-  return std::exp(-beta * std::log(s));
+// s = s^-beta over n values, with the common beta = 3/4 done as two square roots (as exact, and
+// vectorizable); the choice is made once, outside the loop, so that the loop vectorizes.
+void to_neg_beta_power(float* s, int64_t n, float beta) {
+  if (beta == 0.75f) {
+#pragma omp simd
+    for (int64_t i = 0; i < n; ++i) s[i] = 1.0f / (std::sqrt(s[i]) * std::sqrt(std::sqrt(s[i])));
+    return;
+  }
+  for (int64_t i = 0; i < n; ++i) s[i] = std::exp(-beta * std::log(s[i]));
 }
 
 // scale[c][p] = k + alpha/size * sum over the channel window of x^2, for the pixels p of one block.
@@ -58,12 +63,13 @@ void lrn_forward(const LrnParams& p, const Tensor& x, const Tensor& y) {
     const float* xb = x.f32() + base;
     float* yb = y.f32() + base;
     window_scales(xb, channels, plane, width, p, scale.data());
+    to_neg_beta_power(scale.data(), channels * width, beta);
     for (int64_t c = 0; c < channels; ++c) {
       const float* s = scale.data() + c * width;
       const float* xc = xb + c * plane;
       float* yc = yb + c * plane;
 #pragma omp simd
-      for (int64_t i = 0; i < width; ++i) yc[i] = xc[i] * pow_neg_beta(s[i], beta);
+      for (int64_t i = 0; i < width; ++i) yc[i] = xc[i] * s[i];
     }
   });
 }
@@ -76,9 +82,11 @@ void lrn_backward(const LrnParams& p, const Tensor& x, const Tensor& y, const Te
   const float coeff = static_cast<float>(2.0 * p.alpha * p.beta / p.size);
   const int half = p.size / 2;
   for_each_block(x, [&](int64_t base, int64_t width) {
-    thread_local std::vector<float> scale, ratio;
+    thread_local std::vector<float> scale, ratio, window_sum;
     scale.resize(static_cast<size_t>(channels * kBlock));
     ratio.resize(static_cast<size_t>(channels * kBlock));
+    window_sum.resize(static_cast<size_t>(kBlock));
+    float* sum = window_sum.data();
     const float* xb = x.f32() + base;
     const float* yb = y.f32() + base;
     const float* gb = dy.f32() + base;
@@ -92,17 +100,22 @@ void lrn_backward(const LrnParams& p, const Tensor& x, const Tensor& y, const Te
 #pragma omp simd
       for (int64_t i = 0; i < width; ++i) r[i] = gc[i] * yc[i] / s[i];
     }
+    to_neg_beta_power(scale.data(), channels * width, beta);  // the scales are needed as s^-beta from here on
     for (int64_t c = 0; c < channels; ++c) {
       const float* s = scale.data() + c * width;
       const float* xc = xb + c * plane;
       const float* gc = gb + c * plane;
       float* oc = out + c * plane;
       const int64_t lo = std::max<int64_t>(0, c - half), hi = std::min<int64_t>(channels - 1, c + half);
-      for (int64_t i = 0; i < width; ++i) {
-        float sum = 0.0f;
-        for (int64_t j = lo; j <= hi; ++j) sum += ratio[static_cast<size_t>(j * width + i)];
-        oc[i] = gc[i] * pow_neg_beta(s[i], beta) - coeff * xc[i] * sum;
+      // The window's sum of ratios, a row at a time (contiguous, so it vectorizes), j in increasing order.
+      for (int64_t i = 0; i < width; ++i) sum[i] = 0.0f;
+      for (int64_t j = lo; j <= hi; ++j) {
+        const float* rj = ratio.data() + j * width;
+#pragma omp simd
+        for (int64_t i = 0; i < width; ++i) sum[i] += rj[i];
       }
+#pragma omp simd
+      for (int64_t i = 0; i < width; ++i) oc[i] = gc[i] * s[i] - coeff * xc[i] * sum[i];
     }
   });
 }
