@@ -1,5 +1,5 @@
 // Convolution on the CPU with oneDNN: forward, backward-data and backward-weights, groups, bias,
-// asymmetric padding (oneDNN takes left/right padding separately) and a fused ReLU post-op.
+// asymmetric padding (oneDNN takes left/right padding separately) and the ReLU that may follow.
 // Primitives prefer blocked layouts; our tensors stay NCHW / OIHW and are reordered on the way in
 // and out, as PyTorch's oneDNN path does. Primitives are built once per shape and kept.
 #include <map>
@@ -46,14 +46,9 @@ memory::desc plain_weights(const ConvShape& s) {
 }
 memory::desc plain_bias(const ConvShape& s) { return memory::desc(s.bias, dt::f32, tag::x); }
 
-dnnl::primitive_attr user_scratchpad(bool relu) {
+dnnl::primitive_attr user_scratchpad() {
   dnnl::primitive_attr attr;
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-  if (relu) {
-    dnnl::post_ops ops;
-    ops.append_eltwise(1.0f, algorithm::eltwise_relu, 0.0f, 0.0f);
-    attr.set_post_ops(ops);
-  }
   return attr;
 }
 
@@ -68,27 +63,27 @@ struct ConvPrimitives {
   dnnl::convolution_backward_weights backward_weights;
 };
 
-std::string key_of(const ConvShape& s, bool bias, bool relu) {
+std::string key_of(const ConvShape& s, bool bias) {
   std::ostringstream k;
   auto put = [&](const memory::dims& d) {
     for (auto v : d) k << v << ',';
     k << '|';
   };
   put(s.src); put(s.weights); put(s.dst); put(s.strides); put(s.padding_l); put(s.padding_r);
-  k << bias << relu;
+  k << bias;
   return k.str();
 }
 
 // Only the worker thread touches this cache.
-ConvPrimitives& primitives(const ConvShape& s, bool bias, bool relu) {
+ConvPrimitives& primitives(const ConvShape& s, bool bias) {
   static std::map<std::string, ConvPrimitives> cache;
-  std::string key = key_of(s, bias, relu);
+  std::string key = key_of(s, bias);
   auto it = cache.find(key);
   if (it != cache.end()) return it->second;
   auto desc = dnnl::convolution_forward::desc(
       prop_kind::forward_training, algorithm::convolution_direct, any(s.src), any(s.weights),
       bias ? plain_bias(s) : memory::desc(), any(s.dst), s.strides, s.padding_l, s.padding_r);
-  auto pd = dnnl::convolution_forward::primitive_desc(desc, user_scratchpad(relu), onednn_engine());
+  auto pd = dnnl::convolution_forward::primitive_desc(desc, user_scratchpad(), onednn_engine());
   ConvPrimitives& p = cache[key];
   p.forward_pd = pd;
   p.forward = dnnl::convolution_forward(pd);
@@ -103,7 +98,7 @@ void conv2d_forward(CachingAllocator& allocator, const Conv2dGeometry& g, const 
                     const OptTensor& b, const Tensor& y, bool fuse_relu) {
   onednn_call("convolution forward", [&] {
     ConvShape s = conv_shape(g, x.shape, w.shape, y.shape);
-    ConvPrimitives& p = primitives(s, b.has_value(), fuse_relu);
+    ConvPrimitives& p = primitives(s, b.has_value());
     Scratch scratch(allocator);
     memory src = to_layout(wrap(plain_activation(s.src), x), p.forward_pd.src_desc(), scratch);
     memory weights = to_layout(wrap(plain_weights(s), w), p.forward_pd.weights_desc(), scratch);
@@ -117,17 +112,21 @@ void conv2d_forward(CachingAllocator& allocator, const Conv2dGeometry& g, const 
     from_layout(dst, dst_plain);
     onednn_stream().wait();
   });
+  // ReLU as its own pass rather than oneDNN's post-op: the post-op's vector max turns NaN into 0,
+  // where PyTorch (and our ReLU, and cuDNN with NaN propagation) keep it, so a diverging run would
+  // hide its NaN behind a fused layer on the CPU only.
+  if (fuse_relu) relu_forward(y, y);
 }
 
 void conv2d_backward_data(CachingAllocator& allocator, const Conv2dGeometry& g, const Tensor& dy, const Tensor& w,
                           const Tensor& dx) {
   onednn_call("convolution backward data", [&] {
     ConvShape s = conv_shape(g, dx.shape, w.shape, dy.shape);
-    ConvPrimitives& p = primitives(s, false, false);
+    ConvPrimitives& p = primitives(s, false);
     if (!p.has_backward_data) {
       auto desc = dnnl::convolution_backward_data::desc(algorithm::convolution_direct, any(s.src), any(s.weights),
                                                         any(s.dst), s.strides, s.padding_l, s.padding_r);
-      p.backward_data_pd = dnnl::convolution_backward_data::primitive_desc(desc, user_scratchpad(false),
+      p.backward_data_pd = dnnl::convolution_backward_data::primitive_desc(desc, user_scratchpad(),
                                                                            onednn_engine(), p.forward_pd);
       p.backward_data = dnnl::convolution_backward_data(p.backward_data_pd);
       p.has_backward_data = true;
@@ -153,12 +152,12 @@ void conv2d_backward_filter(CachingAllocator& allocator, const Conv2dGeometry& g
   onednn_call("convolution backward weights", [&] {
     ConvShape s = conv_shape(g, x.shape, dw.shape, dy.shape);
     // The forward hint must agree on bias; the backward primitive is cached with it.
-    ConvPrimitives& p = primitives(s, db.has_value(), false);
+    ConvPrimitives& p = primitives(s, db.has_value());
     if (!p.has_backward_weights) {
       auto desc = dnnl::convolution_backward_weights::desc(
           algorithm::convolution_direct, any(s.src), any(s.weights), db ? plain_bias(s) : memory::desc(), any(s.dst),
           s.strides, s.padding_l, s.padding_r);
-      p.backward_weights_pd = dnnl::convolution_backward_weights::primitive_desc(desc, user_scratchpad(false),
+      p.backward_weights_pd = dnnl::convolution_backward_weights::primitive_desc(desc, user_scratchpad(),
                                                                                  onednn_engine(), p.forward_pd);
       p.backward_weights = dnnl::convolution_backward_weights(p.backward_weights_pd);
       p.has_backward_weights = true;

@@ -6,7 +6,7 @@
 import { describe, it } from 'vitest';
 
 import { Conv2d, ReLU, Sequential } from '../../lib/nn/index';
-import { relu, reluBackward, softmax } from '../../lib/ops/index';
+import { conv2d, linear, relu, reluBackward, softmax } from '../../lib/ops/index';
 import { Tensor } from '../../lib/tensor';
 import { compareArrays, cpuTensor, expectTensorClose, FP32_RTOL, loadFixture } from '../helpers';
 
@@ -28,6 +28,16 @@ describe('relu matches PyTorch', () => {
     const x = cpuTensor(get('relu_nan_inf.x'));
     await expectTensorClose('y', relu(x), get('relu_nan_inf.y'), 0);
     x.dispose();
+  });
+
+  it('fused after a convolution and a linear layer, still lets NaN through', async () => {
+    const x = Tensor.fromArray([Number.NaN, -1, 2, 3], [1, 1, 2, 2], { backend: 'cpu' });
+    const one = Tensor.fromArray([1], [1, 1, 1, 1], { backend: 'cpu' });
+    const conv = Array.from(await conv2d(x, one, null, { relu: true }).toArray());
+    const rows = Tensor.fromArray([Number.NaN, -1], [2, 1], { backend: 'cpu' });
+    const dense = Array.from(await linear(rows, one.reshape([1, 1]), null, { relu: true }).toArray());
+    compareArrays('conv2d + relu', conv, [Number.NaN, 0, 2, 3], 0);
+    compareArrays('linear + relu', dense, [Number.NaN, 0], 0);
   });
 
   it('as a layer: forward then backward', async () => {
