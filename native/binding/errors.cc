@@ -23,26 +23,35 @@ template <typename E>
 
 }  // namespace
 
+Napi::Error to_js_error(Napi::Env env, std::exception_ptr failure) {
+  try {
+    std::rethrow_exception(failure);
+  } catch (const Napi::Error& e) {
+    return e;
+  } catch (const alexnet::TypeError& e) {
+    return Napi::TypeError::New(env, e.what());
+  } catch (const alexnet::RangeError& e) {
+    return Napi::RangeError::New(env, e.what());
+  } catch (const OutOfMemoryError& e) {
+    return coded_error(env, "OutOfMemoryError", "ERR_OUT_OF_MEMORY", e.what());
+  } catch (const DeviceLostError& e) {
+    return coded_error(env, "DeviceLostError", "ERR_DEVICE_LOST", e.what());
+  } catch (const BackendError& e) {
+    return coded_error(env, "BackendError", "ERR_BACKEND", e.what());
+  } catch (const std::bad_alloc&) {
+    return coded_error(env, "OutOfMemoryError", "ERR_OUT_OF_MEMORY", "out of host memory");
+  } catch (const std::exception& e) {
+    return coded_error(env, "BackendError", "ERR_BACKEND", e.what());
+  } catch (...) {
+    return coded_error(env, "BackendError", "ERR_BACKEND", "unknown native failure");
+  }
+}
+
 Napi::Value guarded(const Napi::CallbackInfo& info, const std::function<Napi::Value()>& body) {
-  Napi::Env env = info.Env();
   try {
     return body();
-  } catch (const Napi::Error&) {
-    throw;
-  } catch (const alexnet::TypeError& e) {
-    throw Napi::TypeError::New(env, e.what());
-  } catch (const alexnet::RangeError& e) {
-    throw Napi::RangeError::New(env, e.what());
-  } catch (const OutOfMemoryError& e) {
-    throw coded_error(env, "OutOfMemoryError", "ERR_OUT_OF_MEMORY", e.what());
-  } catch (const DeviceLostError& e) {
-    throw coded_error(env, "DeviceLostError", "ERR_DEVICE_LOST", e.what());
-  } catch (const BackendError& e) {
-    throw coded_error(env, "BackendError", "ERR_BACKEND", e.what());
-  } catch (const std::bad_alloc&) {
-    throw coded_error(env, "OutOfMemoryError", "ERR_OUT_OF_MEMORY", "out of host memory");
-  } catch (const std::exception& e) {
-    throw coded_error(env, "BackendError", "ERR_BACKEND", e.what());
+  } catch (...) {
+    throw to_js_error(info.Env(), std::current_exception());
   }
 }
 

@@ -4,6 +4,7 @@
 #include <napi.h>
 
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <optional>
 #include <string>
@@ -15,6 +16,8 @@ namespace alexnet::binding {
 // Runs `body`, converting any exception from native code into the matching JS error:
 // TypeError, RangeError, or an Error whose code is ERR_OUT_OF_MEMORY, ERR_DEVICE_LOST or ERR_BACKEND.
 Napi::Value guarded(const Napi::CallbackInfo& info, const std::function<Napi::Value()>& body);
+// The JS error for a native failure, as guarded() throws it (also for failures of queued work).
+Napi::Error to_js_error(Napi::Env env, std::exception_ptr failure);
 
 // Argument readers: each throws alexnet::TypeError / RangeError naming the op and the parameter.
 Tensor tensor_arg(const Napi::CallbackInfo& info, size_t index, const char* op, const char* name);

@@ -5,6 +5,7 @@
 #include "../core/backend.h"
 #include "../core/errors.h"
 #include "addon_state.h"
+#include "completion_worker.h"
 #include "errors.h"
 #include "ops.h"
 
@@ -75,38 +76,10 @@ Napi::Value empty_cache(const Napi::CallbackInfo& info) {
   });
 }
 
-// Waits off the JS thread for a fence, then resolves.
-class FenceWorker : public Napi::AsyncWorker {
- public:
-  FenceWorker(Napi::Env env, std::shared_ptr<Completion> c)
-      : Napi::AsyncWorker(env, "alexnet:fence"), completion_(std::move(c)), deferred_(Napi::Promise::Deferred::New(env)) {}
-  Napi::Promise promise() { return deferred_.Promise(); }
-  void Execute() override {
-    try {
-      completion_->wait();
-    } catch (const std::exception& e) {
-      SetError(e.what());
-    }
-  }
-  void OnOK() override { deferred_.Resolve(Env().Undefined()); }
-  void OnError(const Napi::Error& error) override {
-    Napi::Error e = Napi::Error::New(Env(), error.Message());
-    e.Set("code", Napi::String::New(Env(), "ERR_BACKEND"));
-    deferred_.Reject(e.Value());
-  }
-
- private:
-  std::shared_ptr<Completion> completion_;
-  Napi::Promise::Deferred deferred_;
-};
-
 // synchronize() -> Promise<void>
 Napi::Value synchronize(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
-    auto* worker = new FenceWorker(info.Env(), backend(info.Env()).fence());
-    Napi::Promise promise = worker->promise();
-    worker->Queue();
-    return promise;
+    return CompletionWorker::start(info.Env(), backend(info.Env()).fence());
   });
 }
 

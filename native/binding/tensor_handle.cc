@@ -5,44 +5,13 @@
 #include "../core/errors.h"
 #include "../core/shapes.h"
 #include "addon_state.h"
+#include "completion_worker.h"
 #include "errors.h"
 
 namespace alexnet::binding {
 namespace {
 
 const char* kOp = "Tensor";
-
-// Resolves a promise with the tensor's contents once the backend's queue has copied them out.
-// The wait runs on libuv's thread pool, so the event loop never blocks on the device.
-class DownloadWorker : public Napi::AsyncWorker {
- public:
-  DownloadWorker(Napi::Env env, std::shared_ptr<Completion> completion, Napi::TypedArray target)
-      : Napi::AsyncWorker(env, "alexnet:download"),
-        completion_(std::move(completion)),
-        deferred_(Napi::Promise::Deferred::New(env)),
-        target_(Napi::Persistent(target.As<Napi::Object>())) {}
-
-  Napi::Promise promise() { return deferred_.Promise(); }
-
-  void Execute() override {
-    try {
-      completion_->wait();
-    } catch (const std::exception& e) {
-      SetError(e.what());
-    }
-  }
-  void OnOK() override { deferred_.Resolve(target_.Value()); }
-  void OnError(const Napi::Error& error) override {
-    Napi::Error e = Napi::Error::New(Env(), error.Message());
-    e.Set("code", Napi::String::New(Env(), "ERR_BACKEND"));
-    deferred_.Reject(e.Value());
-  }
-
- private:
-  std::shared_ptr<Completion> completion_;
-  Napi::Promise::Deferred deferred_;
-  Napi::ObjectReference target_;
-};
 
 DType parse_dtype(const Napi::Value& value) {
   if (value.IsUndefined()) return DType::f32;
@@ -176,11 +145,7 @@ Napi::Value TensorHandle::download(const Napi::CallbackInfo& info) {
     else
       target = Napi::Int32Array::New(env, static_cast<size_t>(t.numel()));
     void* dst = static_cast<uint8_t*>(target.ArrayBuffer().Data()) + target.ByteOffset();
-    auto completion = backend(env).download(t, dst);
-    auto* worker = new DownloadWorker(env, std::move(completion), target);
-    Napi::Promise promise = worker->promise();
-    worker->Queue();
-    return promise;
+    return CompletionWorker::start(env, backend(env).download(t, dst), target);
   });
 }
 
