@@ -224,6 +224,32 @@ size_t wanted_workspace(cudnnConvolutionDescriptor_t conv, MathMode mode, int al
   return wanted;
 }
 
+// One direction's whole search, shared by forward, backward-data and backward-filter. The workspace
+// offered is what the most demanding algorithm wants, up to the bound; cuDNN's search runs under each
+// math type the mode allows; choose() times the usable results with the real call. The direction
+// comes in as its three cuDNN calls: `size(algo, &bytes)` the workspace query,
+// `find(requested, &returned, results, ws, ws_bytes)` the cudnnFind*AlgorithmEx (checked inside, so
+// that an error names it), `run(algo, ws, ws_bytes)` the convolution, returning cuDNN's status.
+template <typename Perf, typename Size, typename Find, typename Run>
+Candidate search_direction(CudaContext& ctx, cudnnConvolutionDescriptor_t conv, MathMode mode, bool deterministic,
+                           int algorithms, int max_count, Size size, Find find, Run run, const char* direction,
+                           const std::string& text) {
+  const size_t wanted = wanted_workspace(conv, mode, algorithms, ctx.max_workspace_bytes(), size);
+  const size_t ws_bytes = std::min(ctx.workspace_up_to(wanted), ctx.max_workspace_bytes());
+  void* ws = ctx.workspace(0);
+  std::vector<Candidate> candidates;
+  for (cudnnMathType_t m : search_maths(mode)) {
+    CUDNN_CHECK(cudnnSetConvolutionMathType(conv, m));
+    std::vector<Perf> results(static_cast<size_t>(std::max(1, max_count)));
+    int returned = 0;
+    find(static_cast<int>(results.size()), &returned, results.data(), ws, ws_bytes);
+    add_candidates(&candidates, results, returned, ws_bytes, deterministic, mode, direction, m);
+  }
+  return choose(
+      candidates, conv, ws_bytes, ctx.stream(), [&](const Candidate& c, size_t* bytes) { return size(c.algo, bytes); },
+      [&](const Candidate& c) { return run(c.algo, ws, c.workspace); }, direction, text);
+}
+
 }  // namespace
 
 struct ConvEngine::Plan {
@@ -294,35 +320,21 @@ ConvEngine::Plan& ConvEngine::plan_for(const Conv2dGeometry& g, const Shape& inp
 
 void ConvEngine::find_forward(Plan& p, const float* x, const float* w, float* y) {
   cudnnHandle_t h = ctx_.cudnn();
-  const size_t wanted = wanted_workspace(p.conv, p.math, CUDNN_CONVOLUTION_FWD_ALGO_COUNT,
-                                         ctx_.max_workspace_bytes(), [&](int a, size_t* bytes) {
-                                           return cudnnGetConvolutionForwardWorkspaceSize(
-                                               h, p.x, p.w, p.conv, p.y, static_cast<cudnnConvolutionFwdAlgo_t>(a),
-                                               bytes);
-                                         });
-  const size_t ws_bytes = std::min(ctx_.workspace_up_to(wanted), ctx_.max_workspace_bytes());
-  void* ws = ctx_.workspace(0);
   int max_count = 0;
   CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithmMaxCount(h, &max_count));
-  std::vector<Candidate> candidates;
-  for (cudnnMathType_t m : search_maths(p.math)) {
-    CUDNN_CHECK(cudnnSetConvolutionMathType(p.conv, m));
-    std::vector<cudnnConvolutionFwdAlgoPerf_t> results(static_cast<size_t>(std::max(1, max_count)));
-    int returned = 0;
-    CUDNN_CHECK(cudnnFindConvolutionForwardAlgorithmEx(h, p.x, x, p.w, w, p.conv, p.y, y,
-                                                       static_cast<int>(results.size()), &returned, results.data(), ws,
-                                                       ws_bytes));
-    add_candidates(&candidates, results, returned, ws_bytes, p.deterministic, p.math, "forward", m);
-  }
-  const Candidate best = choose(
-      candidates, p.conv, ws_bytes, ctx_.stream(),
-      [&](const Candidate& c, size_t* bytes) {
+  const Candidate best = search_direction<cudnnConvolutionFwdAlgoPerf_t>(
+      ctx_, p.conv, p.math, p.deterministic, CUDNN_CONVOLUTION_FWD_ALGO_COUNT, max_count,
+      [&](int algo, size_t* bytes) {
         return cudnnGetConvolutionForwardWorkspaceSize(h, p.x, p.w, p.conv, p.y,
-                                                       static_cast<cudnnConvolutionFwdAlgo_t>(c.algo), bytes);
+                                                       static_cast<cudnnConvolutionFwdAlgo_t>(algo), bytes);
       },
-      [&](const Candidate& c) {
-        return cudnnConvolutionForward(h, &kOne, p.x, x, p.w, w, p.conv, static_cast<cudnnConvolutionFwdAlgo_t>(c.algo),
-                                       ws, c.workspace, &kZero, p.y, y);
+      [&](int requested, int* returned, cudnnConvolutionFwdAlgoPerf_t* results, void* ws, size_t ws_bytes) {
+        CUDNN_CHECK(cudnnFindConvolutionForwardAlgorithmEx(h, p.x, x, p.w, w, p.conv, p.y, y, requested, returned,
+                                                           results, ws, ws_bytes));
+      },
+      [&](int algo, void* ws, size_t ws_bytes) {
+        return cudnnConvolutionForward(h, &kOne, p.x, x, p.w, w, p.conv, static_cast<cudnnConvolutionFwdAlgo_t>(algo),
+                                       ws, ws_bytes, &kZero, p.y, y);
       },
       "forward", p.text);
   p.fwd = Plan::Choice{true, best.algo, best.workspace, best.math};
@@ -330,36 +342,22 @@ void ConvEngine::find_forward(Plan& p, const float* x, const float* w, float* y)
 
 void ConvEngine::find_backward_data(Plan& p, const float* w, const float* dy, float* dx) {
   cudnnHandle_t h = ctx_.cudnn();
-  const size_t wanted = wanted_workspace(p.conv, p.math, CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT,
-                                         ctx_.max_workspace_bytes(), [&](int a, size_t* bytes) {
-                                           return cudnnGetConvolutionBackwardDataWorkspaceSize(
-                                               h, p.w, p.y, p.conv, p.x,
-                                               static_cast<cudnnConvolutionBwdDataAlgo_t>(a), bytes);
-                                         });
-  const size_t ws_bytes = std::min(ctx_.workspace_up_to(wanted), ctx_.max_workspace_bytes());
-  void* ws = ctx_.workspace(0);
   int max_count = 0;
   CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithmMaxCount(h, &max_count));
-  std::vector<Candidate> candidates;
-  for (cudnnMathType_t m : search_maths(p.math)) {
-    CUDNN_CHECK(cudnnSetConvolutionMathType(p.conv, m));
-    std::vector<cudnnConvolutionBwdDataAlgoPerf_t> results(static_cast<size_t>(std::max(1, max_count)));
-    int returned = 0;
-    CUDNN_CHECK(cudnnFindConvolutionBackwardDataAlgorithmEx(h, p.w, w, p.y, dy, p.conv, p.x, dx,
-                                                            static_cast<int>(results.size()), &returned,
-                                                            results.data(), ws, ws_bytes));
-    add_candidates(&candidates, results, returned, ws_bytes, p.deterministic, p.math, "backward-data", m);
-  }
-  const Candidate best = choose(
-      candidates, p.conv, ws_bytes, ctx_.stream(),
-      [&](const Candidate& c, size_t* bytes) {
+  const Candidate best = search_direction<cudnnConvolutionBwdDataAlgoPerf_t>(
+      ctx_, p.conv, p.math, p.deterministic, CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, max_count,
+      [&](int algo, size_t* bytes) {
         return cudnnGetConvolutionBackwardDataWorkspaceSize(h, p.w, p.y, p.conv, p.x,
-                                                            static_cast<cudnnConvolutionBwdDataAlgo_t>(c.algo), bytes);
+                                                            static_cast<cudnnConvolutionBwdDataAlgo_t>(algo), bytes);
       },
-      [&](const Candidate& c) {
+      [&](int requested, int* returned, cudnnConvolutionBwdDataAlgoPerf_t* results, void* ws, size_t ws_bytes) {
+        CUDNN_CHECK(cudnnFindConvolutionBackwardDataAlgorithmEx(h, p.w, w, p.y, dy, p.conv, p.x, dx, requested,
+                                                                returned, results, ws, ws_bytes));
+      },
+      [&](int algo, void* ws, size_t ws_bytes) {
         return cudnnConvolutionBackwardData(h, &kOne, p.w, w, p.y, dy, p.conv,
-                                            static_cast<cudnnConvolutionBwdDataAlgo_t>(c.algo), ws, c.workspace,
-                                            &kZero, p.x, dx);
+                                            static_cast<cudnnConvolutionBwdDataAlgo_t>(algo), ws, ws_bytes, &kZero,
+                                            p.x, dx);
       },
       "backward-data", p.text);
   p.bwd_data = Plan::Choice{true, best.algo, best.workspace, best.math};
@@ -367,35 +365,21 @@ void ConvEngine::find_backward_data(Plan& p, const float* w, const float* dy, fl
 
 void ConvEngine::find_backward_filter(Plan& p, const float* x, const float* dy, float* dw) {
   cudnnHandle_t h = ctx_.cudnn();
-  const size_t wanted = wanted_workspace(p.conv, p.math, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT,
-                                         ctx_.max_workspace_bytes(), [&](int a, size_t* bytes) {
-                                           return cudnnGetConvolutionBackwardFilterWorkspaceSize(
-                                               h, p.x, p.y, p.conv, p.w,
-                                               static_cast<cudnnConvolutionBwdFilterAlgo_t>(a), bytes);
-                                         });
-  const size_t ws_bytes = std::min(ctx_.workspace_up_to(wanted), ctx_.max_workspace_bytes());
-  void* ws = ctx_.workspace(0);
   int max_count = 0;
   CUDNN_CHECK(cudnnGetConvolutionBackwardFilterAlgorithmMaxCount(h, &max_count));
-  std::vector<Candidate> candidates;
-  for (cudnnMathType_t m : search_maths(p.math)) {
-    CUDNN_CHECK(cudnnSetConvolutionMathType(p.conv, m));
-    std::vector<cudnnConvolutionBwdFilterAlgoPerf_t> results(static_cast<size_t>(std::max(1, max_count)));
-    int returned = 0;
-    CUDNN_CHECK(cudnnFindConvolutionBackwardFilterAlgorithmEx(h, p.x, x, p.y, dy, p.conv, p.w, dw,
-                                                              static_cast<int>(results.size()), &returned,
-                                                              results.data(), ws, ws_bytes));
-    add_candidates(&candidates, results, returned, ws_bytes, p.deterministic, p.math, "backward-filter", m);
-  }
-  const Candidate best = choose(
-      candidates, p.conv, ws_bytes, ctx_.stream(),
-      [&](const Candidate& c, size_t* bytes) {
+  const Candidate best = search_direction<cudnnConvolutionBwdFilterAlgoPerf_t>(
+      ctx_, p.conv, p.math, p.deterministic, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, max_count,
+      [&](int algo, size_t* bytes) {
         return cudnnGetConvolutionBackwardFilterWorkspaceSize(
-            h, p.x, p.y, p.conv, p.w, static_cast<cudnnConvolutionBwdFilterAlgo_t>(c.algo), bytes);
+            h, p.x, p.y, p.conv, p.w, static_cast<cudnnConvolutionBwdFilterAlgo_t>(algo), bytes);
       },
-      [&](const Candidate& c) {
+      [&](int requested, int* returned, cudnnConvolutionBwdFilterAlgoPerf_t* results, void* ws, size_t ws_bytes) {
+        CUDNN_CHECK(cudnnFindConvolutionBackwardFilterAlgorithmEx(h, p.x, x, p.y, dy, p.conv, p.w, dw, requested,
+                                                                  returned, results, ws, ws_bytes));
+      },
+      [&](int algo, void* ws, size_t ws_bytes) {
         return cudnnConvolutionBackwardFilter(h, &kOne, p.x, x, p.y, dy, p.conv,
-                                              static_cast<cudnnConvolutionBwdFilterAlgo_t>(c.algo), ws, c.workspace,
+                                              static_cast<cudnnConvolutionBwdFilterAlgo_t>(algo), ws, ws_bytes,
                                               &kZero, p.w, dw);
       },
       "backward-filter", p.text);
