@@ -12,8 +12,8 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 echo "-- prebuilds"
-node scripts/prebuild.js cpu
-if [ -n "$cuda_libs" ]; then ALEXNET_CUDA_LIBS="$cuda_libs" node scripts/prebuild.js cuda; fi
+npm run --silent prebuilds -- cpu
+if [ -n "$cuda_libs" ]; then ALEXNET_CUDA_LIBS="$cuda_libs" npm run --silent prebuilds -- cuda; fi
 npm run build:ts --silent
 
 echo "-- npm pack"
