@@ -3,7 +3,6 @@
 #include <cstring>
 
 #include "../core/errors.h"
-#include "../core/shapes.h"
 #include "addon_state.h"
 #include "completion_worker.h"
 #include "errors.h"
@@ -183,7 +182,7 @@ Napi::Value TensorHandle::fill(const Napi::CallbackInfo& info) {
 Napi::Value TensorHandle::fill_uniform(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
     const Tensor& t = live("fillUniform");
-    shapes::require_dtype("Tensor.fillUniform", "tensor", t, DType::f32);
+    require_dtype("Tensor.fillUniform", "tensor", t, DType::f32);
     double low = number_arg(info[0], "Tensor.fillUniform", "low");
     double high = number_arg(info[1], "Tensor.fillUniform", "high");
     if (!(high >= low)) throw alexnet::RangeError("Tensor.fillUniform: high must be at least low");
@@ -195,7 +194,7 @@ Napi::Value TensorHandle::fill_uniform(const Napi::CallbackInfo& info) {
 Napi::Value TensorHandle::fill_normal(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
     const Tensor& t = live("fillNormal");
-    shapes::require_dtype("Tensor.fillNormal", "tensor", t, DType::f32);
+    require_dtype("Tensor.fillNormal", "tensor", t, DType::f32);
     double mean = number_arg(info[0], "Tensor.fillNormal", "mean");
     double stddev = number_arg(info[1], "Tensor.fillNormal", "std");
     if (!(stddev >= 0)) throw alexnet::RangeError("Tensor.fillNormal: std must be non-negative");

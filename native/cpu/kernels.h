@@ -1,9 +1,12 @@
-// The CPU build's arithmetic, one function per op. Each runs synchronously on the calling thread
-// (the backend's worker) and uses OpenMP threads inside; oneDNN does convolution and GEMM.
+// The CPU build's arithmetic: one function per op of core/op_list.h, of the same name and
+// parameters (convolution's take an allocator first), which backend_cpu.cc calls on its worker
+// thread; one that is missing or differs does not compile. Each runs synchronously and uses OpenMP
+// threads inside; oneDNN does convolution and GEMM. Grouped by the file (the op's stem) holding them.
 #pragma once
 
 #include <cstdint>
 #include <optional>
+#include <vector>
 
 #include "core/backend.h"
 #include "core/caching_allocator.h"
@@ -53,7 +56,7 @@ void softmax_cross_entropy(const Tensor& logits, const Tensor& labels, const Ten
 void count_topk_correct(const Tensor& logits, const Tensor& labels, int k, const Tensor& counter);
 
 // sgd.cc
-void sgd_step(const SgdParams& p, const SgdTensors& t);
+void sgd_step(const SgdParams& p, const std::vector<SgdTensors>& tensors);
 
 // elementwise.cc
 void fill(const Tensor& t, float value);
@@ -61,5 +64,6 @@ void fill_uniform(const Tensor& t, float low, float high, uint64_t seed);
 void fill_normal(const Tensor& t, float mean, float stddev, uint64_t seed);
 void add_scaled(const Tensor& dst, const Tensor& src, float alpha);
 void multiply(const Tensor& a, const Tensor& b, const Tensor& out);
+void copy(const Tensor& dst, const Tensor& src);
 
 }  // namespace alexnet::cpu
