@@ -18,7 +18,7 @@ namespace alexnet::cpu {
 // when other processes hold the cores and a thread of the team is descheduled.
 constexpr int64_t kParallelGrain = 1 << 15;
 
-// conv.cc (oneDNN); temporaries (layout conversions, scratchpads) come from `allocator`.
+// conv2d.cc (oneDNN); temporaries (layout conversions, scratchpads) come from `allocator`.
 void conv2d_forward(CachingAllocator& allocator, const Conv2dGeometry& g, const Tensor& x, const Tensor& w,
                     const OptTensor& b, const Tensor& y, bool fuse_relu);
 void conv2d_backward_data(CachingAllocator& allocator, const Conv2dGeometry& g, const Tensor& dy, const Tensor& w,
@@ -35,7 +35,7 @@ void linear_backward_weight(const Tensor& x, const Tensor& dy, const Tensor& dw,
 void lrn_forward(const LrnParams& p, const Tensor& x, const Tensor& y);
 void lrn_backward(const LrnParams& p, const Tensor& x, const Tensor& y, const Tensor& dy, const Tensor& dx);
 
-// pool.cc
+// pool2d.cc
 void max_pool2d_forward(const Pool2dGeometry& g, const Tensor& x, const Tensor& y);
 // Backward finds each window's first maximum from x and the forward's output y.
 void max_pool2d_backward(const Pool2dGeometry& g, const Tensor& x, const Tensor& y, const Tensor& dy,

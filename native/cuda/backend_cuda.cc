@@ -1,5 +1,5 @@
 // The CUDA backend: every op is queued on one CUDA stream (CudaContext) and returns at once.
-// cuDNN does convolution (conv.cc) and LRN (lrn.cc), cuBLASLt the fully connected layers
+// cuDNN does convolution (conv2d.cc) and LRN (lrn.cc), cuBLASLt the fully connected layers
 // (linear.cc), and small kernels the rest (the .cu files). Memory comes from a caching allocator
 // over cudaMalloc; transfers go through pinned staging buffers (pinned_staging.h).
 //
@@ -16,7 +16,7 @@
 
 #include "check.h"
 #include "context.h"
-#include "conv.h"
+#include "conv2d.h"
 #include "core/backend.h"
 #include "core/errors.h"
 #include "kernels.h"

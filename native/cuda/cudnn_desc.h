@@ -3,7 +3,7 @@
 #pragma once
 
 // cuDNN 9 marks the legacy convolution, tensor and filter descriptor API deprecated; it is present,
-// supported and what this build uses (see conv.cc), so the warnings are silenced where it is used.
+// supported and what this build uses (see conv2d.cc), so the warnings are silenced where it is used.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 

@@ -56,7 +56,7 @@ struct SgdSpan {
 };
 void launch_sgd_step(cudaStream_t stream, const SgdParams& p, const std::vector<SgdSpan>& spans);
 
-// pooling.cu: planes = N * C; every plane is [h, w] in, [oh, ow] out.
+// pool2d.cu: planes = N * C; every plane is [h, w] in, [oh, ow] out.
 void launch_max_pool2d_forward(cudaStream_t stream, const Pool2dGeometry& g, const float* x, float* y,
                                int64_t planes, int64_t h, int64_t w, int64_t oh, int64_t ow);
 // argmax: a temporary of planes * oh * ow int32 (each window's first maximum, found again from x).
@@ -68,7 +68,7 @@ void launch_adaptive_avg_pool2d_forward(cudaStream_t stream, const float* x, flo
 void launch_adaptive_avg_pool2d_backward(cudaStream_t stream, const float* dy, float* dx, int64_t planes, int64_t h,
                                          int64_t w, int64_t oh, int64_t ow);
 
-// padding.cu: asymmetric zero padding around cuDNN, whose legacy descriptors pad symmetrically.
+// conv2d.cu: asymmetric zero padding around cuDNN, whose legacy descriptors pad symmetrically.
 // out is [planes, h + top + bottom, w + left + right].
 void launch_pad2d(cudaStream_t stream, const float* x, float* out, int64_t planes, int64_t h, int64_t w, int top,
                   int bottom, int left, int right);

@@ -1,5 +1,5 @@
 // Max pooling and adaptive average pooling, with PyTorch's semantics exactly as the CPU build
-// (native/cpu/pool.cc) implements them:
+// (native/cpu/pool2d.cc) implements them:
 //  - max pooling: floor mode, symmetric padding that never wins, the FIRST maximum of a window gets
 //    the gradient (and a NaN wins the window). cuDNN's pooling does not promise which of equal
 //    maxima gets the gradient, so this is done here. The backward finds each window's first

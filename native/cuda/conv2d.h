@@ -1,7 +1,7 @@
 // Convolution forward, backward-data and backward-filter through cuDNN's legacy API
 // (cudnnConvolution*), with a plan cached per (shape, geometry, math mode, determinism): descriptors
 // made once, and the algorithm of each direction chosen once by cuDNN's own timing search
-// (cudnnFind*AlgorithmEx) on the first call. See conv.cc for the details.
+// (cudnnFind*AlgorithmEx) on the first call. See conv2d.cc for the details.
 #pragma once
 
 #include <array>

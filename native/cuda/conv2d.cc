@@ -18,7 +18,7 @@
 // cuDNN reports as CUDNN_DETERMINISTIC are candidates when it is on.
 //
 // Asymmetric padding: the legacy descriptors pad symmetrically, so the input is copied into a
-// zero-padded temporary (padding.cu) and cuDNN runs unpadded; backward-data computes the gradient of
+// zero-padded temporary (conv2d.cu) and cuDNN runs unpadded; backward-data computes the gradient of
 // the padded input and crops it.
 //
 // Bias: fused into cudnnConvolutionBiasActivationForward when ReLU is fused too, the chosen algorithm
@@ -28,7 +28,7 @@
 // deterministic per-channel sum (activation.cu).
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 
-#include "conv.h"
+#include "conv2d.h"
 
 #include <algorithm>
 #include <cstdio>
