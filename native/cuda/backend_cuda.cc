@@ -1,6 +1,6 @@
 // The CUDA backend: every op is queued on one CUDA stream (CudaContext) and returns at once.
 // cuDNN does convolution (conv2d.cc) and LRN (lrn.cc), cuBLASLt the fully connected layers
-// (linear.cc), and small kernels the rest (the .cu files). Memory comes from a caching allocator
+// (linear.cc), and small kernels the rest (the .cu files, launched through kernels.h). Memory comes from a caching allocator
 // over cudaMalloc; transfers go through pinned staging buffers (pinned_staging.h).
 //
 // Threading: ops, uploads, downloads and settings are called from the JavaScript thread only;
@@ -216,23 +216,17 @@ class CudaBackend : public Backend {
   }
 
   void max_pool2d_forward(const Pool2dGeometry& g, const Tensor& x, const Tensor& y) override {
-    launch_max_pool2d_forward(ctx_.stream(), g, x.f32(), y.f32(), x.dim(0) * x.dim(1), x.dim(2), x.dim(3), y.dim(2),
-                              y.dim(3));
+    launch_max_pool2d_forward(ctx_.stream(), g, x, y);
   }
   void max_pool2d_backward(const Pool2dGeometry& g, const Tensor& x, const Tensor& y, const Tensor& dy,
                            const Tensor& dx) override {
-    if (dx.numel() == 0) return;
-    Tensor argmax = ctx_.temporary({dy.numel() > 0 ? dy.numel() : 1}, DType::i32);
-    launch_max_pool2d_backward(ctx_.stream(), g, x.f32(), dy.f32(), dx.f32(), argmax.i32(), x.dim(0) * x.dim(1),
-                               x.dim(2), x.dim(3), dy.dim(2), dy.dim(3));
+    launch_max_pool2d_backward(ctx_, g, x, dy, dx);  // finds each window's maximum again from x
   }
   void adaptive_avg_pool2d_forward(const Tensor& x, const Tensor& y) override {
-    launch_adaptive_avg_pool2d_forward(ctx_.stream(), x.f32(), y.f32(), x.dim(0) * x.dim(1), x.dim(2), x.dim(3),
-                                       y.dim(2), y.dim(3));
+    launch_adaptive_avg_pool2d_forward(ctx_.stream(), x, y);
   }
   void adaptive_avg_pool2d_backward(const Tensor& dy, const Tensor& dx) override {
-    launch_adaptive_avg_pool2d_backward(ctx_.stream(), dy.f32(), dx.f32(), dx.dim(0) * dx.dim(1), dx.dim(2),
-                                        dx.dim(3), dy.dim(2), dy.dim(3));
+    launch_adaptive_avg_pool2d_backward(ctx_.stream(), dy, dx);
   }
 
   void relu_forward(const Tensor& x, const Tensor& y) override {

@@ -25,7 +25,7 @@
 // is IMPLICIT_PRECOMP_GEMM (the one cuDNN supports for that call with ReLU) and the fused call
 // measured faster than the two steps; otherwise a small bias (+ ReLU) kernel runs after the
 // convolution. Bias gradients are a
-// deterministic per-channel sum (activation.cu).
+// deterministic per-channel sum (conv2d.cu).
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 
 #include "conv2d.h"

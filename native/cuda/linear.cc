@@ -13,7 +13,7 @@
 // Math: fp32 uses CUBLAS_COMPUTE_32F (no TF32), tf32 CUBLAS_COMPUTE_32F_FAST_TF32. The algorithm is
 // cuBLASLt's first heuristic choice for the shape, cached; cuBLAS gives the same bits from run to
 // run for a fixed algorithm on one GPU. The bias gradient is a deterministic column sum
-// (activation.cu) rather than the BGRADB epilogue, whose reduction order is not documented.
+// (conv2d.cu) rather than the BGRADB epilogue, whose reduction order is not documented.
 #include "linear.h"
 
 #include <sstream>
