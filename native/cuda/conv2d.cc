@@ -431,7 +431,7 @@ void ConvEngine::forward(const Conv2dGeometry& g, const Tensor& x, const Tensor&
   CUDNN_CHECK(cudnnSetConvolutionMathType(p.conv, p.fwd.math));
   const auto algo = static_cast<cudnnConvolutionFwdAlgo_t>(p.fwd.algo);
   // y = relu(conv(x) + 0 * z + bias) with z = y: with alpha2 = 0 cuDNN does not read z (the
-  // selftest checks this with y full of NaN).
+  // self-test, test/native/selftest/cuda.cc, checks this with y full of NaN).
   auto fused = [&] {
     return cudnnConvolutionBiasActivationForward(h, &kOne, p.x, src, p.w, w.f32(), p.conv, algo, ws, p.fwd.workspace,
                                                  &kZero, p.y, y.f32(), p.bias, b->f32(), relu_, p.y,
