@@ -4,7 +4,9 @@
 // queries, which compute an op's output shape without running it.
 #include "ops.h"
 
+#include <initializer_list>
 #include <string>
+#include <utility>
 
 #include "../core/backend.h"
 #include "../core/errors.h"
@@ -20,31 +22,29 @@ constexpr DType i32 = DType::i32;
 
 const Shape* shape_of(const OptTensor& t) { return t ? &t->shape : nullptr; }
 
+// Reads integer fields of the object argument at `index` into their places: {key, &field}.
+void int_fields(const OpCall& call, size_t index, const char* name,
+                std::initializer_list<std::pair<const char*, int*>> fields) {
+  Napi::Object o = call.object(index, name);
+  for (const auto& [key, field] : fields) *field = int_field(o, key, call.op());
+}
+
 // {strideH, strideW, padTop, padBottom, padLeft, padRight, groups}
 Conv2dGeometry conv2d_geometry(const OpCall& call, size_t index) {
-  Napi::Object o = call.object(index, "geometry");
   Conv2dGeometry g;
-  g.stride_h = int_field(o, "strideH", call.op());
-  g.stride_w = int_field(o, "strideW", call.op());
-  g.pad_top = int_field(o, "padTop", call.op());
-  g.pad_bottom = int_field(o, "padBottom", call.op());
-  g.pad_left = int_field(o, "padLeft", call.op());
-  g.pad_right = int_field(o, "padRight", call.op());
-  g.groups = int_field(o, "groups", call.op());
+  int_fields(call, index, "geometry",
+             {{"strideH", &g.stride_h}, {"strideW", &g.stride_w}, {"padTop", &g.pad_top}, {"padBottom", &g.pad_bottom},
+              {"padLeft", &g.pad_left}, {"padRight", &g.pad_right}, {"groups", &g.groups}});
   shapes::conv2d_geometry(call.op(), g);
   return g;
 }
 
 // {kernelH, kernelW, strideH, strideW, padH, padW}
 Pool2dGeometry pool2d_geometry(const OpCall& call, size_t index) {
-  Napi::Object o = call.object(index, "geometry");
   Pool2dGeometry g;
-  g.kernel_h = int_field(o, "kernelH", call.op());
-  g.kernel_w = int_field(o, "kernelW", call.op());
-  g.stride_h = int_field(o, "strideH", call.op());
-  g.stride_w = int_field(o, "strideW", call.op());
-  g.pad_h = int_field(o, "padH", call.op());
-  g.pad_w = int_field(o, "padW", call.op());
+  int_fields(call, index, "geometry",
+             {{"kernelH", &g.kernel_h}, {"kernelW", &g.kernel_w}, {"strideH", &g.stride_h}, {"strideW", &g.stride_w},
+              {"padH", &g.pad_h}, {"padW", &g.pad_w}});
   shapes::pool2d_geometry(call.op(), g);
   return g;
 }

@@ -258,7 +258,8 @@ class CudaBackend : public Backend {
                              const OptTensor& dlogits) override {
     const int64_t rows = logits.dim(0), cols = logits.dim(1);
     if (rows <= 0 || cols <= 0) return;  // ruled out by the shape checks
-    Tensor row_loss = ctx_.temporary({rows * 2}, DType::f32);  // `rows` doubles
+    // One double per row: the per-row losses, summed in a fixed order.
+    Tensor row_loss = ctx_.temporary({rows * 2}, DType::f32);
     launch_softmax_cross_entropy(ctx_.stream(), logits.f32(), labels.i32(), rows, cols,
                                  static_cast<double*>(row_loss.storage->data), loss.f32(),
                                  dlogits ? dlogits->f32() : nullptr);

@@ -281,9 +281,9 @@ ConvEngine::~ConvEngine() = default;
 
 ConvEngine::Plan& ConvEngine::plan_for(const Conv2dGeometry& g, const Shape& input, const Shape& weight, int pad_h,
                                        int pad_w) {
-  const Key key{input[0], input[1], input[2], input[3], weight[0], weight[1], weight[2], weight[3],
-                pad_h,    pad_w,    g.stride_h, g.stride_w, g.groups, static_cast<int64_t>(ctx_.math_mode),
-                ctx_.deterministic ? 1 : 0};
+  const int64_t math = static_cast<int64_t>(ctx_.math_mode), deterministic = ctx_.deterministic ? 1 : 0;
+  const Key key{input[0], input[1], input[2],   input[3],   weight[0], weight[1], weight[2],    weight[3],
+                pad_h,    pad_w,    g.stride_h, g.stride_w, g.groups,  math,      deterministic};
   auto it = plans_.find(key);
   if (it != plans_.end()) return *it->second;
 
@@ -400,7 +400,28 @@ void require_output(const Shape& computed, const Shape& given, const std::string
                        ", the op was given " + shape_string(given));
 }
 
+// The input as cuDNN reads it: x itself, or with asymmetric padding a zero-padded copy of x of
+// shape `input` (cudnn_input_shape), queued into `padded`, which must live until cuDNN's call is queued.
+const float* cudnn_source(CudaContext& ctx, const Conv2dGeometry& g, const Tensor& x, const Shape& input,
+                          Tensor* padded) {
+  if (g.symmetric()) return x.f32();
+  *padded = ctx.temporary(input);
+  launch_pad2d(ctx.stream(), x.f32(), padded->f32(), x.dim(0) * x.dim(1), x.dim(2), x.dim(3), g.pad_top,
+               g.pad_bottom, g.pad_left, g.pad_right);
+  return padded->f32();
+}
+
 }  // namespace
+
+// The plan of a convolution whose input cuDNN sees as `input` (cudnn_input_shape: padded already
+// when the padding is asymmetric), checked against the output shape the op was given.
+ConvEngine::Plan& ConvEngine::plan_for(const Conv2dGeometry& g, const Shape& input, const Shape& weight,
+                                       const Shape& output) {
+  const bool symmetric = g.symmetric();
+  Plan& p = plan_for(g, input, weight, symmetric ? g.pad_top : 0, symmetric ? g.pad_left : 0);
+  require_output(p.output, output, p.text);
+  return p;
+}
 
 void ConvEngine::forward(const Conv2dGeometry& g, const Tensor& x, const Tensor& w, const OptTensor& b,
                          const Tensor& y, bool fuse_relu) {
@@ -412,18 +433,10 @@ void ConvEngine::forward(const Conv2dGeometry& g, const Tensor& x, const Tensor&
     launch_bias_relu(stream, y.f32(), b ? b->f32() : nullptr, n, o, out_plane, fuse_relu);
     return;
   }
-  const bool symmetric = g.symmetric();
   const Shape input = cudnn_input_shape(g, x.shape);
   Tensor padded;
-  const float* src = x.f32();
-  if (!symmetric) {
-    padded = ctx_.temporary(input);
-    launch_pad2d(stream, x.f32(), padded.f32(), x.dim(0) * x.dim(1), x.dim(2), x.dim(3), g.pad_top, g.pad_bottom,
-                 g.pad_left, g.pad_right);
-    src = padded.f32();
-  }
-  Plan& p = plan_for(g, input, w.shape, symmetric ? g.pad_top : 0, symmetric ? g.pad_left : 0);
-  require_output(p.output, y.shape, p.text);
+  const float* src = cudnn_source(ctx_, g, x, input, &padded);
+  Plan& p = plan_for(g, input, w.shape, y.shape);
   if (!p.fwd.found) find_forward(p, src, w.f32(), y.f32());
 
   cudnnHandle_t h = ctx_.cudnn();
@@ -483,8 +496,7 @@ void ConvEngine::backward_data(const Conv2dGeometry& g, const Tensor& dy, const 
     padded = ctx_.temporary(input);
     target = padded.f32();
   }
-  Plan& p = plan_for(g, input, w.shape, symmetric ? g.pad_top : 0, symmetric ? g.pad_left : 0);
-  require_output(p.output, dy.shape, p.text);
+  Plan& p = plan_for(g, input, w.shape, dy.shape);
   if (!p.bwd_data.found) find_backward_data(p, w.f32(), dy.f32(), target);
 
   void* ws = ctx_.workspace(p.bwd_data.workspace);
@@ -508,18 +520,10 @@ void ConvEngine::backward_filter(const Conv2dGeometry& g, const Tensor& x, const
     launch_fill_f32(stream, dw.f32(), dw.numel(), 0.0f);
     return;
   }
-  const bool symmetric = g.symmetric();
   const Shape input = cudnn_input_shape(g, x.shape);
   Tensor padded;
-  const float* src = x.f32();
-  if (!symmetric) {
-    padded = ctx_.temporary(input);
-    launch_pad2d(stream, x.f32(), padded.f32(), x.dim(0) * x.dim(1), x.dim(2), x.dim(3), g.pad_top, g.pad_bottom,
-                 g.pad_left, g.pad_right);
-    src = padded.f32();
-  }
-  Plan& p = plan_for(g, input, dw.shape, symmetric ? g.pad_top : 0, symmetric ? g.pad_left : 0);
-  require_output(p.output, dy.shape, p.text);
+  const float* src = cudnn_source(ctx_, g, x, input, &padded);
+  Plan& p = plan_for(g, input, dw.shape, dy.shape);
   if (!p.bwd_filter.found) find_backward_filter(p, src, dy.f32(), dw.f32());
 
   void* ws = ctx_.workspace(p.bwd_filter.workspace);

@@ -34,6 +34,7 @@ class ConvEngine {
   // pad h, w, stride h, w, groups, math mode, deterministic
   using Key = std::array<int64_t, 15>;
   Plan& plan_for(const Conv2dGeometry& g, const Shape& input, const Shape& weight, int pad_h, int pad_w);
+  Plan& plan_for(const Conv2dGeometry& g, const Shape& input, const Shape& weight, const Shape& output);
   void find_forward(Plan& p, const float* x, const float* w, float* y);
   void find_backward_data(Plan& p, const float* w, const float* dy, float* dx);
   void find_backward_filter(Plan& p, const float* x, const float* dy, float* dw);
