@@ -71,7 +71,8 @@ Napi::Value OpCall::result(const Tensor& a, const OptTensor& b) const {
 
 Napi::Value OpCall::result(const Shape& shape) const {
   Napi::Array out = Napi::Array::New(env(), shape.size());
-  for (size_t i = 0; i < shape.size(); ++i) out.Set(static_cast<uint32_t>(i), Napi::Number::New(env(), double(shape[i])));
+  for (size_t i = 0; i < shape.size(); ++i)
+    out.Set(static_cast<uint32_t>(i), Napi::Number::New(env(), double(shape[i])));
   return out;
 }
 

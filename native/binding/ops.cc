@@ -33,8 +33,13 @@ void int_fields(const OpCall& call, size_t index, const char* name,
 Conv2dGeometry conv2d_geometry(const OpCall& call, size_t index) {
   Conv2dGeometry g;
   int_fields(call, index, "geometry",
-             {{"strideH", &g.stride_h}, {"strideW", &g.stride_w}, {"padTop", &g.pad_top}, {"padBottom", &g.pad_bottom},
-              {"padLeft", &g.pad_left}, {"padRight", &g.pad_right}, {"groups", &g.groups}});
+             {{"strideH", &g.stride_h},
+              {"strideW", &g.stride_w},
+              {"padTop", &g.pad_top},
+              {"padBottom", &g.pad_bottom},
+              {"padLeft", &g.pad_left},
+              {"padRight", &g.pad_right},
+              {"groups", &g.groups}});
   shapes::conv2d_geometry(call.op(), g);
   return g;
 }
@@ -43,8 +48,12 @@ Conv2dGeometry conv2d_geometry(const OpCall& call, size_t index) {
 Pool2dGeometry pool2d_geometry(const OpCall& call, size_t index) {
   Pool2dGeometry g;
   int_fields(call, index, "geometry",
-             {{"kernelH", &g.kernel_h}, {"kernelW", &g.kernel_w}, {"strideH", &g.stride_h}, {"strideW", &g.stride_w},
-              {"padH", &g.pad_h}, {"padW", &g.pad_w}});
+             {{"kernelH", &g.kernel_h},
+              {"kernelW", &g.kernel_w},
+              {"strideH", &g.stride_h},
+              {"strideW", &g.stride_w},
+              {"padH", &g.pad_h},
+              {"padW", &g.pad_w}});
   shapes::pool2d_geometry(call.op(), g);
   return g;
 }

@@ -79,8 +79,7 @@ Tensor TensorHandle::unwrap(const Napi::Value& value, const char* op, const char
   if (!value.IsObject() || !value.As<Napi::Object>().InstanceOf(state(value.Env()).tensor_constructor.Value()))
     throw alexnet::TypeError(std::string(op) + ": " + name + " must be a Tensor of this backend");
   TensorHandle* handle = Unwrap(value.As<Napi::Object>());
-  if (!handle->tensor_)
-    throw alexnet::TypeError(std::string(op) + ": " + name + " has been disposed");
+  if (!handle->tensor_) throw alexnet::TypeError(std::string(op) + ": " + name + " has been disposed");
   return *handle->tensor_;
 }
 
@@ -93,7 +92,8 @@ Napi::Value TensorHandle::shape(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
     const Tensor& t = live("shape");
     Napi::Array out = Napi::Array::New(info.Env(), t.shape.size());
-    for (size_t i = 0; i < t.shape.size(); ++i) out.Set(static_cast<uint32_t>(i), Napi::Number::New(info.Env(), double(t.shape[i])));
+    for (size_t i = 0; i < t.shape.size(); ++i)
+      out.Set(static_cast<uint32_t>(i), Napi::Number::New(info.Env(), double(t.shape[i])));
     return out;
   });
 }
@@ -127,7 +127,8 @@ Napi::Value TensorHandle::upload(const Napi::CallbackInfo& info) {
     // The element pointer straight from the typed array: asking for its ArrayBuffer fails when the
     // memory is a SharedArrayBuffer, which worker threads use.
     void* bytes = nullptr;
-    NAPI_THROW_IF_FAILED(info.Env(), napi_get_typedarray_info(info.Env(), array, nullptr, nullptr, &bytes, nullptr, nullptr),
+    NAPI_THROW_IF_FAILED(info.Env(),
+                         napi_get_typedarray_info(info.Env(), array, nullptr, nullptr, &bytes, nullptr, nullptr),
                          info.Env().Undefined());
     backend(info.Env()).upload(t, bytes);
     return info.Env().Undefined();

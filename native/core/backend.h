@@ -28,8 +28,8 @@ struct Completion {
 struct AllocatorStats {
   uint64_t system_allocations = 0;  // calls to malloc / cudaMalloc (a steady state adds none)
   uint64_t system_frees = 0;
-  uint64_t bytes_in_use = 0;        // held by live tensors
-  uint64_t bytes_cached = 0;        // held by the cache, ready for reuse
+  uint64_t bytes_in_use = 0;  // held by live tensors
+  uint64_t bytes_cached = 0;  // held by the cache, ready for reuse
   uint64_t peak_bytes_in_use = 0;
 };
 

@@ -47,8 +47,7 @@ ALEXNET_OP(lrn_backward, lrnBackward,
            (p, x, y, dy, dx))
 
 // ---- pool2d: max pooling and adaptive average pooling ------------------------------------------
-ALEXNET_OP(max_pool2d_forward, maxPool2dForward, (const Pool2dGeometry& g, const Tensor& x, const Tensor& y),
-           (g, x, y))
+ALEXNET_OP(max_pool2d_forward, maxPool2dForward, (const Pool2dGeometry& g, const Tensor& x, const Tensor& y), (g, x, y))
 // dx receives dy at the first maximum of each window (PyTorch's choice on ties).
 ALEXNET_OP(max_pool2d_backward, maxPool2dBackward,
            (const Pool2dGeometry& g, const Tensor& x, const Tensor& y, const Tensor& dy, const Tensor& dx),
@@ -72,8 +71,7 @@ ALEXNET_OP(dropout_forward, dropoutForward,
 ALEXNET_OP(linear_forward, linearForward,
            (const Tensor& x, const Tensor& w, const OptTensor& b, const Tensor& y, bool fuse_relu),
            (x, w, b, y, fuse_relu))
-ALEXNET_OP(linear_backward_data, linearBackwardData, (const Tensor& dy, const Tensor& w, const Tensor& dx),
-           (dy, w, dx))
+ALEXNET_OP(linear_backward_data, linearBackwardData, (const Tensor& dy, const Tensor& w, const Tensor& dx), (dy, w, dx))
 ALEXNET_OP(linear_backward_weight, linearBackwardWeight,
            (const Tensor& x, const Tensor& dy, const Tensor& dw, const OptTensor& db), (x, dy, dw, db))
 

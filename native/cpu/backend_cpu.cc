@@ -1,11 +1,11 @@
 // The CPU backend: every op is queued on one worker thread (see work_queue.h) and runs there with
 // OpenMP threads; memory comes from caching allocators over aligned host allocations, handed out
 // in queue order like a GPU stream's (see borrow below).
-#include <dnnl.hpp>
 #include <omp.h>
 
 #include <cstdlib>
 #include <cstring>
+#include <dnnl.hpp>
 #include <fstream>
 #include <tuple>
 #include <type_traits>

@@ -26,7 +26,8 @@ void fill_uniform(const Tensor& t, float low, float high, uint64_t seed) {
   float* p = t.f32();
   const float range = high - low;
 #pragma omp parallel for schedule(static) if (n > kParallelGrain)
-  for (int64_t i = 0; i < n; ++i) p[i] = low + range * bits_to_unit_float(philox_bits(seed, 0, static_cast<uint64_t>(i)));
+  for (int64_t i = 0; i < n; ++i)
+    p[i] = low + range * bits_to_unit_float(philox_bits(seed, 0, static_cast<uint64_t>(i)));
 }
 
 // Box-Muller on the first two words of Philox block i: one normal per element.

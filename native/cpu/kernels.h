@@ -38,8 +38,7 @@ void lrn_backward(const LrnParams& p, const Tensor& x, const Tensor& y, const Te
 // pool2d.cc
 void max_pool2d_forward(const Pool2dGeometry& g, const Tensor& x, const Tensor& y);
 // Backward finds each window's first maximum from x and the forward's output y.
-void max_pool2d_backward(const Pool2dGeometry& g, const Tensor& x, const Tensor& y, const Tensor& dy,
-                         const Tensor& dx);
+void max_pool2d_backward(const Pool2dGeometry& g, const Tensor& x, const Tensor& y, const Tensor& dy, const Tensor& dx);
 void adaptive_avg_pool2d_forward(const Tensor& x, const Tensor& y);
 void adaptive_avg_pool2d_backward(const Tensor& dy, const Tensor& dx);
 

@@ -1,7 +1,7 @@
 // The CUDA backend: every op is queued on one CUDA stream (CudaContext) and returns at once.
 // cuDNN does convolution (conv2d.cc) and LRN (lrn.cc), cuBLASLt the fully connected layers
-// (linear.cc), and small kernels the rest (the .cu files, launched through kernels.h). Memory comes from a caching allocator
-// over cudaMalloc; transfers go through pinned staging buffers (pinned_staging.h).
+// (linear.cc), and small kernels the rest (the .cu files, launched through kernels.h). Memory comes from a caching
+// allocator over cudaMalloc; transfers go through pinned staging buffers (pinned_staging.h).
 //
 // Threading: ops, uploads, downloads and settings are called from the JavaScript thread only;
 // Completion::wait() runs on libuv's thread pool and touches nothing but its own event and staging
@@ -120,8 +120,8 @@ class CudaBackend : public Backend {
     int driver = 0, runtime = 0;
     CUDA_CHECK(cudaDriverGetVersion(&driver));
     CUDA_CHECK(cudaRuntimeGetVersion(&runtime));
-    const size_t cudnn = cudnnGetVersion();            // major*10000 + minor*100 + patch (cuDNN 9)
-    const size_t cublas = cublasLtGetVersion();        // major*10000 + minor*100 + patch (cuBLAS 12+)
+    const size_t cudnn = cudnnGetVersion();      // major*10000 + minor*100 + patch (cuDNN 9)
+    const size_t cublas = cublasLtGetVersion();  // major*10000 + minor*100 + patch (cuBLAS 12+)
     return Info{
         {"backend", std::string("cuda")},
         {"device", std::string(prop.name)},
@@ -131,8 +131,8 @@ class CudaBackend : public Backend {
         {"freeMemory", double(free_bytes)},
         {"driverVersion", version_text(driver / 1000, (driver % 1000) / 10)},
         {"runtimeVersion", version_text(runtime / 1000, (runtime % 1000) / 10)},
-        {"cudnnVersion", std::to_string(cudnn / 10000) + "." + std::to_string((cudnn / 100) % 100) + "." +
-                             std::to_string(cudnn % 100)},
+        {"cudnnVersion",
+         std::to_string(cudnn / 10000) + "." + std::to_string((cudnn / 100) % 100) + "." + std::to_string(cudnn % 100)},
         {"cublasVersion", std::to_string(cublas / 10000) + "." + std::to_string((cublas / 100) % 100) + "." +
                               std::to_string(cublas % 100)},
         {"mathMode", std::string(ctx_.math_mode == MathMode::tf32 ? "tf32" : "fp32")},

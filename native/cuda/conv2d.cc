@@ -112,15 +112,14 @@ template <typename Perf>
 void add_candidates(std::vector<Candidate>* out, const std::vector<Perf>& results, int returned, size_t ws_bytes,
                     bool deterministic, MathMode mode, const char* direction, cudnnMathType_t searched) {
   if (log_level() >= 2)
-    std::fprintf(stderr, "alexnet cuda: %s search (%s math, %zu bytes of workspace):\n", direction,
-                 math_name(searched), ws_bytes);
+    std::fprintf(stderr, "alexnet cuda: %s search (%s math, %zu bytes of workspace):\n", direction, math_name(searched),
+                 ws_bytes);
   for (int i = 0; i < returned && i < static_cast<int>(results.size()); ++i) {
     const Perf& r = results[static_cast<size_t>(i)];
     if (log_level() >= 2)
       std::fprintf(stderr, "  algorithm %d: %s, %.4f ms, %zu bytes, %s, %s math\n", static_cast<int>(r.algo),
                    cudnnGetErrorString(r.status), static_cast<double>(r.time), r.memory,
-                   r.determinism == CUDNN_DETERMINISTIC ? "deterministic" : "non-deterministic",
-                   math_name(r.mathType));
+                   r.determinism == CUDNN_DETERMINISTIC ? "deterministic" : "non-deterministic", math_name(r.mathType));
     if (r.status != CUDNN_STATUS_SUCCESS || r.memory > ws_bytes) continue;
     if (deterministic && r.determinism != CUDNN_DETERMINISTIC) continue;
     if (mode == MathMode::fp32 && transform_based(r.algo)) continue;
@@ -198,8 +197,8 @@ Candidate choose(std::vector<Candidate> candidates, cudnnConvolutionDescriptor_t
     const float fastest = time_best(events, stream, [&] { return launch(c) == CUDNN_STATUS_SUCCESS; });
     c.measured_ms = fastest;
     if (log_level() >= 2)
-      std::fprintf(stderr, "  timed algorithm %d (%s math): %.4f ms (search said %.4f ms)\n", c.algo,
-                   math_name(c.math), static_cast<double>(fastest), static_cast<double>(c.search_ms));
+      std::fprintf(stderr, "  timed algorithm %d (%s math): %.4f ms (search said %.4f ms)\n", c.algo, math_name(c.math),
+                   static_cast<double>(fastest), static_cast<double>(c.search_ms));
     if (fastest >= 0 && (!best || fastest < best->measured_ms)) best = &c;
   }
   if (!best) throw BackendError(std::string("cuDNN found no usable ") + direction + " algorithm for the " + text);
@@ -296,8 +295,7 @@ ConvEngine::Plan& ConvEngine::plan_for(const Conv2dGeometry& g, const Shape& inp
     std::ostringstream text;
     text << "convolution of input " << shape_text(input) << " with weight " << shape_text(weight) << " (stride "
          << g.stride_h << "x" << g.stride_w << ", cuDNN padding " << pad_h << "x" << pad_w << ", groups " << g.groups
-         << ", " << (p->math == MathMode::tf32 ? "tf32" : "fp32") << (p->deterministic ? ", deterministic" : "")
-         << ")";
+         << ", " << (p->math == MathMode::tf32 ? "tf32" : "fp32") << (p->deterministic ? ", deterministic" : "") << ")";
     p->text = text.str();
   }
   set_nchw(p->x, input[0], input[1], input[2], input[3]);
@@ -356,8 +354,8 @@ void ConvEngine::find_backward_data(Plan& p, const float* w, const float* dy, fl
       },
       [&](int algo, void* ws, size_t ws_bytes) {
         return cudnnConvolutionBackwardData(h, &kOne, p.w, w, p.y, dy, p.conv,
-                                            static_cast<cudnnConvolutionBwdDataAlgo_t>(algo), ws, ws_bytes, &kZero,
-                                            p.x, dx);
+                                            static_cast<cudnnConvolutionBwdDataAlgo_t>(algo), ws, ws_bytes, &kZero, p.x,
+                                            dx);
       },
       "backward-data", p.text);
   p.bwd_data = Plan::Choice{true, best.algo, best.workspace, best.math};
@@ -379,8 +377,8 @@ void ConvEngine::find_backward_filter(Plan& p, const float* x, const float* dy, 
       },
       [&](int algo, void* ws, size_t ws_bytes) {
         return cudnnConvolutionBackwardFilter(h, &kOne, p.x, x, p.y, dy, p.conv,
-                                              static_cast<cudnnConvolutionBwdFilterAlgo_t>(algo), ws, ws_bytes,
-                                              &kZero, p.w, dw);
+                                              static_cast<cudnnConvolutionBwdFilterAlgo_t>(algo), ws, ws_bytes, &kZero,
+                                              p.w, dw);
       },
       "backward-filter", p.text);
   p.bwd_filter = Plan::Choice{true, best.algo, best.workspace, best.math};
@@ -406,8 +404,8 @@ const float* cudnn_source(CudaContext& ctx, const Conv2dGeometry& g, const Tenso
                           Tensor* padded) {
   if (g.symmetric()) return x.f32();
   *padded = ctx.temporary(input);
-  launch_pad2d(ctx.stream(), x.f32(), padded->f32(), x.dim(0) * x.dim(1), x.dim(2), x.dim(3), g.pad_top,
-               g.pad_bottom, g.pad_left, g.pad_right);
+  launch_pad2d(ctx.stream(), x.f32(), padded->f32(), x.dim(0) * x.dim(1), x.dim(2), x.dim(3), g.pad_top, g.pad_bottom,
+               g.pad_left, g.pad_right);
   return padded->f32();
 }
 
@@ -423,8 +421,8 @@ ConvEngine::Plan& ConvEngine::plan_for(const Conv2dGeometry& g, const Shape& inp
   return p;
 }
 
-void ConvEngine::forward(const Conv2dGeometry& g, const Tensor& x, const Tensor& w, const OptTensor& b,
-                         const Tensor& y, bool fuse_relu) {
+void ConvEngine::forward(const Conv2dGeometry& g, const Tensor& x, const Tensor& w, const OptTensor& b, const Tensor& y,
+                         bool fuse_relu) {
   cudaStream_t stream = ctx_.stream();
   const int64_t n = y.dim(0), o = y.dim(1), out_plane = y.dim(2) * y.dim(3);
   if (y.numel() == 0) return;
@@ -476,8 +474,8 @@ void ConvEngine::forward(const Conv2dGeometry& g, const Tensor& x, const Tensor&
                                                       p.y, y.f32()));
     return;
   }
-  CUDNN_CHECK(cudnnConvolutionForward(h, &kOne, p.x, src, p.w, w.f32(), p.conv, algo, ws, p.fwd.workspace, &kZero,
-                                      p.y, y.f32()));
+  CUDNN_CHECK(cudnnConvolutionForward(h, &kOne, p.x, src, p.w, w.f32(), p.conv, algo, ws, p.fwd.workspace, &kZero, p.y,
+                                      y.f32()));
   launch_bias_relu(stream, y.f32(), b ? b->f32() : nullptr, n, o, out_plane, fuse_relu);
 }
 

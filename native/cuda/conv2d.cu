@@ -32,7 +32,8 @@ __global__ void crop2d_kernel(const float* padded, float* out, int64_t planes, i
 }
 
 // y += bias[c], then ReLU when asked; y viewed as [outer, channels, inner].
-__global__ void bias_relu_kernel(float* y, const float* bias, int64_t n, int64_t channels, int64_t inner, bool apply_relu) {
+__global__ void bias_relu_kernel(float* y, const float* bias, int64_t n, int64_t channels, int64_t inner,
+                                 bool apply_relu) {
   for (int64_t i = global_thread(); i < n; i += grid_stride()) {
     float v = y[i];
     if (bias) v = __fadd_rn(v, bias[(i / inner) % channels]);

@@ -52,7 +52,8 @@ using LrnDescriptor =
 
 // cuDNN takes int dimensions; every dimension here comes from a validated tensor shape.
 inline int dim_int(int64_t d, const char* what) {
-  if (d < 0 || d > INT32_MAX) throw BackendError(std::string(what) + " = " + std::to_string(d) + " is outside cuDNN's int range");
+  if (d < 0 || d > INT32_MAX)
+    throw BackendError(std::string(what) + " = " + std::to_string(d) + " is outside cuDNN's int range");
   return static_cast<int>(d);
 }
 

@@ -33,8 +33,8 @@ void launch_relu_backward(cudaStream_t stream, const float* y, const float* dy, 
 void launch_softmax_forward(cudaStream_t stream, const float* x, float* y, int64_t rows, int64_t cols);
 
 // dropout.cu: mask = keep ? scale : 0 with keep = unit(philox(seed, offset + i)) >= p; y = x * mask.
-void launch_dropout_forward(cudaStream_t stream, float p, float scale, uint64_t seed, uint64_t offset,
-                            const float* x, float* y, float* mask, int64_t n);
+void launch_dropout_forward(cudaStream_t stream, float p, float scale, uint64_t seed, uint64_t offset, const float* x,
+                            float* y, float* mask, int64_t n);
 
 // loss.cu (logits are [rows, cols], labels int32 [rows])
 // row_loss: a temporary of `rows` doubles. dlogits may be null.
@@ -71,8 +71,8 @@ void launch_crop2d(cudaStream_t stream, const float* padded, float* out, int64_t
 // In place on y viewed as [outer, channels, inner]: y += bias[c] (when bias is not null), then ReLU
 // when relu is set. Convolution's bias (outer = N, inner = H*W), and linear's
 // when its input has no features (outer = N, inner = 1).
-void launch_bias_relu(cudaStream_t stream, float* y, const float* bias, int64_t outer, int64_t channels,
-                      int64_t inner, bool relu);
+void launch_bias_relu(cudaStream_t stream, float* y, const float* bias, int64_t outer, int64_t channels, int64_t inner,
+                      bool relu);
 // out[c] = sum over o and i of x[o, c, i], x viewed as [outer, channels, inner]: bias gradients of
 // convolution (outer = N, inner = H*W) and of linear layers (outer = N, inner = 1).
 void launch_channel_sum(cudaStream_t stream, const float* x, int64_t outer, int64_t channels, int64_t inner,

@@ -104,8 +104,8 @@ __device__ __forceinline__ int64_t adaptive_end(int64_t i, int64_t in, int64_t o
   return ((i + 1) * in + out - 1) / out;
 }
 
-__global__ void adaptive_avg_forward_kernel(const float* x, float* y, int64_t planes, int64_t h, int64_t w,
-                                            int64_t oh, int64_t ow) {
+__global__ void adaptive_avg_forward_kernel(const float* x, float* y, int64_t planes, int64_t h, int64_t w, int64_t oh,
+                                            int64_t ow) {
   const int64_t total = planes * oh * ow;
   for (int64_t o = global_thread(); o < total; o += grid_stride()) {
     const int64_t j = o % ow, i = (o / ow) % oh, p = o / (ow * oh);

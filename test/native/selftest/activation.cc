@@ -16,10 +16,12 @@ void test_activation(Backend& be) {
   const auto w = random_vector(static_cast<size_t>(n), 72);
   Tensor r = make_from(be, {n}, rv), b = make_from(be, {n}, w), c = make(be, {n});
   std::vector<float> want(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i) want[static_cast<size_t>(i)] = rv[static_cast<size_t>(i)] <= 0 ? 0.0f : rv[static_cast<size_t>(i)];
+  for (int64_t i = 0; i < n; ++i)
+    want[static_cast<size_t>(i)] = rv[static_cast<size_t>(i)] <= 0 ? 0.0f : rv[static_cast<size_t>(i)];
   be.relu_forward(r, c);
   exact("relu forward (NaN passes)", get(be, c), want);
-  for (int64_t i = 0; i < n; ++i) want[static_cast<size_t>(i)] = rv[static_cast<size_t>(i)] <= 0 ? 0.0f : w[static_cast<size_t>(i)];
+  for (int64_t i = 0; i < n; ++i)
+    want[static_cast<size_t>(i)] = rv[static_cast<size_t>(i)] <= 0 ? 0.0f : w[static_cast<size_t>(i)];
   be.relu_backward(r, b, c);
   exact("relu backward", get(be, c), want);
 

@@ -53,8 +53,11 @@ double conv_step_ms(Backend& be, const ConvLayer& l) {
 // then of the paper's grouped convolutions (227 input).
 void bench(Backend& be, MathMode mode) {
   be.set_math_mode(mode);
-  const ConvLayer layers[] = {{3, 224, 64, 11, 4, 2, 1}, {64, 27, 192, 5, 1, 2, 1}, {192, 13, 384, 3, 1, 1, 1},
-                              {384, 13, 256, 3, 1, 1, 1}, {256, 13, 256, 3, 1, 1, 1}};
+  const ConvLayer layers[] = {{3, 224, 64, 11, 4, 2, 1},
+                              {64, 27, 192, 5, 1, 2, 1},
+                              {192, 13, 384, 3, 1, 1, 1},
+                              {384, 13, 256, 3, 1, 1, 1},
+                              {256, 13, 256, 3, 1, 1, 1}};
   const int64_t n = 128;
   double total = 0;
   for (const ConvLayer& l : layers) {
@@ -81,8 +84,11 @@ void bench(Backend& be, MathMode mode) {
   std::printf("BENCH %s conv+linear layers of torchvision AlexNet, batch 128: %.2f ms per step (%.0f img/s ceiling)\n",
               mode_name(mode), total, 128.0 / (total / 1000.0));
 
-  const ConvLayer paper[] = {{3, 227, 96, 11, 4, 0, 1}, {96, 27, 256, 5, 1, 2, 2}, {256, 13, 384, 3, 1, 1, 1},
-                             {384, 13, 384, 3, 1, 1, 2}, {384, 13, 256, 3, 1, 1, 2}};
+  const ConvLayer paper[] = {{3, 227, 96, 11, 4, 0, 1},
+                             {96, 27, 256, 5, 1, 2, 2},
+                             {256, 13, 384, 3, 1, 1, 1},
+                             {384, 13, 384, 3, 1, 1, 2},
+                             {384, 13, 256, 3, 1, 1, 2}};
   double paper_total = 0;
   for (const ConvLayer& l : paper) {
     const double ms = conv_step_ms(be, l);
@@ -141,9 +147,9 @@ void bench_small_ops(Backend& be) {
     be.count_topk_correct(logits, labels, 5, counter);
   });
   // torchvision AlexNet's parameter tensors
-  const Shape shapes[] = {{64, 3, 11, 11}, {64}, {192, 64, 5, 5}, {192}, {384, 192, 3, 3}, {384}, {256, 384, 3, 3},
-                          {256}, {256, 256, 3, 3}, {256}, {4096, 9216}, {4096}, {4096, 4096}, {4096}, {1000, 4096},
-                          {1000}};
+  const Shape shapes[] = {{64, 3, 11, 11},  {64},   {192, 64, 5, 5},  {192}, {384, 192, 3, 3}, {384},
+                          {256, 384, 3, 3}, {256},  {256, 256, 3, 3}, {256}, {4096, 9216},     {4096},
+                          {4096, 4096},     {4096}, {1000, 4096},     {1000}};
   std::vector<SgdTensors> params;
   for (const Shape& sh : shapes) params.push_back({make(be, sh), make(be, sh), make(be, sh)});
   SgdParams sp;

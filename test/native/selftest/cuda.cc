@@ -22,7 +22,8 @@ void test_device_lost(Backend& be) {
     be.synchronize();
     report(false, "sticky error becomes DeviceLostError", "synchronize did not throw");
   } catch (const DeviceLostError& e) {
-    report(std::string(e.what()).find("restart") != std::string::npos, "sticky error becomes DeviceLostError", e.what());
+    report(std::string(e.what()).find("restart") != std::string::npos, "sticky error becomes DeviceLostError",
+           e.what());
   } catch (const std::exception& e) {
     report(false, "sticky error becomes DeviceLostError", std::string("wrong type: ") + e.what());
   }
@@ -94,7 +95,8 @@ void test_fused_conv_directly() {
   std::vector<float> got(y.size());
   cudaMemcpy(got.data(), dyp, got.size() * 4, cudaMemcpyDeviceToHost);
   const cudaError_t ce = cudaDeviceSynchronize();
-  report(st == CUDNN_STATUS_SUCCESS && ce == cudaSuccess, "cudnnConvolutionBiasActivationForward runs (FMA, IMPLICIT_PRECOMP_GEMM)",
+  report(st == CUDNN_STATUS_SUCCESS && ce == cudaSuccess,
+         "cudnnConvolutionBiasActivationForward runs (FMA, IMPLICIT_PRECOMP_GEMM)",
          std::string(cudnnGetErrorString(st)) + " / " + cudaGetErrorString(ce));
   compare("fused conv+bias+relu with NaN-filled y and alpha2 = 0", got, y, 1e-4, 1e-4);
   cudaFree(dxp);

@@ -48,7 +48,8 @@ void test_elementwise(Backend& be) {
   const auto w = random_vector(static_cast<size_t>(n), 72);
   Tensor b = make_from(be, {n}, w);
   std::vector<float> want(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i) want[static_cast<size_t>(i)] = v[static_cast<size_t>(i)] + 0.37f * w[static_cast<size_t>(i)];
+  for (int64_t i = 0; i < n; ++i)
+    want[static_cast<size_t>(i)] = v[static_cast<size_t>(i)] + 0.37f * w[static_cast<size_t>(i)];
   be.copy(c, a);
   be.add_scaled(c, b, 0.37f);
   exact("add_scaled", get(be, c), want);

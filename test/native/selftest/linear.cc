@@ -8,16 +8,18 @@ namespace alexnet::selftest {
 namespace {
 
 void check_linear(Backend& be, int64_t n, int64_t in, int64_t out, bool bias, bool relu, double rtol, double atol,
-                 const char* tag) {
+                  const char* tag) {
   const auto xv = random_vector(static_cast<size_t>(n * in), 41);
   const auto wv = random_vector(static_cast<size_t>(out * in), 42, -0.2f, 0.2f);
   const auto bv = random_vector(static_cast<size_t>(out), 43);
   const auto dyv = random_vector(static_cast<size_t>(n * out), 44);
-  std::vector<double> y(static_cast<size_t>(n * out)), dx(static_cast<size_t>(n * in), 0.0), dw(static_cast<size_t>(out * in), 0.0), db(static_cast<size_t>(out), 0.0);
+  std::vector<double> y(static_cast<size_t>(n * out)), dx(static_cast<size_t>(n * in), 0.0),
+      dw(static_cast<size_t>(out * in), 0.0), db(static_cast<size_t>(out), 0.0);
   for (int64_t r = 0; r < n; ++r)
     for (int64_t o = 0; o < out; ++o) {
       double acc = bias ? bv[static_cast<size_t>(o)] : 0.0;
-      for (int64_t i = 0; i < in; ++i) acc += double(xv[static_cast<size_t>(r * in + i)]) * wv[static_cast<size_t>(o * in + i)];
+      for (int64_t i = 0; i < in; ++i)
+        acc += double(xv[static_cast<size_t>(r * in + i)]) * wv[static_cast<size_t>(o * in + i)];
       y[static_cast<size_t>(r * out + o)] = relu ? (acc <= 0 ? 0 : acc) : acc;
       const double g = dyv[static_cast<size_t>(r * out + o)];
       db[static_cast<size_t>(o)] += g;

@@ -19,7 +19,8 @@ void test_loss(Backend& be) {
     for (int64_t c = 0; c < cols; ++c) s += std::exp(lv[static_cast<size_t>(r * cols + c)] - m);
     for (int64_t c = 0; c < cols; ++c) {
       sm[static_cast<size_t>(r * cols + c)] = std::exp(lv[static_cast<size_t>(r * cols + c)] - m) / s;
-      grad[static_cast<size_t>(r * cols + c)] = (sm[static_cast<size_t>(r * cols + c)] - (c == labels[static_cast<size_t>(r)] ? 1 : 0)) / rows;
+      grad[static_cast<size_t>(r * cols + c)] =
+          (sm[static_cast<size_t>(r * cols + c)] - (c == labels[static_cast<size_t>(r)] ? 1 : 0)) / rows;
     }
     total += std::log(s) + m - lv[static_cast<size_t>(r * cols + labels[static_cast<size_t>(r)])];
   }
@@ -85,7 +86,8 @@ void test_topk(Backend& be) {
       if (l < 0 || l >= cols) continue;
       const float v = lv[static_cast<size_t>(r * cols + l)];
       int64_t ahead = 0;
-      for (int64_t c = 0; c < cols; ++c) ahead += lv[static_cast<size_t>(r * cols + c)] > v || (lv[static_cast<size_t>(r * cols + c)] == v && c < l);
+      for (int64_t c = 0; c < cols; ++c)
+        ahead += lv[static_cast<size_t>(r * cols + c)] > v || (lv[static_cast<size_t>(r * cols + c)] == v && c < l);
       correct += ahead < k;
     }
     Tensor counter = make_from(be, {1}, {5.0f});

@@ -21,7 +21,8 @@ void test_transfers(Backend& be, bool quick) {
   }
   std::vector<std::vector<float>> back(16, std::vector<float>(static_cast<size_t>(n)));
   std::vector<std::shared_ptr<Completion>> pending;
-  for (int i = 0; i < 16; ++i) pending.push_back(be.download(tensors[static_cast<size_t>(i)], back[static_cast<size_t>(i)].data()));
+  for (int i = 0; i < 16; ++i)
+    pending.push_back(be.download(tensors[static_cast<size_t>(i)], back[static_cast<size_t>(i)].data()));
   bool ok = true;
   for (int i = 15; i >= 0; --i) {
     pending[static_cast<size_t>(i)]->wait();

@@ -12,8 +12,10 @@ namespace {
 
 void check_max_pool(Backend& be, const Pool2dGeometry& g, const char* name, bool ties) {
   const int64_t n = 2, c = 3, h = 13, w = 11;
-  const int64_t oh = (h + 2 * g.pad_h - g.kernel_h) / g.stride_h + 1, ow = (w + 2 * g.pad_w - g.kernel_w) / g.stride_w + 1;
-  auto xv = ties ? tie_vector(static_cast<size_t>(n * c * h * w), 21) : random_vector(static_cast<size_t>(n * c * h * w), 21);
+  const int64_t oh = (h + 2 * g.pad_h - g.kernel_h) / g.stride_h + 1,
+                ow = (w + 2 * g.pad_w - g.kernel_w) / g.stride_w + 1;
+  auto xv =
+      ties ? tie_vector(static_cast<size_t>(n * c * h * w), 21) : random_vector(static_cast<size_t>(n * c * h * w), 21);
   if (!ties) xv[5] = std::numeric_limits<float>::quiet_NaN();  // NaN wins its windows
   const auto dyv = random_vector(static_cast<size_t>(n * c * oh * ow), 22);
   std::vector<double> y(dyv.size()), dx(xv.size(), 0.0);
@@ -22,8 +24,10 @@ void check_max_pool(Backend& be, const Pool2dGeometry& g, const char* name, bool
       for (int64_t j = 0; j < ow; ++j) {
         float best = -INFINITY;
         int64_t bi = -1;
-        for (int64_t a = std::max<int64_t>(0, i * g.stride_h - g.pad_h); a < std::min(h, i * g.stride_h - g.pad_h + g.kernel_h); ++a)
-          for (int64_t b = std::max<int64_t>(0, j * g.stride_w - g.pad_w); b < std::min(w, j * g.stride_w - g.pad_w + g.kernel_w); ++b) {
+        for (int64_t a = std::max<int64_t>(0, i * g.stride_h - g.pad_h);
+             a < std::min(h, i * g.stride_h - g.pad_h + g.kernel_h); ++a)
+          for (int64_t b = std::max<int64_t>(0, j * g.stride_w - g.pad_w);
+               b < std::min(w, j * g.stride_w - g.pad_w + g.kernel_w); ++b) {
             const float v = xv[static_cast<size_t>((p * h + a) * w + b)];
             if (bi >= 0 && std::isnan(best)) continue;
             if (bi < 0 || v > best || std::isnan(v)) {
@@ -54,7 +58,8 @@ void check_adaptive(Backend& be, int64_t h, int64_t w, int64_t oh, int64_t ow) {
   for (int64_t p = 0; p < n * c; ++p)
     for (int64_t i = 0; i < oh; ++i)
       for (int64_t j = 0; j < ow; ++j) {
-        const int64_t h0 = i * h / oh, h1 = ((i + 1) * h + oh - 1) / oh, w0 = j * w / ow, w1 = ((j + 1) * w + ow - 1) / ow;
+        const int64_t h0 = i * h / oh, h1 = ((i + 1) * h + oh - 1) / oh, w0 = j * w / ow,
+                      w1 = ((j + 1) * w + ow - 1) / ow;
         double s = 0;
         for (int64_t a = h0; a < h1; ++a)
           for (int64_t b = w0; b < w1; ++b) s += xv[static_cast<size_t>((p * h + a) * w + b)];

@@ -54,19 +54,19 @@ double now_ms();
 
 // ---- the checks, one file per concern ------------------------------------------------------------
 
-void test_elementwise(Backend& be);  // elementwise.cc
-void test_conv2d(Backend& be);       // conv2d.cc, fp32 and tf32
-void test_determinism(Backend& be);  // conv2d.cc
-void test_lrn(Backend& be);          // lrn.cc
-void test_max_pool2d(Backend& be);   // pool2d.cc
-void test_adaptive_avg_pool2d(Backend& be);  // pool2d.cc
-void test_linear(Backend& be);       // linear.cc, fp32 and tf32
-void test_activation(Backend& be);   // activation.cc
-void test_dropout(Backend& be);      // dropout.cc
-void test_loss(Backend& be);         // loss.cc
-void test_topk(Backend& be);         // loss.cc
-void test_sgd(Backend& be);          // sgd.cc
-void test_steady_state(Backend& be);            // training.cc
+void test_elementwise(Backend& be);            // elementwise.cc
+void test_conv2d(Backend& be);                 // conv2d.cc, fp32 and tf32
+void test_determinism(Backend& be);            // conv2d.cc
+void test_lrn(Backend& be);                    // lrn.cc
+void test_max_pool2d(Backend& be);             // pool2d.cc
+void test_adaptive_avg_pool2d(Backend& be);    // pool2d.cc
+void test_linear(Backend& be);                 // linear.cc, fp32 and tf32
+void test_activation(Backend& be);             // activation.cc
+void test_dropout(Backend& be);                // dropout.cc
+void test_loss(Backend& be);                   // loss.cc
+void test_topk(Backend& be);                   // loss.cc
+void test_sgd(Backend& be);                    // sgd.cc
+void test_steady_state(Backend& be);           // training.cc
 void test_transfers(Backend& be, bool quick);  // memory.cc
 void test_memory(Backend& be);                 // memory.cc
 #ifdef ALEXNET_SELFTEST_CUDA

@@ -19,7 +19,8 @@ void test_sgd(Backend& be) {
     std::vector<std::vector<float>> params, grads, bufs;
     // 40 tensors (more than one launch's table) cycling through the sizes.
     for (int i = 0; i < 40; ++i) {
-      const int64_t n = sizes[static_cast<size_t>(i) % sizes.size()] / (i >= 8 && sizes[static_cast<size_t>(i) % sizes.size()] > 100000 ? 100 : 1);
+      const int64_t n = sizes[static_cast<size_t>(i) % sizes.size()] /
+                        (i >= 8 && sizes[static_cast<size_t>(i) % sizes.size()] > 100000 ? 100 : 1);
       params.push_back(random_vector(static_cast<size_t>(n), 100 + i));
       grads.push_back(random_vector(static_cast<size_t>(n), 200 + i));
       bufs.push_back(random_vector(static_cast<size_t>(n), 300 + i));
