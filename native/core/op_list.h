@@ -20,8 +20,9 @@ ALEXNET_TENSOR_OP(fill, fill, (const Tensor& t, float value), (t, value))
 // Counter-based (Philox 4x32-10) random numbers: the same seed gives the same values on every backend.
 ALEXNET_TENSOR_OP(fill_uniform, fillUniform, (const Tensor& t, float low, float high, uint64_t seed),
                   (t, low, high, seed))
-ALEXNET_TENSOR_OP(fill_normal, fillNormal, (const Tensor& t, float mean, float stddev, uint64_t seed),
-                  (t, mean, stddev, seed))
+// truncation > 0 redraws values more than `truncation` standard deviations from the mean (see philox.h).
+ALEXNET_TENSOR_OP(fill_normal, fillNormal, (const Tensor& t, float mean, float stddev, float truncation, uint64_t seed),
+                  (t, mean, stddev, truncation, seed))
 // dst += alpha * src
 ALEXNET_OP(add_scaled, addScaled, (const Tensor& dst, const Tensor& src, float alpha), (dst, src, alpha))
 // out = a * b elementwise (dropout's backward: dy * mask)
