@@ -20,7 +20,7 @@ const spec: CommandSpec = {
   options: {
     onnx: { type: 'boolean', description: 'write ONNX (the only format so far; required, so that others can be added)' },
     output: { type: 'string', short: 'o', value: 'PATH', description: 'the file to write', default: 'MODEL with the extension .onnx' },
-    'batch-size': { type: 'string', value: 'N', description: 'a fixed batch size', default: 'any (a symbolic N)' },
+    'batch-size': { type: 'string', value: 'N', description: 'a fixed batch size', default: 'any: a symbolic N' },
     preset: { type: 'string', value: 'NAME', description: `for a weights-only file without our metadata: ${PRESETS.join(', ')}` },
   },
   notes: [
