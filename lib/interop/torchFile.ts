@@ -105,7 +105,8 @@ export interface TorchFile {
   close(): Promise<void>;
 }
 
-const MAX_PICKLE_BYTES = 256 * 1024 * 1024;
+/** data.pkl's size limit: a state_dict's pickle takes about 150 bytes per tensor. */
+const MAX_PICKLE_BYTES = 64 * 1024 * 1024;
 /** The first pickle of the legacy format: PROTO 2, LONG1 of 10 bytes, the magic number 0x1950a86a20f9469cfc6c, STOP. */
 const LEGACY_MAGIC = 0x1950a86a20f9469cfc6cn;
 

@@ -12,9 +12,13 @@
  * opcodes of protocols 0 and 1; sets and out-of-band buffers (no state_dict holds them); and
  * unknown opcodes.
  *
- * Memory stays bounded by the input: lengths are checked against the bytes that remain before
- * anything is sliced (strings and bytes are views or decoded copies of the input), the memo is a
- * Map (a huge index allocates nothing), and no value is ever copied, only referenced.
+ * Memory stays bounded: lengths are checked against the bytes that remain before anything is
+ * sliced (strings and bytes are views or decoded copies of the input), no value is ever copied,
+ * only referenced, and the stack, the memo and the number of objects made have caps (see
+ * {@link PICKLE_LIMITS}), because a one-byte opcode can make an object: a few kilobytes of
+ * deflated pickle could otherwise ask for gigabytes. The caps are far above what a state_dict
+ * needs (about ten objects per tensor; Python's pickler pushes at most 1000 items before it
+ * pops them).
  * @module
  */
 
@@ -89,6 +93,16 @@ const REFUSED: Record<string, string> = {
   READONLY_BUFFER: 'out-of-band buffers are not supported',
 };
 
+/** The caps {@link unpickle} enforces. */
+export const PICKLE_LIMITS = Object.freeze({
+  /** Values on the stack at once. */
+  stack: 1 << 20,
+  /** Memo entries. */
+  memo: 1 << 21,
+  /** Objects made: containers, strings, bytes, big integers and the allow-list's results. */
+  objects: 1 << 21,
+});
+
 const MARK = Symbol('mark');
 const LONG4_MAX_BYTES = 1024;
 
@@ -120,6 +134,17 @@ export function unpickle(bytes: Uint8Array, rules: PickleRules, start = 0): { va
 
   const fail = (why: string): never => {
     throw new PickleError(`${why} (pickle byte ${at})`);
+  };
+  let objects = 0;
+  /** Pushes a value; `made` counts it against the object cap. */
+  const push = (v: PickleValue | typeof MARK, made = false) => {
+    if (stack.length >= PICKLE_LIMITS.stack) fail(`holds more than ${PICKLE_LIMITS.stack} values on the stack; a state_dict needs far fewer`);
+    if (made && ++objects > PICKLE_LIMITS.objects) fail(`makes more than ${PICKLE_LIMITS.objects} objects; a state_dict needs far fewer`);
+    stack.push(v);
+  };
+  const remember = (index: number, v: PickleValue) => {
+    if (!memo.has(index) && memo.size >= PICKLE_LIMITS.memo) fail(`stores more than ${PICKLE_LIMITS.memo} memo entries; a state_dict needs far fewer`);
+    memo.set(index, v);
   };
   const need = (n: number) => {
     if (n > bytes.byteLength - pos) fail(`needs ${n} more bytes but only ${bytes.byteLength - pos} remain: truncated or damaged`);
@@ -229,7 +254,7 @@ export function unpickle(bytes: Uint8Array, rules: PickleRules, start = 0): { va
         return { value, end: pos };
       }
       case 0x28: // MARK
-        stack.push(MARK);
+        push(MARK);
         break;
       case 0x30: // POP
         if (stack.pop() === undefined) fail('pops an empty stack');
@@ -238,91 +263,91 @@ export function unpickle(bytes: Uint8Array, rules: PickleRules, start = 0): { va
         popMark();
         break;
       case 0x32: // DUP
-        stack.push(top());
+        push(top());
         break;
       case 0x4e: // NONE
-        stack.push(null);
+        push(null);
         break;
       case 0x88: // NEWTRUE
-        stack.push(true);
+        push(true);
         break;
       case 0x89: // NEWFALSE
-        stack.push(false);
+        push(false);
         break;
       case 0x4a: // BININT
         need(4);
-        stack.push(view.getInt32(pos, true));
+        push(view.getInt32(pos, true));
         pos += 4;
         break;
       case 0x4b: // BININT1
-        stack.push(u8());
+        push(u8());
         break;
       case 0x4d: // BININT2
-        stack.push(u16());
+        push(u16());
         break;
       case 0x8a: // LONG1
-        stack.push(long(take(u8())));
+        push(long(take(u8())), true);
         break;
       case 0x8b: { // LONG4
         const n = u32();
         if (n > LONG4_MAX_BYTES) fail(`has a ${n}-byte integer`);
-        stack.push(long(take(n)));
+        push(long(take(n)), true);
         break;
       }
       case 0x47: // BINFLOAT (big-endian)
         need(8);
-        stack.push(view.getFloat64(pos, false));
+        push(view.getFloat64(pos, false));
         pos += 8;
         break;
       case 0x58: // BINUNICODE
-        stack.push(utf8(take(u32())));
+        push(utf8(take(u32())), true);
         break;
       case 0x8c: // SHORT_BINUNICODE
-        stack.push(utf8(take(u8())));
+        push(utf8(take(u8())), true);
         break;
       case 0x8d: // BINUNICODE8
-        stack.push(utf8(take(u64())));
+        push(utf8(take(u64())), true);
         break;
       case 0x54: // BINSTRING (Python 2 str)
-        stack.push(Buffer.from(take(u32())).toString('latin1'));
+        push(Buffer.from(take(u32())).toString('latin1'), true);
         break;
       case 0x55: // SHORT_BINSTRING
-        stack.push(Buffer.from(take(u8())).toString('latin1'));
+        push(Buffer.from(take(u8())).toString('latin1'), true);
         break;
       case 0x42: // BINBYTES
-        stack.push(take(u32()));
+        push(take(u32()), true);
         break;
       case 0x43: // SHORT_BINBYTES
-        stack.push(take(u8()));
+        push(take(u8()), true);
         break;
       case 0x8e: // BINBYTES8
-        stack.push(take(u64()));
+        push(take(u64()), true);
         break;
       case 0x29: // EMPTY_TUPLE
-        stack.push(tuple([]));
+        push(tuple([]), true);
         break;
       case 0x74: // TUPLE
-        stack.push(tuple(popMark()));
+        push(tuple(popMark()), true);
         break;
       case 0x85: // TUPLE1
-        stack.push(tuple([pop()]));
+        push(tuple([pop()]), true);
         break;
       case 0x86: { // TUPLE2
         const b = pop();
-        stack.push(tuple([pop(), b]));
+        push(tuple([pop(), b]), true);
         break;
       }
       case 0x87: { // TUPLE3
         const c = pop();
         const b = pop();
-        stack.push(tuple([pop(), b, c]));
+        push(tuple([pop(), b, c]), true);
         break;
       }
       case 0x5d: // EMPTY_LIST
-        stack.push([]);
+        push([], true);
         break;
       case 0x6c: // LIST
-        stack.push(popMark());
+        push(popMark(), true);
         break;
       case 0x61: { // APPEND
         const v = pop();
@@ -331,16 +356,17 @@ export function unpickle(bytes: Uint8Array, rules: PickleRules, start = 0): { va
       }
       case 0x65: { // APPENDS
         const items = popMark();
-        list(top(), 'APPENDS').push(...items);
+        const target = list(top(), 'APPENDS');
+        for (const item of items) target.push(item);
         break;
       }
       case 0x7d: // EMPTY_DICT
-        stack.push(new Map());
+        push(new Map(), true);
         break;
       case 0x64: { // DICT
         const d = new Map<PickleValue, PickleValue>();
         setItems(d, popMark());
-        stack.push(d);
+        push(d, true);
         break;
       }
       case 0x73: { // SETITEM
@@ -355,31 +381,31 @@ export function unpickle(bytes: Uint8Array, rules: PickleRules, start = 0): { va
         break;
       }
       case 0x71: // BINPUT
-        memo.set(u8(), top());
+        remember(u8(), top());
         break;
       case 0x72: // LONG_BINPUT
-        memo.set(u32(), top());
+        remember(u32(), top());
         break;
       case 0x94: // MEMOIZE
-        memo.set(memo.size, top());
+        remember(memo.size, top());
         break;
       case 0x68: // BINGET
       case 0x6a: { // LONG_BINGET
         const index = op === 0x68 ? u8() : u32();
         if (!memo.has(index)) fail(`gets memo entry ${index}, which was never stored`);
-        stack.push(memo.get(index)!);
+        push(memo.get(index)!);
         break;
       }
       case 0x63: { // GLOBAL
         const module = line();
-        stack.push(global(module, line()));
+        push(global(module, line()), true);
         break;
       }
       case 0x93: { // STACK_GLOBAL
         const name = pop();
         const module = pop();
         if (typeof module !== 'string' || typeof name !== 'string') fail('STACK_GLOBAL needs two strings');
-        stack.push(global(module as string, name as string));
+        push(global(module as string, name as string), true);
         break;
       }
       case 0x52: { // REDUCE
@@ -390,7 +416,7 @@ export function unpickle(bytes: Uint8Array, rules: PickleRules, start = 0): { va
         const build = rules.globals.get((callable as PickleGlobal).toString());
         if (!build) fail(`REDUCE calls ${(callable as PickleGlobal).toString()}, which may appear only as a value`);
         try {
-          stack.push(build!(args as PickleValue[]));
+          push(build!(args as PickleValue[]), true);
         } catch (error) {
           if (error instanceof PickleError) fail(`${(callable as PickleGlobal).toString()}: ${error.message}`);
           throw error;
@@ -410,7 +436,7 @@ export function unpickle(bytes: Uint8Array, rules: PickleRules, start = 0): { va
         const pid = pop();
         if (!rules.persistentLoad) fail('has a persistent id, which is not allowed here');
         try {
-          stack.push(rules.persistentLoad!(pid));
+          push(rules.persistentLoad!(pid), true);
         } catch (error) {
           if (error instanceof PickleError) fail(`persistent id: ${error.message}`);
           throw error;

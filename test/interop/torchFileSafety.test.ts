@@ -14,6 +14,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { CheckpointError } from '../../lib/checkpoint';
 import { importTorchCheckpoint } from '../../lib/interop/torchImport';
 import { openTorchFile, TorchTensor } from '../../lib/interop/torchFile';
+import { PICKLE_LIMITS } from '../../lib/io/pickle';
 import { floatBytes, legacyFile, op, pickle, stateDictPickle, tensorOps, torchZip, zipArchive } from './craft';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'alexnet-torch-safety-'));
@@ -167,7 +168,25 @@ describe('torch.save reader: damaged zips and zip bombs are refused', () => {
 
   it('an entry that claims more than its limit is refused before inflating', async () => {
     const bomb = zipArchive([{ name: 'archive/data.pkl', data: new Uint8Array(1000), deflate: true, claimedSize: 2 ** 31 }]);
-    await expectRefused(bomb, /extracts to 2147483648 bytes, more than the 268435456 allowed/);
+    await expectRefused(bomb, /extracts to 2147483648 bytes, more than the 67108864 allowed/);
+  });
+
+  it('a small deflated pickle cannot make millions of objects, memo entries or stack values', async () => {
+    /** A deflated data.pkl: PROTO 2, `count` times `unit`, then NONE and STOP. */
+    const bomb = (count: number, unit: (i: number) => number[], prefix: number[] = []) => {
+      const size = unit(0).length;
+      const body = new Uint8Array(2 + prefix.length + count * size + 2);
+      body.set([0x80, 2, ...prefix]);
+      for (let i = 0, at = 2 + prefix.length; i < count; i++, at += size) body.set(unit(i), at);
+      body.set([0x4e, 0x2e], body.length - 2);
+      return zipArchive([{ name: 'archive/data.pkl', data: body, deflate: true }]);
+    };
+    const stack = bomb(PICKLE_LIMITS.stack + 1, () => [0x4e]); // NONE
+    expect(stack.length).toBeLessThan(64 << 10);
+    await expectRefused(stack, /holds more than 1048576 values on the stack/);
+    await expectRefused(bomb(PICKLE_LIMITS.objects + 1, () => [0x5d, 0x30]), /makes more than 2097152 objects/); // EMPTY_LIST, POP
+    const memo = bomb(PICKLE_LIMITS.memo + 1, (i) => [0x72, i & 0xff, (i >> 8) & 0xff, (i >> 16) & 0xff, 0], [0x4e]); // NONE, then LONG_BINPUT i
+    await expectRefused(memo, /stores more than 2097152 memo entries/);
   });
 
   it('truncated files, flipped bits, lying directories', async () => {
