@@ -87,10 +87,10 @@ def build(preset):
     if preset == "seed-tf":
         features = nn.Sequential(
             PaddedConv2d(3, 96, 11, stride=4, pad=(3, 4, 3, 4)), relu(), lrn_from_paper(), pool(),
-            nn.Conv2d(96, 256, 5, padding=2), relu(), lrn_from_paper(), pool(),
+            nn.Conv2d(96, 256, 5, padding=2, groups=2), relu(), lrn_from_paper(), pool(),
             nn.Conv2d(256, 384, 3, padding=1), relu(),
-            nn.Conv2d(384, 384, 3, padding=1), relu(),
-            nn.Conv2d(384, 256, 3, padding=1), relu(), pool(),
+            nn.Conv2d(384, 384, 3, padding=1, groups=2), relu(),
+            nn.Conv2d(384, 256, 3, padding=1, groups=2), relu(), pool(),
         )
         return wrap(features, None, head(9216, [4096, 4096], 1000, 0.5, False)), (3, 224, 224), 1000
     if preset == "torchvision":

@@ -178,18 +178,24 @@ export class Tensor<D extends DType = DType> {
     return tensor;
   }
 
-  /** Normal random values with the given mean and standard deviation, seeded. */
+  /**
+   * Normal random values with the given mean and standard deviation, seeded. With `truncation`
+   * (in standard deviations, e.g. 2 for TensorFlow's `truncated_normal`), values farther from the
+   * mean are redrawn; the values that need no redraw equal the untruncated ones of the same seed.
+   */
   static normal(
     shape: readonly number[],
-    { mean = 0, std = 1, seed }: { mean?: number; std?: number; seed: Seed },
+    { mean = 0, std = 1, seed, truncation = 0 }: { mean?: number; std?: number; seed: Seed; truncation?: number },
     options: TensorOptions<'float32'> = {},
   ): Tensor<'float32'> {
     checkFinite(mean, 'mean');
     checkFinite(std, 'std');
+    checkFinite(truncation, 'truncation');
     if (std < 0) throw new RangeError(`std must be non-negative, got ${std}`);
+    if (truncation < 0) throw new RangeError(`truncation must be non-negative (0: none), got ${truncation}`);
     const s = checkSeed(seed, 'seed');
     const tensor = Tensor.empty(shape, { ...options, dtype: 'float32' });
-    callNative(() => tensor.handle.fillNormal(mean, std, s));
+    callNative(() => tensor.handle.fillNormal(mean, std, s, truncation));
     return tensor;
   }
 

@@ -14,3 +14,7 @@ cp "$gomp" "$stage/libgomp.so.1"
 tar -C "$stage" -cf - . | xz -T0 -6 > .device/onednn.tar.xz
 rm -rf "$stage"
 du -sh .device/onednn.tar.xz
+# The GPU machine gets a copy of the tree without .git: record the commit its reports ran on.
+printf '{"commit":"%s","dirty":%s}\n' "$(git rev-parse HEAD)" \
+  "$([ -n "$(git status --porcelain --untracked-files=no)" ] && echo true || echo false)" > .device/source.json
+cat .device/source.json

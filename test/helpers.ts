@@ -59,6 +59,18 @@ export function compareArrays(
   return { maxError, worst };
 }
 
+/** The relative error of a whole tensor: |actual - expected|₂ / |expected|₂ (NaN where either holds one). */
+export function normwiseError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
+  expect(actual.length, 'element count').toBe(expected.length);
+  let diff = 0;
+  let norm = 0;
+  for (let i = 0; i < expected.length; i++) {
+    diff += (actual[i]! - expected[i]!) ** 2;
+    norm += expected[i]! ** 2;
+  }
+  return Math.sqrt(diff) / Math.max(Math.sqrt(norm), 1e-30);
+}
+
 /** True when CI demands every optional prerequisite (torch, the CUDA build, the dataset). */
 export const ciRequiresEverything = process.env.ALEXNET_CI === '1';
 

@@ -18,7 +18,8 @@ export interface NativeTensor {
   dispose(): void;
   fill(value: number): NativeTensor;
   fillUniform(low: number, high: number, seed: number | bigint): NativeTensor;
-  fillNormal(mean: number, std: number, seed: number | bigint): NativeTensor;
+  /** `truncation` > 0 redraws values more than that many standard deviations from the mean. */
+  fillNormal(mean: number, std: number, seed: number | bigint, truncation: number): NativeTensor;
 }
 
 export interface NativeConvGeometry {

@@ -4,15 +4,17 @@
  * | preset | what it is | input | widths | parameters (1000 classes) |
  * |---|---|---|---|---|
  * | `paper` | Krizhevsky et al. 2012: groups = 2 on conv2/4/5, LRN (n 5, alpha 1e-4, beta 0.75, k 2) after conv1 and conv2, overlapping 3/2 pooling, dropout 0.5 after fc6 and fc7 | 3x227x227 | 96-256-384-384-256, 4096-4096 | 60,965,224 |
- * | `seed-tf` | the classic TensorFlow tutorial code: SAME padding on every convolution (stride-4 conv1 pads 3 top/left and 4 bottom/right), VALID 3/2 pooling, the paper's LRN constants, no groups | 3x224x224 | 96-256-384-384-256, 4096-4096 | 62,378,344 |
+ * | `seed-tf` | the TensorFlow code of the Chinese AlexNet tutorial this project grew from: conv2, conv4 and conv5 split input and kernels into 2 groups, SAME padding on every convolution (stride-4 conv1 pads 3 top/left and 4 bottom/right), VALID 3/2 pooling, LRN with the seed's constants (depth_radius 2, alpha 1e-4, beta 0.75, bias 2), dropout after fc6 and fc7 | 3x224x224 | 96-256-384-384-256, 4096-4096 | 60,965,224 |
  * | `torchvision` | torchvision.models.alexnet: no LRN, adaptive average pooling to 6x6, dropout before fc6 and fc7; parameter names match torchvision's state_dict | 3x224x224 | 64-192-384-256-256, 4096-4096 | 61,100,840 |
- * | `keras-v1` | the Keras tutorial's AlexNet_v1: ZeroPadding2D((1, 2), (1, 2)), 'same' convolutions, dropout 0.2 before each hidden dense layer | 3x224x224 | 48-128-192-192-128, 2048-2048 | |
- * | `keras-v2` | the same tutorial's AlexNet_v2: as v1 with dense 1024-128 | 3x224x224 | 48-128-192-192-128, 1024-128 | |
- * | `d2l` | Dive into Deep Learning's Fashion-MNIST model (section 8.1): conv1 stride 4 padding 1, dropout 0.5 | 1x224x224, 10 classes | 96-256-384-384-256, 4096-4096 | |
+ * | `keras-v1` | the seed tutorial's Keras AlexNet_v1: ZeroPadding2D((1, 2), (1, 2)), 'same' convolutions, dropout 0.2 before each hidden dense layer | 3x224x224 | 48-128-192-192-128, 2048-2048 | 16,630,440 |
+ * | `keras-v2` | the same tutorial's AlexNet_v2: as v1 with dense 1024-128 | 3x224x224 | 48-128-192-192-128, 1024-128 | 5,925,672 |
+ * | `d2l` | Dive into Deep Learning's Fashion-MNIST model (section 8.1): conv1 stride 4 padding 1, dropout 0.5 | 1x224x224, 10 classes | 96-256-384-384-256, 4096-4096 | 46,764,746 (10 classes) |
  *
  * Every preset takes `numClasses`, `inChannels`, `inputSize` and a `width` multiplier (for reduced
- * models in tests and quick experiments). Keras flattens in HWC order and we in CHW order, which only
- * matters when importing Keras weights (not supported).
+ * models in tests and quick experiments). TensorFlow and Keras flatten NHWC activations in HWC
+ * order and we in CHW order: the same network with fc6's input rows permuted, which only matters
+ * when importing their weights (not supported). The Keras models end in a Softmax layer; here the
+ * model returns logits, and the softmax is part of the loss and of {@link predict}.
  * @module
  */
 import { getBackend, type Backend, type BackendChoice } from '../backend/backend';
@@ -35,7 +37,7 @@ import { initialize, INIT_SCHEMES, type InitScheme } from './init';
 /**
  * The AlexNet variants {@link createAlexNet} builds:
  * - `paper`: Krizhevsky et al. 2012 (groups 2, LRN, 3x227x227 input);
- * - `seed-tf`: the classic TensorFlow tutorial (SAME padding, LRN, no groups);
+ * - `seed-tf`: the seed tutorial's TensorFlow code (groups of 2 on conv2/4/5, SAME padding, LRN);
  * - `torchvision`: torchvision.models.alexnet, with its parameter names (the default);
  * - `keras-v1`, `keras-v2`: the Keras tutorial's half-width models (dense 2048-2048 or 1024-128);
  * - `d2l`: Dive into Deep Learning's Fashion-MNIST model (1x224x224, 10 classes).
@@ -57,7 +59,7 @@ export interface AlexNetOptions {
   inputSize?: number;
   /** Multiplies every channel count and hidden width (rounded, at least the group count); default 1. */
   width?: number;
-  /** Initialization; default 'paper' for paper, 'xavier' for d2l, 'pytorch' otherwise. */
+  /** Initialization; default 'paper' for paper, 'kaiming' for seed-tf, 'keras' for keras-v1/v2, 'xavier' for d2l, 'pytorch' for torchvision. */
   init?: InitScheme;
   /** Seed for initialization and dropout masks; default: the next process-wide seed. */
   seed?: Seed;
@@ -85,10 +87,29 @@ export interface AlexNetConfig {
 
 const PAPER_LRN = { size: 5, alpha: 1e-4, beta: 0.75, k: 2 };
 
+/**
+ * Each preset's initialization unless told otherwise: what its source uses (the Keras models use
+ * Keras' defaults), except seed-tf. The seed's own `truncated-normal` (stddev 0.1 at every layer)
+ * grows activations about tenfold per layer at AlexNet's fan-ins: a full-size model starts with
+ * logits near 3e4 and SGD at lr 0.01 diverges to NaN within five steps. PyTorch's default keeps
+ * the signal so small that the loss does not move in 60 steps; Kaiming's (He normal, zero biases
+ * like the seed's) trains: 2.81 to 1.32 in 60 steps. Measured with
+ * `npx tsx scripts/compare-inits.ts --steps 60` (Fashion-MNIST, batch 16, SGD lr 0.01, momentum 0.9).
+ */
+const DEFAULT_INIT: Record<PresetName, InitScheme> = {
+  paper: 'paper',
+  'seed-tf': 'kaiming',
+  torchvision: 'pytorch',
+  'keras-v1': 'keras',
+  'keras-v2': 'keras',
+  d2l: 'xavier',
+};
+
 interface Builder {
   conv(out: number, kernel: number, extra?: Partial<Conv2dConfig>): Conv2d;
   linear(inFeatures: number, out: number): Linear;
   dropout(p: number): Dropout;
+  /** A width-scaled channel count, a multiple of `groups` (that of the convolution it feeds or is). */
   ch(c: number, groups?: number): number;
 }
 
@@ -111,7 +132,7 @@ function buildFeatures(preset: PresetName, b: Builder, inChannels: number): Sequ
   const lrn = () => LocalResponseNorm.fromPaper(PAPER_LRN);
   switch (preset) {
     case 'paper': {
-      const c = [b.ch(96), b.ch(256, 2), b.ch(384, 2), b.ch(384, 2), b.ch(256, 2)];
+      const c = [b.ch(96, 2), b.ch(256, 2), b.ch(384, 2), b.ch(384, 2), b.ch(256, 2)];
       return new Sequential(
         b.conv(c[0]!, 11, { inChannels, stride: 4 }), new ReLU(), lrn(), pool(),
         b.conv(c[1]!, 5, { inChannels: c[0]!, padding: 2, groups: 2 }), new ReLU(), lrn(), pool(),
@@ -121,13 +142,14 @@ function buildFeatures(preset: PresetName, b: Builder, inChannels: number): Sequ
       );
     }
     case 'seed-tf': {
-      const c = [b.ch(96), b.ch(256), b.ch(384), b.ch(384), b.ch(256)];
+      // The seed's tf.split of input and kernel into two halves on conv2, conv4 and conv5 is a grouped convolution.
+      const c = [b.ch(96, 2), b.ch(256, 2), b.ch(384, 2), b.ch(384, 2), b.ch(256, 2)];
       return new Sequential(
         b.conv(c[0]!, 11, { inChannels, stride: 4, padding: 'same' }), new ReLU(), lrn(), pool(),
-        b.conv(c[1]!, 5, { inChannels: c[0]!, padding: 'same' }), new ReLU(), lrn(), pool(),
+        b.conv(c[1]!, 5, { inChannels: c[0]!, padding: 'same', groups: 2 }), new ReLU(), lrn(), pool(),
         b.conv(c[2]!, 3, { inChannels: c[1]!, padding: 'same' }), new ReLU(),
-        b.conv(c[3]!, 3, { inChannels: c[2]!, padding: 'same' }), new ReLU(),
-        b.conv(c[4]!, 3, { inChannels: c[3]!, padding: 'same' }), new ReLU(), pool(),
+        b.conv(c[3]!, 3, { inChannels: c[2]!, padding: 'same', groups: 2 }), new ReLU(),
+        b.conv(c[4]!, 3, { inChannels: c[3]!, padding: 'same', groups: 2 }), new ReLU(), pool(),
       );
     }
     case 'torchvision': {
@@ -190,7 +212,7 @@ export function resolveConfig(options: AlexNetOptions = {}): AlexNetConfig {
   const width = options.width ?? 1;
   if (typeof width !== 'number') throw new TypeError(`width must be a number in (0, 16], got ${describe(width)}`);
   if (!(width > 0) || width > 16) throw new RangeError(`width must be a number in (0, 16], got ${width}`);
-  const init = options.init ?? (preset === 'paper' ? 'paper' : d2l ? 'xavier' : 'pytorch');
+  const init = options.init ?? DEFAULT_INIT[preset];
   if (!INIT_SCHEMES.includes(init)) {
     throw new TypeError(`init must be one of ${INIT_SCHEMES.join(', ')}, got ${JSON.stringify(init)}`);
   }

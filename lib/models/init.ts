@@ -7,6 +7,12 @@
  * - `xavier`: Glorot uniform weights, bound sqrt(6 / (fanIn + fanOut)); biases keep PyTorch's default,
  *   as Dive into Deep Learning's `init_cnn` does (it re-initializes only the weights).
  * - `kaiming`: He normal weights for ReLU, std sqrt(2 / fanIn); biases 0.
+ * - `keras`: Keras' defaults for Conv2D and Dense, which the seed tutorial's Keras models (`keras-v1`,
+ *   `keras-v2`) use: Glorot uniform weights (as `xavier`) and zero biases.
+ * - `truncated-normal`: the seed tutorial's TensorFlow code (`seed-tf`): weights from
+ *   `tf.truncated_normal(stddev=0.1)` (normal, values beyond two standard deviations redrawn), biases 0.
+ *   At AlexNet's fan-ins a fixed 0.1 grows activations about tenfold per layer, so a full-size model
+ *   starts with enormous logits: see the `seed-tf` preset for why it is not that preset's default.
  *
  * Every draw is seeded: layer i's weight and bias use streams derived from (seed, i).
  * @module
@@ -22,12 +28,15 @@ import { Tensor, type Seed } from '../tensor';
  * - `pytorch`: weight and bias uniform in ±1/sqrt(fanIn) (PyTorch's default);
  * - `paper`: weights N(0, 0.01); biases 1 in conv2, conv4, conv5 and the hidden fully connected layers, else 0;
  * - `xavier`: Glorot uniform weights, bound sqrt(6 / (fanIn + fanOut)); PyTorch's default biases;
- * - `kaiming`: He normal weights, std sqrt(2 / fanIn); biases 0.
+ * - `kaiming`: He normal weights, std sqrt(2 / fanIn); biases 0;
+ * - `keras`: Glorot uniform weights, zero biases (Keras' defaults);
+ * - `truncated-normal`: TensorFlow's `truncated_normal(stddev=0.1)` weights (redrawn beyond 2 standard
+ *   deviations) and zero biases, as the seed tutorial's TensorFlow code initializes.
  */
-export type InitScheme = 'pytorch' | 'paper' | 'xavier' | 'kaiming';
+export type InitScheme = 'pytorch' | 'paper' | 'xavier' | 'kaiming' | 'keras' | 'truncated-normal';
 
 /** Every {@link InitScheme} (for validation and command-line choices). */
-export const INIT_SCHEMES: readonly InitScheme[] = ['pytorch', 'paper', 'xavier', 'kaiming'];
+export const INIT_SCHEMES: readonly InitScheme[] = ['pytorch', 'paper', 'xavier', 'kaiming', 'keras', 'truncated-normal'];
 
 /** The Conv2d and Linear layers of a module, in forward order. */
 export function weightedLayers(module: Module): (Conv2d | Linear)[] {
@@ -60,17 +69,25 @@ export function initialize(module: Module, scheme: InitScheme, seed: Seed): void
         layer.bias?.set(Tensor.full(layer.bias.value.shape, one ? 1 : 0, { backend }));
         return;
       }
-      case 'xavier': {
+      case 'xavier':
+      case 'keras': {
         const bound = Math.sqrt(6 / (layer.fanIn + layer.fanOut));
-        const defaultBound = 1 / Math.sqrt(layer.fanIn);
         layer.weight.set(Tensor.uniform(shape, { low: -bound, high: bound, seed: weightSeed }, { backend }));
-        layer.bias?.set(
-          Tensor.uniform(layer.bias.value.shape, { low: -defaultBound, high: defaultBound, seed: biasSeed }, { backend }),
-        );
+        if (!layer.bias) return;
+        if (scheme === 'keras') {
+          layer.bias.set(Tensor.zeros(layer.bias.value.shape, { backend }));
+          return;
+        }
+        const defaultBound = 1 / Math.sqrt(layer.fanIn);
+        layer.bias.set(Tensor.uniform(layer.bias.value.shape, { low: -defaultBound, high: defaultBound, seed: biasSeed }, { backend }));
         return;
       }
       case 'kaiming':
         layer.weight.set(Tensor.normal(shape, { mean: 0, std: Math.sqrt(2 / layer.fanIn), seed: weightSeed }, { backend }));
+        layer.bias?.set(Tensor.zeros(layer.bias.value.shape, { backend }));
+        return;
+      case 'truncated-normal':
+        layer.weight.set(Tensor.normal(shape, { mean: 0, std: 0.1, truncation: 2, seed: weightSeed }, { backend }));
         layer.bias?.set(Tensor.zeros(layer.bias.value.shape, { backend }));
         return;
     }

@@ -199,7 +199,10 @@ Napi::Value TensorHandle::fill_normal(const Napi::CallbackInfo& info) {
     double mean = number_arg(info[0], "Tensor.fillNormal", "mean");
     double stddev = number_arg(info[1], "Tensor.fillNormal", "std");
     if (!(stddev >= 0)) throw alexnet::RangeError("Tensor.fillNormal: std must be non-negative");
-    backend(info.Env()).fill_normal(t, float(mean), float(stddev), seed_arg(info[2], "Tensor.fillNormal", "seed"));
+    double truncation = number_arg(info[3], "Tensor.fillNormal", "truncation");
+    if (!(truncation >= 0)) throw alexnet::RangeError("Tensor.fillNormal: truncation must be non-negative");
+    backend(info.Env()).fill_normal(t, float(mean), float(stddev), float(truncation),
+                                    seed_arg(info[2], "Tensor.fillNormal", "seed"));
     return info.This();
   });
 }

@@ -64,7 +64,8 @@ class Backend {
   virtual void fill(const Tensor& t, float value) = 0;
   // Counter-based (Philox 4x32-10) random numbers: the same seed gives the same values on every backend.
   virtual void fill_uniform(const Tensor& t, float low, float high, uint64_t seed) = 0;
-  virtual void fill_normal(const Tensor& t, float mean, float stddev, uint64_t seed) = 0;
+  // truncation > 0 redraws values more than `truncation` standard deviations from the mean (see philox.h).
+  virtual void fill_normal(const Tensor& t, float mean, float stddev, float truncation, uint64_t seed) = 0;
   virtual void add_scaled(const Tensor& dst, const Tensor& src, float alpha) = 0;  // dst += alpha * src
 
   // Convolution; y = relu(conv(x) + b) when fuse_relu.

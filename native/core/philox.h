@@ -45,6 +45,13 @@ ALEXNET_HD uint32_t philox_bits(uint64_t seed, uint64_t offset, uint64_t index) 
   return philox4x32_10(position >> 2, seed).v[position & 3];
 }
 
+// Truncated normals (TensorFlow's truncated_normal: draws beyond `truncation` standard deviations
+// are redrawn). Element i's first draw is the same as an untruncated fill's (Philox block i); its
+// k-th redraw uses block i + k * 2^48, far from any tensor's own blocks. After kMaxNormalDraws
+// rejections (probability 0.0455^32 at two standard deviations) the element is the mean.
+constexpr int kMaxNormalDraws = 32;
+ALEXNET_HD uint64_t normal_redraw_counter(uint64_t index, int draw) { return index + (static_cast<uint64_t>(draw) << 48); }
+
 // Uniform in [0, 1) with 24 bits, exactly representable in float: identical on every backend.
 ALEXNET_HD float bits_to_unit_float(uint32_t bits) { return static_cast<float>(bits >> 8) * (1.0f / 16777216.0f); }
 

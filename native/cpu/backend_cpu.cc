@@ -112,8 +112,8 @@ class CpuBackend : public Backend {
   void fill_uniform(const Tensor& t, float low, float high, uint64_t seed) override {
     queue_.push([=, t = borrow(t)] { cpu::fill_uniform(t, low, high, seed); });
   }
-  void fill_normal(const Tensor& t, float mean, float stddev, uint64_t seed) override {
-    queue_.push([=, t = borrow(t)] { cpu::fill_normal(t, mean, stddev, seed); });
+  void fill_normal(const Tensor& t, float mean, float stddev, float truncation, uint64_t seed) override {
+    queue_.push([=, t = borrow(t)] { cpu::fill_normal(t, mean, stddev, truncation, seed); });
   }
   void add_scaled(const Tensor& dst, const Tensor& src, float alpha) override {
     queue_.push([=, dst = borrow(dst), src = borrow(src)] { cpu::add_scaled(dst, src, alpha); });

@@ -28,16 +28,32 @@ void fill_uniform(const Tensor& t, float low, float high, uint64_t seed) {
   for (int64_t i = 0; i < n; ++i) p[i] = low + range * bits_to_unit_float(philox_bits(seed, 0, static_cast<uint64_t>(i)));
 }
 
-// Box-Muller on the first two words of Philox block i: one normal per element.
-void fill_normal(const Tensor& t, float mean, float stddev, uint64_t seed) {
+namespace {
+
+// Box-Muller on the first two words of Philox block `counter`: one standard normal.
+float standard_normal(uint64_t counter, uint64_t seed) {
+  const Philox4 w = philox4x32_10(counter, seed);
+  const float u1 = static_cast<float>((w.v[0] >> 8) + 1) * (1.0f / 16777216.0f);
+  const float u2 = static_cast<float>(w.v[1] >> 8) * (1.0f / 16777216.0f);
+  return std::sqrt(-2.0f * std::log(u1)) * std::cos(6.2831853071795864f * u2);
+}
+
+}  // namespace
+
+// Element i is drawn from Philox block i (and, when truncated, redrawn as philox.h describes).
+void fill_normal(const Tensor& t, float mean, float stddev, float truncation, uint64_t seed) {
   const int64_t n = t.numel();
   float* p = t.f32();
 #pragma omp parallel for schedule(static) if (n > kParallelGrain)
   for (int64_t i = 0; i < n; ++i) {
-    const Philox4 w = philox4x32_10(static_cast<uint64_t>(i), seed);
-    const float u1 = static_cast<float>((w.v[0] >> 8) + 1) * (1.0f / 16777216.0f);
-    const float u2 = static_cast<float>(w.v[1] >> 8) * (1.0f / 16777216.0f);
-    p[i] = mean + stddev * (std::sqrt(-2.0f * std::log(u1)) * std::cos(6.2831853071795864f * u2));
+    const uint64_t index = static_cast<uint64_t>(i);
+    float z = standard_normal(index, seed);
+    if (truncation > 0) {
+      for (int draw = 1; std::fabs(z) > truncation && draw < kMaxNormalDraws; ++draw)
+        z = standard_normal(normal_redraw_counter(index, draw), seed);
+      if (std::fabs(z) > truncation) z = 0.0f;
+    }
+    p[i] = mean + stddev * z;
   }
 }
 

@@ -58,7 +58,7 @@ void sgd_step(const SgdParams& p, const SgdTensors& t);
 // elementwise.cc
 void fill(const Tensor& t, float value);
 void fill_uniform(const Tensor& t, float low, float high, uint64_t seed);
-void fill_normal(const Tensor& t, float mean, float stddev, uint64_t seed);
+void fill_normal(const Tensor& t, float mean, float stddev, float truncation, uint64_t seed);
 void add_scaled(const Tensor& dst, const Tensor& src, float alpha);
 void multiply(const Tensor& a, const Tensor& b, const Tensor& out);
 

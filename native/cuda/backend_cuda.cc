@@ -188,8 +188,8 @@ class CudaBackend : public Backend {
   void fill_uniform(const Tensor& t, float low, float high, uint64_t seed) override {
     launch_fill_uniform(ctx_.stream(), t.f32(), t.numel(), low, high, seed);
   }
-  void fill_normal(const Tensor& t, float mean, float stddev, uint64_t seed) override {
-    launch_fill_normal(ctx_.stream(), t.f32(), t.numel(), mean, stddev, seed);
+  void fill_normal(const Tensor& t, float mean, float stddev, float truncation, uint64_t seed) override {
+    launch_fill_normal(ctx_.stream(), t.f32(), t.numel(), mean, stddev, truncation, seed);
   }
   void add_scaled(const Tensor& dst, const Tensor& src, float alpha) override {
     launch_add_scaled(ctx_.stream(), dst.f32(), src.f32(), dst.numel(), alpha);

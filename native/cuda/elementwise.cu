@@ -22,13 +22,24 @@ __global__ void fill_uniform_kernel(float* data, int64_t n, float low, float ran
   }
 }
 
-// Box-Muller on the first two words of Philox block i: one normal per element.
-__global__ void fill_normal_kernel(float* data, int64_t n, float mean, float stddev, uint64_t seed) {
+// Box-Muller on the first two words of Philox block `counter`: one standard normal.
+__device__ float standard_normal(uint64_t counter, uint64_t seed) {
+  const Philox4 w = philox4x32_10(counter, seed);
+  const float u1 = static_cast<float>((w.v[0] >> 8) + 1) * (1.0f / 16777216.0f);  // (0, 1]: log is finite
+  const float u2 = static_cast<float>(w.v[1] >> 8) * (1.0f / 16777216.0f);
+  return __fmul_rn(sqrtf(-2.0f * logf(u1)), cosf(__fmul_rn(6.2831853071795864f, u2)));
+}
+
+// Element i is drawn from Philox block i (and, when truncated, redrawn as philox.h describes).
+__global__ void fill_normal_kernel(float* data, int64_t n, float mean, float stddev, float truncation, uint64_t seed) {
   for (int64_t i = global_thread(); i < n; i += grid_stride()) {
-    const Philox4 w = philox4x32_10(static_cast<uint64_t>(i), seed);
-    const float u1 = static_cast<float>((w.v[0] >> 8) + 1) * (1.0f / 16777216.0f);  // (0, 1]: log is finite
-    const float u2 = static_cast<float>(w.v[1] >> 8) * (1.0f / 16777216.0f);
-    const float z = __fmul_rn(sqrtf(-2.0f * logf(u1)), cosf(__fmul_rn(6.2831853071795864f, u2)));
+    const uint64_t index = static_cast<uint64_t>(i);
+    float z = standard_normal(index, seed);
+    if (truncation > 0) {
+      for (int draw = 1; fabsf(z) > truncation && draw < kMaxNormalDraws; ++draw)
+        z = standard_normal(normal_redraw_counter(index, draw), seed);
+      if (fabsf(z) > truncation) z = 0.0f;
+    }
     data[i] = __fadd_rn(mean, __fmul_rn(stddev, z));
   }
 }
@@ -62,9 +73,10 @@ void launch_fill_uniform(cudaStream_t stream, float* data, int64_t n, float low,
   check_launch("fill_uniform_kernel");
 }
 
-void launch_fill_normal(cudaStream_t stream, float* data, int64_t n, float mean, float stddev, uint64_t seed) {
+void launch_fill_normal(cudaStream_t stream, float* data, int64_t n, float mean, float stddev, float truncation,
+                        uint64_t seed) {
   if (n <= 0) return;
-  fill_normal_kernel<<<grid_for(n), kThreads, 0, stream>>>(data, n, mean, stddev, seed);
+  fill_normal_kernel<<<grid_for(n), kThreads, 0, stream>>>(data, n, mean, stddev, truncation, seed);
   check_launch("fill_normal_kernel");
 }
 

@@ -19,7 +19,8 @@ namespace alexnet::cuda {
 void launch_fill_f32(cudaStream_t stream, float* data, int64_t n, float value);
 void launch_fill_i32(cudaStream_t stream, int32_t* data, int64_t n, int32_t value);
 void launch_fill_uniform(cudaStream_t stream, float* data, int64_t n, float low, float high, uint64_t seed);
-void launch_fill_normal(cudaStream_t stream, float* data, int64_t n, float mean, float stddev, uint64_t seed);
+void launch_fill_normal(cudaStream_t stream, float* data, int64_t n, float mean, float stddev, float truncation,
+                        uint64_t seed);
 void launch_add_scaled(cudaStream_t stream, float* dst, const float* src, int64_t n, float alpha);  // dst += alpha*src
 void launch_multiply(cudaStream_t stream, const float* a, const float* b, float* out, int64_t n);
 

@@ -153,18 +153,34 @@ describe('checkpoints', () => {
     for (const [what, corrupted, message] of cases) {
       expect(() => decodeCheckpoint(corrupted, what), what).toThrow(message);
     }
-    // Random byte flips anywhere in the header: a known error every time (or, rarely, a still-valid file).
+    // Random byte flips anywhere in the header: a known error when the file is read or when a model
+    // is built from it, or (where the flip lands in a metadata string or the padding) a model whose
+    // tensors are exactly the original's.
+    const original = decodeCheckpoint(bytes, 'original');
     const rng = new Rng(11);
+    let rejected = 0;
     for (let i = 0; i < 300; i++) {
       const copy = Buffer.from(bytes);
       const at = 8 + rng.int(headerLength);
       copy[at] = copy[at]! ^ (1 + rng.int(255));
+      let decoded: ReturnType<typeof decodeCheckpoint> | undefined;
       try {
-        decodeCheckpoint(copy, 'flipped');
+        decoded = decodeCheckpoint(copy, 'flipped');
+        modelFromCheckpoint(decoded, { backend }).dispose();
       } catch (error) {
-        expect(error instanceof SafetensorsError || error instanceof CheckpointError, `${(error as Error).name}: ${(error as Error).message}`).toBe(true);
+        expect(error instanceof SafetensorsError || error instanceof CheckpointError, `flip at ${at}: ${(error as Error).name}: ${(error as Error).message}`).toBe(true);
+        rejected++;
+        continue;
+      }
+      expect([...decoded.parameters.keys()], `flip at ${at} accepted with other tensors`).toEqual([...original.parameters.keys()]);
+      for (const [name, t] of decoded.parameters) {
+        const o = original.parameters.get(name)!;
+        expect(t.shape, `flip at ${at}: ${name} shape`).toEqual(o.shape);
+        expect(Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength).equals(Buffer.from(o.data.buffer, o.data.byteOffset, o.data.byteLength)), `flip at ${at}: ${name} data`).toBe(true);
       }
     }
+    // Most of the header is structure (names, dtypes, shapes, offsets, JSON): most flips must be caught.
+    expect(rejected).toBeGreaterThan(150);
   });
 
   it('can be read back after being written over many times', async () => {

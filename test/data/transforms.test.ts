@@ -17,7 +17,7 @@ import {
   transformFromSpec,
 } from '../../lib/data/transforms/index';
 import { ciRequiresEverything, compareArrays } from '../helpers';
-import { runTorch, torchAvailable } from '../checkpoint/python';
+import { runTorch, torchAvailable } from '../python';
 
 function randomImage(channels: number, height: number, width: number, seed = 1): Image {
   const rng = new Rng(seed);

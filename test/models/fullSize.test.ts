@@ -1,7 +1,8 @@
 /**
  * Every AlexNet preset at full size against the same network in plain PyTorch
  * (test/reference/fixtures/models/full_size.json): the default input, each layer's output shape
- * and the parameter count.
+ * and the parameter count, which must also be the published one. (fullSizePytorch.test.ts compares
+ * the values: logits and every gradient.)
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,6 +18,19 @@ interface FullSize {
     { inputSize: number; inChannels: number; numClasses: number; parameterCount: number; layers: [string, number[]][] }
   >;
 }
+
+/**
+ * The parameter counts at the presets' default class counts, worked out by hand from their sources
+ * (the paper's and the seed's 60,965,224 include the two-way grouping of conv2, conv4 and conv5).
+ */
+const PUBLISHED: Record<PresetName, number> = {
+  paper: 60_965_224,
+  'seed-tf': 60_965_224,
+  torchvision: 61_100_840,
+  'keras-v1': 16_630_440,
+  'keras-v2': 5_925_672,
+  d2l: 46_764_746,
+};
 
 const fullSize = JSON.parse(readFileSync(join(FIXTURES_DIR, 'models', 'full_size.json'), 'utf8')) as FullSize;
 
@@ -37,6 +51,7 @@ describe('presets at full size match PyTorch', () => {
         ]);
         expect(model.layerShapes(1)).toEqual(reference.layers);
         expect(model.parameterCount()).toBe(reference.parameterCount);
+        expect(model.parameterCount()).toBe(PUBLISHED[preset]);
       } finally {
         model.dispose();
       }

@@ -20,7 +20,8 @@ generator in numpy, checked against the Random123 known-answer vectors, and buil
 (seed, offset) exactly as the backends do, so the fixtures check our generator bit for bit and the
 whole-model fixtures replicate the model's masks (no mask is transferred from the TS side).
 
-Run: `npm run fixtures` (with torch, numpy and safetensors importable; see README.md).
+Run: `npm run fixtures` (with torch, numpy and safetensors importable; see README.md), or
+`python3 make_fixtures.py DIR` to write them into another folder.
 """
 from __future__ import annotations
 
@@ -46,7 +47,7 @@ except ImportError as error:  # pragma: no cover - a setup problem, said plainly
     )
 
 HERE = Path(__file__).resolve().parent
-OUT = HERE / "fixtures"
+OUT = HERE / "fixtures"  # main() takes another folder as its only argument (CI regenerates into one and compares bytes)
 SCRIPT_SHA256 = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
 COMPUTE = torch.float64
 MASK64 = (1 << 64) - 1
@@ -434,11 +435,27 @@ def random_fixture() -> Fixture:
     # Tensor.normal: Box-Muller on words 0 and 1 of counter i (one normal per element), in float64
     # here; the backend computes log and cos in float32, so this one is compared with a tolerance.
     count, seed, mean, std = 2000, 99, 0.5, 2.0
-    words = philox4x32_10(np.arange(count, dtype=np.uint64), 0, 0, 0, seed & MASK32, seed >> 32)
-    u1 = ((words[0] >> np.uint32(8)).astype(np.float64) + 1.0) / 16777216.0
-    u2 = (words[1] >> np.uint32(8)).astype(np.float64) / 16777216.0
-    normal = mean + std * np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
-    fx.case("normal", {"seed": str(seed), "mean": mean, "std": std}, values=normal)
+
+    def standard_normal(counters: np.ndarray) -> np.ndarray:
+        words = philox4x32_10(counters & np.uint64(MASK32), counters >> np.uint64(32), 0, 0, seed & MASK32, seed >> 32)
+        u1 = ((words[0] >> np.uint32(8)).astype(np.float64) + 1.0) / 16777216.0
+        u2 = (words[1] >> np.uint32(8)).astype(np.float64) / 16777216.0
+        return np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
+
+    index = np.arange(count, dtype=np.uint64)
+    z = standard_normal(index)
+    fx.case("normal", {"seed": str(seed), "mean": mean, "std": std}, values=mean + std * z)
+    # truncation 2 (TensorFlow's truncated_normal): a draw beyond it is replaced by the draw of
+    # counter i + k * 2^48 for k = 1, 2, ... (native/core/philox.h), at most 32 draws in all.
+    truncated = z.copy()
+    for draw in range(1, 32):
+        redraw = np.abs(truncated) > 2.0
+        if not redraw.any():
+            break
+        truncated[redraw] = standard_normal(index[redraw] + np.uint64(draw << 48))
+    truncated[np.abs(truncated) > 2.0] = 0.0
+    fx.case("truncated_normal", {"seed": str(seed), "mean": mean, "std": std, "truncation": 2.0,
+                                 "redrawn": int((np.abs(z) > 2.0).sum())}, values=mean + std * truncated)
     table = [[str(base), stream, str(derive_seed(base, stream))] for base in (0, 1, 20121203, 2**64 - 1) for stream in (0, 1, 1000, 1001)]
     fx.extra["derive_seed"] = json.dumps(table)
     return fx
@@ -589,19 +606,19 @@ def build_alexnet(preset: str, width: float, num_classes: int, in_channels: int,
         return PaddedConv2d(i, o, k, stride, 0, groups=groups, pad=padding)
 
     if preset == "paper":
-        c = [ch(96), ch(256, 2), ch(384, 2), ch(384, 2), ch(256, 2)]
+        c = [ch(96, 2), ch(256, 2), ch(384, 2), ch(384, 2), ch(256, 2)]
         features = [conv(in_channels, c[0], 11, 4), nn.ReLU(), lrn(), pool(),
                     conv(c[0], c[1], 5, 1, 2, 2), nn.ReLU(), lrn(), pool(),
                     conv(c[1], c[2], 3, 1, 1), nn.ReLU(),
                     conv(c[2], c[3], 3, 1, 1, 2), nn.ReLU(),
                     conv(c[3], c[4], 3, 1, 1, 2), nn.ReLU(), pool()]
     elif preset == "seed-tf":
-        c = [ch(96), ch(256), ch(384), ch(384), ch(256)]
+        c = [ch(96, 2), ch(256, 2), ch(384, 2), ch(384, 2), ch(256, 2)]
         features = [conv(in_channels, c[0], 11, 4, "same"), nn.ReLU(), lrn(), pool(),
-                    conv(c[0], c[1], 5, 1, "same"), nn.ReLU(), lrn(), pool(),
+                    conv(c[0], c[1], 5, 1, "same", 2), nn.ReLU(), lrn(), pool(),
                     conv(c[1], c[2], 3, 1, "same"), nn.ReLU(),
-                    conv(c[2], c[3], 3, 1, "same"), nn.ReLU(),
-                    conv(c[3], c[4], 3, 1, "same"), nn.ReLU(), pool()]
+                    conv(c[2], c[3], 3, 1, "same", 2), nn.ReLU(),
+                    conv(c[3], c[4], 3, 1, "same", 2), nn.ReLU(), pool()]
     elif preset == "torchvision":
         c = [ch(64), ch(192), ch(384), ch(256), ch(256)]
         features = [conv(in_channels, c[0], 11, 4, 2), nn.ReLU(), pool(),
@@ -783,6 +800,9 @@ def full_size_shapes() -> dict:
 
 
 def main() -> None:
+    global OUT
+    if len(sys.argv) > 1:
+        OUT = Path(sys.argv[1]).resolve()
     check_philox_known_answers()
     sizes = {}
     fixtures = [conv2d_fixture, lrn_fixture, pooling_fixture, activation_fixture, linear_fixture, dropout_fixture,
@@ -798,7 +818,7 @@ def main() -> None:
     sizes["models/full_size.json"] = shapes_path.stat().st_size
     for name, size in sizes.items():
         print(f"{name:32s} {size / 1024:8.1f} KiB")
-    print(f"{'total':32s} {sum(sizes.values()) / 1024:8.1f} KiB in {OUT.relative_to(HERE.parent.parent)}")
+    print(f"{'total':32s} {sum(sizes.values()) / 1024:8.1f} KiB in {OUT}")
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ import {
   type LrSchedule,
 } from '../../lib/optim/schedules';
 import { ciRequiresEverything } from '../helpers';
-import { runTorch, torchAvailable } from '../checkpoint/python';
+import { runTorch, torchAvailable } from '../python';
 
 const at = (epoch: number, batch = 0, stepsPerEpoch = 10) => ({ epoch, batch, stepsPerEpoch });
 const perEpoch = (s: LrSchedule, epochs: number) => Array.from({ length: epochs }, (_, e) => s.factor(at(e)));

@@ -569,7 +569,7 @@ void test_elementwise(Backend& be) {
   }
   be.fill_uniform(c, -0.25f, 0.75f, seed);
   exact("fill_uniform matches the CPU formula", get(be, c), uni);
-  be.fill_normal(c, 0.5f, 2.0f, seed);
+  be.fill_normal(c, 0.5f, 2.0f, 0.0f, seed);
   compare("fill_normal matches the CPU formula", get(be, c), to_double(nor), 2e-6, 2e-6);
 
   // Dropout: the same mask as the CPU formula, bit for bit.

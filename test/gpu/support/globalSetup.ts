@@ -4,7 +4,8 @@
  * why anything was skipped; with ALEXNET_GPU_REPORT=path, the same as JSON (one entry per check:
  * name, group, maxRelativeError, tolerance, pass, detail).
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -72,6 +73,7 @@ function summarize(lines: ReportLine[]): { text: string; json: object } {
   out.push('');
   const json = {
     generated: new Date().toISOString(),
+    source: sourceRevision(),
     info,
     summary: { checks: checks.length, passed: checks.length - failed.length, failed: failed.length },
     checks: checks.map(
@@ -88,6 +90,27 @@ function summarize(lines: ReportLine[]): { text: string; json: object } {
     skipped: skips.map(({ title, reason }) => ({ title, reason })),
   };
   return { text: out.join('\n'), json };
+}
+
+/**
+ * The commit the suite ran on, so a report says which code it measured: `git rev-parse HEAD` (and
+ * whether the tree had uncommitted changes) where the checkout is a git repository, else what
+ * scripts/device-bundle.sh recorded in .device/source.json (a GPU machine gets a copy without .git).
+ */
+function sourceRevision(): { commit: string; dirty: boolean | null; from: string } {
+  const root = join(__dirname, '..', '..', '..');
+  const git = (...args: string[]) => spawnSync('git', args, { cwd: root, encoding: 'utf8' });
+  const head = git('rev-parse', 'HEAD');
+  if (head.status === 0) {
+    const status = git('status', '--porcelain', '--untracked-files=no');
+    return { commit: head.stdout.trim(), dirty: status.status === 0 ? status.stdout.trim() !== '' : null, from: 'git' };
+  }
+  const recorded = join(root, '.device', 'source.json');
+  if (existsSync(recorded)) {
+    const { commit, dirty } = JSON.parse(readFileSync(recorded, 'utf8')) as { commit: string; dirty: boolean };
+    return { commit, dirty, from: '.device/source.json' };
+  }
+  return { commit: 'unknown', dirty: null, from: 'none' };
 }
 
 export default function setup(project: TestProject): () => void {

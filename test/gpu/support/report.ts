@@ -15,7 +15,7 @@ import { expect, inject } from 'vitest';
 
 import type { SafetensorsTensor } from '../../../lib/io/safetensors';
 import type { Tensor } from '../../../lib/tensor';
-import { compareArrays } from '../../helpers';
+import { compareArrays, normwiseError } from '../../helpers';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -123,13 +123,7 @@ export function checkNormwise(
   tolerance: number,
 ): number {
   expect(actual.length, `${name}: element count`).toBe(expected.length);
-  let diff = 0;
-  let norm = 0;
-  for (let i = 0; i < expected.length; i++) {
-    diff += (actual[i]! - expected[i]!) ** 2;
-    norm += expected[i]! ** 2;
-  }
-  const error = Math.sqrt(diff) / Math.max(Math.sqrt(norm), 1e-30);
+  const error = normwiseError(actual, expected);
   const pass = error <= tolerance;  // false for NaN
   const detail = pass ? undefined : `${name}: normwise relative error ${error.toExponential(3)} > ${tolerance}`;
   record({ name, group, maxRelativeError: error, measure: 'normwise', tolerance, pass, detail });
