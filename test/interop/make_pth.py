@@ -1,6 +1,6 @@
 """Writes PyTorch checkpoints for test/interop/torchImport.test.ts, with the logits PyTorch computes.
 
-Run by the test (test/checkpoint/python.ts's runTorch): $PTH_DIR receives the .pth files, $OUT a
+Run by the test (test/python.ts's runTorch): $PTH_DIR receives the .pth files, $OUT a
 safetensors file with the input batch and the logits (eval mode) of each model.
 
 torchvision cannot be installed here, so its AlexNet is defined below in plain torch with the same

@@ -50,7 +50,7 @@ function batchFor(model: AlexNet, n = 2): Tensor {
 /** What each preset's graph must contain besides Conv, Relu, MaxPool, Flatten and Gemm. */
 const EXPECTED: Record<PresetName, { lrn: number; groups: number[]; firstPads: number[] }> = {
   paper: { lrn: 2, groups: [1, 2, 1, 2, 2], firstPads: [0, 0, 0, 0] },
-  'seed-tf': { lrn: 2, groups: [1, 1, 1, 1, 1], firstPads: [3, 3, 4, 4] }, // SAME, stride 4 on 224: 3 before, 4 after
+  'seed-tf': { lrn: 2, groups: [1, 2, 1, 2, 2], firstPads: [3, 3, 4, 4] }, // SAME, stride 4 on 224: 3 before, 4 after
   torchvision: { lrn: 0, groups: [1, 1, 1, 1, 1], firstPads: [2, 2, 2, 2] },
   'keras-v1': { lrn: 0, groups: [1, 1, 1, 1, 1], firstPads: [1, 1, 2, 2] }, // ZeroPadding2D((1, 2), (1, 2))
   'keras-v2': { lrn: 0, groups: [1, 1, 1, 1, 1], firstPads: [1, 1, 2, 2] },

@@ -18,7 +18,7 @@ import { CheckpointError, loadModel } from '../../lib/checkpoint';
 import { importTorchCheckpoint } from '../../lib/interop/torchImport';
 import type { SafetensorsArray } from '../../lib/io/safetensors';
 import { Tensor } from '../../lib/tensor';
-import { runTorch, torchAvailable } from '../checkpoint/python';
+import { runTorch, torchAvailable } from '../python';
 import { cliMain, ensureDist } from '../cli/dist';
 import { ciRequiresEverything, compareArrays } from '../helpers';
 
