@@ -68,6 +68,20 @@ describe('alexnet CLI', () => {
     expect([noCheckpoint.code, noCheckpoint.stderr]).toEqual([1, `alexnet eval: ${path.join(tmp, 'nope')}: no such checkpoint file or folder\n`]);
   });
 
+  it('--backend cuda on a machine without a usable GPU fails at once with the reason, no stack trace', (ctx) => {
+    const probe = cli(['info', '--json']);
+    const cuda = (JSON.parse(probe.stdout) as { backends: { cuda: { available: boolean } } }).backends.cuda;
+    if (cuda.available) ctx.skip('a CUDA device is present here (test/gpu covers that case)');
+    for (const command of [['train', ...small.filter((a) => a !== 'cpu' && a !== '--backend')], ['bench']]) {
+      const r = cli([...command, '--backend', 'cuda']);
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr).toMatch(new RegExp(`^alexnet ${command[0]}: the CUDA backend cannot run here`));
+      expect(r.stderr).toMatch(/NVIDIA driver|no usable CUDA device|not found/);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+      expect(r.stdout).toBe('');
+    }
+  });
+
   it('reports versions, backends and the dataset', () => {
     const info = cli(['info']);
     expect(info.code).toBe(0);
