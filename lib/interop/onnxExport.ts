@@ -35,7 +35,7 @@ import { Module, type Parameter } from '../nn/module';
 import { AdaptiveAvgPool2d, MaxPool2d } from '../nn/pooling';
 import { Sequential } from '../nn/sequential';
 import { poolGeometry } from '../ops/pooling';
-import { describe } from '../tensor';
+import { describe, options as checkOptions, positiveInt } from '../validate';
 
 /** The ONNX operator set the export targets. */
 export const ONNX_OPSET = 17;
@@ -166,10 +166,9 @@ function packageVersion(): string {
  */
 export async function encodeOnnx(model: Module, options: OnnxExportOptions = {}): Promise<Buffer> {
   if (!(model instanceof Module)) throw new TypeError(`model must be a Module (such as an AlexNet), got ${describe(model)}`);
-  if (options === null || typeof options !== 'object') throw new TypeError(`options must be an object, got ${describe(options)}`);
+  checkOptions(options, ['batchSize', 'inputShape'], 'exportOnnx: options');
   if (endianness() !== 'LE') throw new Error('ONNX export writes little-endian raw tensor data and needs a little-endian machine');
-  const batch = options.batchSize;
-  if (batch !== undefined && (!Number.isSafeInteger(batch) || batch < 1)) throw new RangeError(`batchSize must be a positive integer, got ${String(batch)}`);
+  const batch = options.batchSize === undefined ? undefined : positiveInt(options.batchSize, 'batchSize');
   const alexnet = model instanceof AlexNet ? model : null;
   const item = options.inputShape ?? (alexnet ? [alexnet.config.inChannels, alexnet.config.inputSize, alexnet.config.inputSize] : undefined);
   if (!item) throw new TypeError('options.inputShape ([channels, height, width]) is needed for a model that is not an AlexNet');

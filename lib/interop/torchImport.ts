@@ -17,6 +17,7 @@ import { createAlexNet, PRESETS, type AlexNet, type PresetName } from '../models
 import { pickleTypeName, type PickleValue } from '../io/pickle';
 import type { Seed } from '../tensor';
 import { FLOAT_DTYPES, openTorchFile, TorchTensor } from './torchFile';
+import { oneOf, options as checkOptions } from '../validate';
 
 /** Options of {@link importTorchCheckpoint}. */
 export interface TorchImportOptions {
@@ -102,9 +103,8 @@ const shapeText = (s: readonly number[]) => `[${s.join(', ')}]`;
  * shapes (with the likely option to change), or, when strict, tensors the model does not have.
  */
 export async function importTorchCheckpoint(file: string, options: TorchImportOptions = {}): Promise<AlexNet> {
-  if (options === null || typeof options !== 'object') throw new TypeError(`options must be an object, got ${String(options)}`);
-  const preset = options.preset ?? 'torchvision';
-  if (!PRESETS.includes(preset)) throw new TypeError(`preset must be one of ${PRESETS.join(', ')}, got ${JSON.stringify(preset)}`);
+  checkOptions(options, ['preset', 'numClasses', 'inChannels', 'inputSize', 'width', 'seed', 'backend', 'strict', 'onNote'], 'importTorchCheckpoint: options');
+  const preset = oneOf(options.preset ?? 'torchvision', PRESETS, 'preset');
   const note = options.onNote ?? (() => {});
   const torch = await openTorchFile(file);
   try {
