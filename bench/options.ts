@@ -5,6 +5,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 // Direct module imports keep the benchmarks from loading what they do not use (image decoding).
+import { intArg } from '../lib/cli/args';
 import { PRESETS, type PresetName } from '../lib/models/alexnet';
 
 /** Parses argv with `options`; unknown flags and positionals are errors naming them. */
@@ -36,25 +37,19 @@ export function intList(value: string | undefined, fallback: readonly number[], 
   if (value === undefined) return [...fallback];
   const items = value.split(',').map((s) => s.trim()).filter(Boolean);
   if (items.length === 0) throw new RangeError(`${flag} must list at least one positive integer`);
-  return items.map((item) => positive(item, flag));
+  return items.map((item) => positive(item, flag, 1));
 }
 
-/** One positive integer (or the fallback when the flag is absent). */
-export function positive(value: string | undefined, flag: string, fallback?: number): number {
-  if (value === undefined) {
-    if (fallback === undefined) throw new TypeError(`${flag} is required`);
-    return fallback;
-  }
-  const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < 1) throw new RangeError(`${flag} must be a positive integer, got ${JSON.stringify(value)}`);
-  return n;
+/** One positive integer (or the fallback when the flag is absent), checked as the alexnet command checks its flags. */
+export function positive(value: string | undefined, flag: string, fallback: number): number {
+  return intArg({ [flagName(flag)]: value }, flagName(flag), fallback, 1);
 }
 
 /** One non-negative integer (or the fallback when the flag is absent). */
 export function nonNegative(value: string | undefined, flag: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`${flag} must be a non-negative integer, got ${JSON.stringify(value)}`);
-  return n;
+  return intArg({ [flagName(flag)]: value }, flagName(flag), fallback, 0);
 }
 
+function flagName(flag: string): string {
+  return flag.replace(/^--/, '');
+}

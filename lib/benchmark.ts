@@ -24,10 +24,11 @@ import { Flatten } from './nn/flatten';
 import { Linear } from './nn/linear';
 import { Module, type Parameter } from './nn/module';
 import { Sequential } from './nn/sequential';
-import { nonNegativeInt, positiveInt } from './ops/common';
+import { nonNegativeInt, oneOf, positiveInt } from './validate';
 import { softmaxCrossEntropy } from './ops/loss';
 import { SGD } from './optim/sgd';
-import { describe, Tensor } from './tensor';
+import { Tensor } from './tensor';
+import { describe } from './validate';
 
 /** Milliseconds per iteration. */
 export interface Timing {
@@ -129,14 +130,8 @@ function resolve(options: BenchmarkOptions): Resolved {
   if (options === null || typeof options !== 'object') {
     throw new TypeError(`benchmark options must be an object, got ${describe(options)}`);
   }
-  const preset = options.preset ?? 'torchvision';
-  if (!PRESETS.includes(preset)) {
-    throw new TypeError(`preset must be one of ${PRESETS.join(', ')}, got ${describe(preset)}`);
-  }
-  const mathMode = options.mathMode;
-  if (mathMode !== undefined && mathMode !== 'fp32' && mathMode !== 'tf32') {
-    throw new TypeError(`mathMode must be 'fp32' or 'tf32', got ${describe(mathMode)}`);
-  }
+  const preset = oneOf(options.preset ?? 'torchvision', PRESETS, 'preset');
+  const mathMode = options.mathMode === undefined ? undefined : oneOf(options.mathMode, ['fp32', 'tf32'] as const, 'mathMode');
   const width = options.width ?? 1;
   if (typeof width !== 'number' || !(width > 0) || width > 16) {
     throw new RangeError(`width must be a number in (0, 16], got ${describe(width)}`);

@@ -25,7 +25,8 @@ import { writeFileAtomic } from './io/atomicWrite';
 import { decodeSafetensors, encodeSafetensors, type SafetensorsArray } from './io/safetensors';
 import { AlexNet, createAlexNet, resolveConfig, type AlexNetConfig, type AlexNetOptions } from './models/alexnet';
 import type { SGD, SgdState } from './optim/sgd';
-import { describe, Tensor } from './tensor';
+import { Tensor } from './tensor';
+import { describe } from './validate';
 
 /** A checkpoint that cannot be used: damaged, incomplete, or for another model. */
 export class CheckpointError extends Error {

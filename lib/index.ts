@@ -33,6 +33,8 @@ export * from './data/index';
 export * as transforms from './data/transforms/index';
 export { BackendError, BackendUnavailableError, DeviceLostError, OutOfMemoryError } from './errors';
 export { CheckpointDirectory, resolveCheckpointFile } from './io/checkpointDirectory';
+export { encodeOnnx, exportOnnx, ONNX_OPSET, type OnnxExportOptions } from './interop/onnxExport';
+export { importTorchCheckpoint, type TorchImportOptions } from './interop/torchImport';
 export { AlexNet, createAlexNet, PRESETS, resolveConfig, type AlexNetConfig, type AlexNetOptions, type PresetName } from './models/alexnet';
 export { initialize, INIT_SCHEMES, type InitScheme } from './models/init';
 export * as nn from './nn/index';

@@ -9,9 +9,10 @@ import { Rng } from './data/rng';
 import { Pipeline, type TransformList } from './data/transforms/pipeline';
 import type { TransformSpec } from './data/transforms/transform';
 import type { AlexNet } from './models/alexnet';
-import { positiveInt } from './ops/common';
+import { positiveInt } from './validate';
 import { softmax } from './ops/activation';
-import { checkTensor, describe, Tensor } from './tensor';
+import { checkTensor, Tensor } from './tensor';
+import { describe } from './validate';
 
 /**
  * What can be predicted: an image file path, encoded image bytes (JPEG, PNG, WebP), a decoded

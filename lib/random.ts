@@ -4,7 +4,7 @@
  * seed take the next one from a process-wide counter that starts at a fixed value.
  * @module
  */
-import { describe, type Seed } from './tensor';
+import { type Seed } from './tensor';
 
 let counter = 0x5eedn;
 
@@ -27,15 +27,3 @@ export function deriveSeed(base: Seed, stream: number): bigint {
   return z ^ (z >> 31n);
 }
 
-/** Checks a seed (a non-negative integer below 2^64, as a number or a bigint) and returns it as a bigint. */
-export function checkSeed(value: unknown, name: string): bigint {
-  if (typeof value === 'bigint') {
-    if (value < 0n || value >= 1n << 64n) throw new RangeError(`${name} must be an integer in [0, 2^64), got ${value}`);
-    return value;
-  }
-  if (typeof value !== 'number') throw new TypeError(`${name} must be a non-negative integer or a bigint, got ${describe(value)}`);
-  if (!Number.isSafeInteger(value) || value < 0) {
-    throw new RangeError(`${name} must be a non-negative safe integer (or a bigint), got ${describe(value)}`);
-  }
-  return BigInt(value);
-}

@@ -8,6 +8,7 @@
 import { Backend, getBackend, type BackendChoice } from './backend/backend';
 import type { NativeTensor } from './backend/native';
 import { callNative, translateNativeError } from './errors';
+import { describe, finiteNumber, seedValue } from './validate';
 
 /** Element types: float32 for data and parameters, int32 for class labels. */
 export type DType = 'float32' | 'int32';
@@ -36,34 +37,6 @@ export function checkShape(shape: unknown, name = 'shape'): number[] {
     if (d < 0) throw new RangeError(`${name}[${i}] must be non-negative, got ${d}`);
   }
   return shape as number[];
-}
-
-/** A short description of a value for error messages. */
-export function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return `an array of length ${value.length}`;
-  if (value instanceof Tensor) return `a Tensor of shape [${value.shape.join(', ')}]`;
-  if (typeof value === 'number') return Number.isNaN(value) ? 'NaN' : String(value);
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'object') return `an object (${(value as object).constructor?.name ?? 'Object'})`;
-  return typeof value;
-}
-
-function checkSeed(seed: unknown, name: string): Seed {
-  if (typeof seed === 'bigint') {
-    if (seed < 0n || seed >= 1n << 64n) throw new RangeError(`${name} must fit in 64 unsigned bits, got ${seed}`);
-    return seed;
-  }
-  if (typeof seed !== 'number' || !Number.isSafeInteger(seed) || seed < 0) {
-    throw new TypeError(`${name} must be a non-negative integer or bigint, got ${describe(seed)}`);
-  }
-  return seed;
-}
-
-function checkFinite(value: unknown, name: string): number {
-  if (typeof value !== 'number') throw new TypeError(`${name} must be a number, got ${describe(value)}`);
-  if (!Number.isFinite(value)) throw new RangeError(`${name} must be finite, got ${value}`);
-  return value;
 }
 
 function product(shape: readonly number[]): number {
@@ -152,7 +125,7 @@ export class Tensor<D extends DType = DType> {
     value: number,
     options: TensorOptions<D> = {},
   ): Tensor<D> {
-    checkFinite(value, 'value');
+    finiteNumber(value, 'value');
     const tensor = Tensor.empty<D>(shape, options);
     callNative(() => tensor.handle.fill(value));
     return tensor;
@@ -169,10 +142,10 @@ export class Tensor<D extends DType = DType> {
     { low = 0, high = 1, seed }: { low?: number; high?: number; seed: Seed },
     options: TensorOptions<'float32'> = {},
   ): Tensor<'float32'> {
-    checkFinite(low, 'low');
-    checkFinite(high, 'high');
+    finiteNumber(low, 'low');
+    finiteNumber(high, 'high');
     if (high < low) throw new RangeError(`high (${high}) must be at least low (${low})`);
-    const s = checkSeed(seed, 'seed');
+    const s = seedValue(seed, 'seed');
     const tensor = Tensor.empty(shape, { ...options, dtype: 'float32' });
     callNative(() => tensor.handle.fillUniform(low, high, s));
     return tensor;
@@ -188,12 +161,12 @@ export class Tensor<D extends DType = DType> {
     { mean = 0, std = 1, seed, truncation = 0 }: { mean?: number; std?: number; seed: Seed; truncation?: number },
     options: TensorOptions<'float32'> = {},
   ): Tensor<'float32'> {
-    checkFinite(mean, 'mean');
-    checkFinite(std, 'std');
-    checkFinite(truncation, 'truncation');
+    finiteNumber(mean, 'mean');
+    finiteNumber(std, 'std');
+    finiteNumber(truncation, 'truncation');
     if (std < 0) throw new RangeError(`std must be non-negative, got ${std}`);
     if (truncation < 0) throw new RangeError(`truncation must be non-negative (0: none), got ${truncation}`);
-    const s = checkSeed(seed, 'seed');
+    const s = seedValue(seed, 'seed');
     const tensor = Tensor.empty(shape, { ...options, dtype: 'float32' });
     callNative(() => tensor.handle.fillNormal(mean, std, s, truncation));
     return tensor;

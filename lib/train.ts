@@ -30,11 +30,12 @@ import { AlexNet } from './models/alexnet';
 import { Dropout, type DropoutState } from './nn/dropout';
 import { CrossEntropyLoss } from './nn/loss';
 import type { Module } from './nn/module';
-import { nonNegativeInt, positiveInt } from './ops/common';
+import { nonNegativeInt, positiveInt, seedValue } from './validate';
 import { constantLR, type LrSchedule, type ScheduleState } from './optim/schedules';
 import { SGD, type SgdOptions } from './optim/sgd';
 import { writeCurvesPng } from './plot';
-import { describe, type Seed, type Tensor } from './tensor';
+import { type Seed, type Tensor } from './tensor';
+import { describe } from './validate';
 import { DeviceMetrics, meansOf, type MetricSums, type MetricValues } from './training/metrics';
 import { MetricsLog } from './training/metricsLog';
 import { createProgress, type ProgressMode, type ProgressReporter } from './training/progress';
@@ -359,11 +360,7 @@ export class Trainer {
     if (val && val.classes.length !== train.classes.length) {
       throw new RangeError(`the validation set has ${val.classes.length} classes, the training set ${train.classes.length}`);
     }
-    const rawSeed = options.seed ?? 0;
-    if (typeof rawSeed === 'bigint' ? rawSeed < 0n : !Number.isSafeInteger(rawSeed) || rawSeed < 0) {
-      throw new TypeError(`seed must be a non-negative integer, got ${describe(rawSeed)}`);
-    }
-    const seed = BigInt(rawSeed);
+    const seed = seedValue(options.seed ?? 0, 'seed');
     const trainPipeline = toPipeline(options.trainTransform);
     const evalPipeline = toPipeline(options.evalTransform);
     const evalSpecs: TransformSpec[] | null = evalPipeline.specs ?? null;

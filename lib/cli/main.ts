@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The `alexnet` command: `alexnet <train|eval|predict|bench|info> [options]`, each with --help.
+ * The `alexnet` command: `alexnet <train|eval|predict|import|export|bench|info> [options]`, each with --help.
  * Exit codes: 0 success, 1 failure, 2 usage error, 130 interrupted by Ctrl-C (after saving a
  * checkpoint), 143 stopped by SIGTERM.
  * @module
@@ -14,6 +14,8 @@ import { benchCommand } from './bench';
 import { EXIT, type CliIo, type Command } from './command';
 import { reportError } from './errors';
 import { evalCommand } from './eval';
+import { exportCommand } from './export';
+import { importCommand } from './import';
 import { infoCommand } from './info';
 import { predictCommand } from './predict';
 import { trainCommand } from './train';
@@ -23,6 +25,8 @@ export const COMMANDS: Readonly<Record<string, Command>> = Object.freeze({
   train: trainCommand,
   eval: evalCommand,
   predict: predictCommand,
+  import: importCommand,
+  export: exportCommand,
   bench: benchCommand,
   info: infoCommand,
 });

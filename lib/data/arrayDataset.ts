@@ -4,7 +4,7 @@
  * that prepare batches read them without a copy.
  * @module
  */
-import { describe } from '../tensor';
+import { describe } from '../validate';
 import { checkIndex, checkIndices, type Dataset, type Sample, type WorkerSource } from './dataset';
 import { imageFromBytesCHW, type ImageShape } from './image';
 

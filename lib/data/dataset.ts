@@ -4,8 +4,9 @@
  * can read the same samples without copying the data.
  * @module
  */
-import { positiveInt } from '../ops/common';
-import { describe, type Seed } from '../tensor';
+import { positiveInt } from '../validate';
+import { type Seed } from '../tensor';
+import { describe } from '../validate';
 import type { Image, ImageShape } from './image';
 import { permutation } from './rng';
 

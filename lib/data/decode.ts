@@ -7,7 +7,7 @@
  */
 import type Sharp from 'sharp';
 
-import { describe } from '../tensor';
+import { describe, positiveInt } from '../validate';
 import { DatasetFormatError } from './errors';
 import { imageFromBytesHWC, type Image } from './image';
 
@@ -40,9 +40,7 @@ export async function decodeImage(input: string | Uint8Array, options: DecodeOpt
   const name = typeof input === 'string' ? input : 'image bytes';
   let pipeline = sharp()(input, { failOn: 'error' }).removeAlpha();
   if (options.resize !== undefined) {
-    if (!Number.isInteger(options.resize) || options.resize < 1) {
-      throw new RangeError(`resize must be a positive integer, got ${describe(options.resize)}`);
-    }
+    positiveInt(options.resize, 'resize');
     pipeline = pipeline.resize({ width: options.resize, height: options.resize, fit: 'outside', kernel: 'linear' });
   }
   pipeline = channels === 1 ? pipeline.greyscale() : pipeline.toColourspace('srgb');

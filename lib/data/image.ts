@@ -3,7 +3,7 @@
  * takes), values in [0, 1] as torchvision's ToTensor gives them until a normalization shifts them.
  * @module
  */
-import { describe } from '../tensor';
+import { describe, positiveInt } from '../validate';
 
 /** A channels-first float32 image. */
 export interface Image {
@@ -25,11 +25,7 @@ export function checkImage(image: unknown, name = 'image'): Image {
   if (image === null || typeof image !== 'object') throw new TypeError(`${name} must be an image object, got ${describe(image)}`);
   const { data, channels, height, width } = image as Partial<Image>;
   if (!(data instanceof Float32Array)) throw new TypeError(`${name}.data must be a Float32Array, got ${describe(data)}`);
-  for (const [key, value] of [['channels', channels], ['height', height], ['width', width]] as const) {
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-      throw new TypeError(`${name}.${key} must be a positive integer, got ${describe(value)}`);
-    }
-  }
+  for (const [key, value] of [['channels', channels], ['height', height], ['width', width]] as const) positiveInt(value, `${name}.${key}`);
   const expected = channels! * height! * width!;
   if (data.length !== expected) {
     throw new RangeError(`${name}.data has ${data.length} values, ${channels}x${height}x${width} needs ${expected}`);

@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { checkIndex, checkIndices, type Dataset, type Sample, type WorkerSource } from './dataset';
 import { decodeImage } from './decode';
 import { DatasetNotFoundError } from './errors';
+import { positiveInt } from '../validate';
 
 /** File extensions read (compared case-insensitively). */
 export const IMAGE_EXTENSIONS: readonly string[] = ['.jpg', '.jpeg', '.png', '.webp'];
@@ -58,10 +59,7 @@ export class ImageFolderDataset implements Dataset {
     if (typeof root !== 'string' || root.length === 0) throw new TypeError('ImageFolderDataset: root must be a folder path');
     const channels = options.channels ?? 3;
     if (channels !== 1 && channels !== 3) throw new TypeError(`ImageFolderDataset: channels must be 1 or 3, got ${String(channels)}`);
-    const resize = options.resize ?? null;
-    if (resize !== null && (!Number.isInteger(resize) || resize < 1)) {
-      throw new RangeError(`ImageFolderDataset: resize must be a positive integer, got ${String(resize)}`);
-    }
+    const resize = options.resize === undefined || options.resize === null ? null : positiveInt(options.resize, 'ImageFolderDataset: resize');
     const absolute = path.resolve(root);
     let entries;
     try {

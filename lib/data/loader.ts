@@ -14,8 +14,9 @@
 import * as os from 'node:os';
 
 import { getBackend, type Backend, type BackendChoice } from '../backend/backend';
-import { nonNegativeInt, positiveInt } from '../ops/common';
-import { describe, Tensor, type Seed } from '../tensor';
+import { boolean, nonNegativeInt, positiveInt, seedValue } from '../validate';
+import { Tensor, type Seed } from '../tensor';
+import { describe } from '../validate';
 import { assembleBatch, type HostBatch } from './batchAssembly';
 import { BatchWorkers, batchWorkerScript } from './batchWorkers';
 import type { Dataset, Sample } from './dataset';
@@ -105,13 +106,8 @@ export class DataLoader {
     if (options === null || typeof options !== 'object') throw new TypeError('DataLoader: options must be an object with batchSize');
     this.dataset = dataset;
     this.batchSize = positiveInt(options.batchSize, 'batchSize');
-    this.shuffle = options.shuffle ?? false;
-    if (typeof this.shuffle !== 'boolean') throw new TypeError(`shuffle must be a boolean, got ${describe(this.shuffle)}`);
-    const seed = options.seed ?? 0;
-    if ((typeof seed !== 'number' || !Number.isSafeInteger(seed) || seed < 0) && (typeof seed !== 'bigint' || seed < 0n)) {
-      throw new TypeError(`seed must be a non-negative integer, got ${describe(seed)}`);
-    }
-    this.seed = BigInt(seed);
+    this.shuffle = boolean(options.shuffle ?? false, 'shuffle');
+    this.seed = seedValue(options.seed ?? 0, 'seed');
     this.dropLast = options.dropLast ?? false;
     if (typeof this.dropLast !== 'boolean') throw new TypeError(`dropLast must be a boolean, got ${describe(this.dropLast)}`);
     if (this.dropLast && dataset.length < this.batchSize) {

@@ -8,6 +8,7 @@ import { mkdir, open, readdir, rm, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 
 import { removeStaleTempFiles, syncDirectory, writeFileAtomic } from './atomicWrite';
+import { positiveInt } from '../validate';
 
 /** Metadata key holding a checkpoint's validation metric (higher is better). */
 export const METRIC_KEY = 'alexnet-cuda.metric';
@@ -62,8 +63,7 @@ export class CheckpointDirectory {
 
   constructor(dir: string, options: { keepLast?: number } = {}) {
     if (typeof dir !== 'string' || dir.length === 0) throw new TypeError('checkpoint folder must be a path');
-    const keepLast = options.keepLast ?? 3;
-    if (!Number.isInteger(keepLast) || keepLast < 1) throw new RangeError(`keepLast must be a positive integer, got ${String(keepLast)}`);
+    const keepLast = positiveInt(options.keepLast ?? 3, 'keepLast');
     this.dir = path.resolve(dir);
     this.keepLast = keepLast;
   }

@@ -18,7 +18,7 @@
  * @module
  */
 import { getBackend, type Backend, type BackendChoice } from '../backend/backend';
-import { positiveInt } from '../ops/common';
+import { oneOf, positiveInt } from '../validate';
 import { ReLU } from '../nn/activation';
 import { Conv2d, type Conv2dConfig } from '../nn/conv2d';
 import { Dropout } from '../nn/dropout';
@@ -28,8 +28,10 @@ import { LocalResponseNorm } from '../nn/localResponseNorm';
 import { Module, type BackwardOptions, type Parameter } from '../nn/module';
 import { AdaptiveAvgPool2d, MaxPool2d } from '../nn/pooling';
 import { Sequential } from '../nn/sequential';
-import { checkSeed, deriveSeed, nextSeed } from '../random';
-import { checkTensor, describe, Tensor, type Seed } from '../tensor';
+import { deriveSeed, nextSeed } from '../random';
+import { seedValue } from '../validate';
+import { checkTensor, Tensor, type Seed } from '../tensor';
+import { describe } from '../validate';
 import type { TransformSpec } from '../data/transforms/transform';
 import { predict, type PredictInput, type PredictOptions, type Prediction } from '../predict';
 import { initialize, INIT_SCHEMES, type InitScheme } from './init';
@@ -204,18 +206,12 @@ function buildClassifier(preset: PresetName, b: Builder, inFeatures: number, cla
 /** Resolves defaults and checks every option, naming the bad one. */
 export function resolveConfig(options: AlexNetOptions = {}): AlexNetConfig {
   if (options === null || typeof options !== 'object') throw new TypeError('AlexNet options must be an object');
-  const preset = options.preset ?? 'torchvision';
-  if (!PRESETS.includes(preset)) {
-    throw new TypeError(`preset must be one of ${PRESETS.join(', ')}, got ${JSON.stringify(preset)}`);
-  }
+  const preset = oneOf(options.preset ?? 'torchvision', PRESETS, 'preset');
   const d2l = preset === 'd2l';
   const width = options.width ?? 1;
   if (typeof width !== 'number') throw new TypeError(`width must be a number in (0, 16], got ${describe(width)}`);
   if (!(width > 0) || width > 16) throw new RangeError(`width must be a number in (0, 16], got ${width}`);
-  const init = options.init ?? DEFAULT_INIT[preset];
-  if (!INIT_SCHEMES.includes(init)) {
-    throw new TypeError(`init must be one of ${INIT_SCHEMES.join(', ')}, got ${JSON.stringify(init)}`);
-  }
+  const init = oneOf(options.init ?? DEFAULT_INIT[preset], INIT_SCHEMES, 'init');
   return {
     preset,
     numClasses: positiveInt(options.numClasses ?? (d2l ? 10 : 1000), 'numClasses'),
@@ -223,7 +219,7 @@ export function resolveConfig(options: AlexNetOptions = {}): AlexNetConfig {
     inputSize: positiveInt(options.inputSize ?? (preset === 'paper' ? 227 : 224), 'inputSize'),
     width,
     init,
-    seed: checkSeed(options.seed ?? nextSeed(), 'seed').toString(),
+    seed: seedValue(options.seed ?? nextSeed(), 'seed').toString(),
   };
 }
 

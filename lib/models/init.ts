@@ -22,6 +22,7 @@ import { Linear } from '../nn/linear';
 import { Module } from '../nn/module';
 import { deriveSeed } from '../random';
 import { Tensor, type Seed } from '../tensor';
+import { oneOf } from '../validate';
 
 /**
  * How {@link initialize} draws Conv2d and Linear parameters:
@@ -46,9 +47,7 @@ export function weightedLayers(module: Module): (Conv2d | Linear)[] {
 
 /** Applies `scheme` to every Conv2d and Linear layer of `module`. */
 export function initialize(module: Module, scheme: InitScheme, seed: Seed): void {
-  if (!INIT_SCHEMES.includes(scheme)) {
-    throw new TypeError(`init must be one of ${INIT_SCHEMES.join(', ')}, got ${JSON.stringify(scheme)}`);
-  }
+  oneOf(scheme, INIT_SCHEMES, 'init');
   const layers = weightedLayers(module);
   const convs = layers.filter((l) => l instanceof Conv2d);
   const linears = layers.filter((l) => l instanceof Linear);

@@ -4,8 +4,9 @@
  */
 import { getBackend, type Backend, type BackendChoice } from '../backend/backend';
 import { conv2d, conv2dBackwardData, conv2dBackwardFilter, convGeometry, type Padding2d } from '../ops/conv';
-import { pairOf, positiveInt } from '../ops/common';
-import { checkSeed, deriveSeed, nextSeed } from '../random';
+import { pairOf, positiveInt } from '../validate';
+import { deriveSeed, nextSeed } from '../random';
+import { seedValue } from '../validate';
 import { checkTensor, Tensor, type Seed } from '../tensor';
 import { Module, Parameter, SavedTensors, requireRank, type BackwardOptions } from './module';
 
@@ -86,7 +87,7 @@ export class Conv2d extends Module {
     const shape = [this.outChannels, this.inChannels / this.groups, ...this.kernelSize];
     this.weight = new Parameter('weight', Tensor.empty(shape, { backend }));
     this.bias = config.bias === false ? null : new Parameter('bias', Tensor.empty([this.outChannels], { backend }));
-    this.resetParameters(checkSeed(config.seed ?? nextSeed(), 'Conv2d: seed'));
+    this.resetParameters(seedValue(config.seed ?? nextSeed(), 'Conv2d: seed'));
   }
 
   /** Inputs to each output (in/groups * kh * kw), as PyTorch computes fan-in. */

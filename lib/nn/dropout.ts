@@ -4,9 +4,10 @@
  * so a resumed run draws the masks the uninterrupted run would have drawn.
  * @module
  */
-import { numberIn } from '../ops/common';
+import { numberIn } from '../validate';
 import { dropout, multiply } from '../ops/dropout';
-import { checkSeed, nextSeed } from '../random';
+import { nextSeed } from '../random';
+import { seedValue } from '../validate';
 import { checkTensor, Tensor, type Seed } from '../tensor';
 import { Module, SavedTensors, type BackwardOptions } from './module';
 
@@ -37,7 +38,7 @@ export class Dropout extends Module {
   constructor(p = 0.5, options: { seed?: Seed } = {}) {
     super();
     this.p = numberIn(p, 'Dropout: p', 0, 1);
-    this.seed = checkSeed(options?.seed ?? nextSeed(), 'Dropout: seed');
+    this.seed = seedValue(options?.seed ?? nextSeed(), 'Dropout: seed');
   }
 
   override outputShape(inputShape: readonly number[]): number[] {

@@ -3,9 +3,10 @@
  * @module
  */
 import { getBackend, type Backend, type BackendChoice } from '../backend/backend';
-import { positiveInt } from '../ops/common';
+import { positiveInt } from '../validate';
 import { linear, linearBackwardData, linearBackwardWeight } from '../ops/linear';
-import { checkSeed, deriveSeed, nextSeed } from '../random';
+import { deriveSeed, nextSeed } from '../random';
+import { seedValue } from '../validate';
 import { Tensor, type Seed } from '../tensor';
 import { Module, Parameter, SavedTensors, requireRank, type BackwardOptions } from './module';
 
@@ -46,7 +47,7 @@ export class Linear extends Module {
     const backend = getBackend(config.backend);
     this.weight = new Parameter('weight', Tensor.empty([this.outFeatures, this.inFeatures], { backend }));
     this.bias = config.bias === false ? null : new Parameter('bias', Tensor.empty([this.outFeatures], { backend }));
-    this.resetParameters(checkSeed(config.seed ?? nextSeed(), 'Linear: seed'));
+    this.resetParameters(seedValue(config.seed ?? nextSeed(), 'Linear: seed'));
   }
 
   /** Inputs to each output (inFeatures), for initialization schemes. */

@@ -3,7 +3,7 @@
  * (torchvision's pooling to 6x6 before the classifier).
  * @module
  */
-import { pairOf, positiveInt } from '../ops/common';
+import { pairOf, positiveInt } from '../validate';
 import {
   adaptiveAvgPool2d,
   adaptiveAvgPool2dBackward,

@@ -4,8 +4,10 @@
  * @module
  */
 import type { NativeConvGeometry } from '../backend/native';
-import { Tensor, describe } from '../tensor';
-import { native, nonNegativeInt, pairOf, positiveInt, sameBackend, wrap } from './common';
+import { Tensor } from '../tensor';
+import { describe } from '../validate';
+import { native, sameBackend, wrap } from './common';
+import { nonNegativeInt, pairOf, positiveInt } from '../validate';
 
 /**
  * Zero padding: one number for every side, `[height, width]`, or explicit sides

@@ -5,7 +5,8 @@
  * @module
  */
 import { Tensor, type Seed } from '../tensor';
-import { native, numberIn, sameBackend, wrap } from './common';
+import { native, sameBackend, wrap } from './common';
+import { numberIn } from '../validate';
 
 /** Returns the output and the mask (0 or 1 / (1 - p)); the backward pass is gradOutput * mask. */
 export function dropout(

@@ -4,7 +4,8 @@
  * @module
  */
 import { Tensor } from '../tensor';
-import { native, positiveInt, sameBackend, wrap } from './common';
+import { native, sameBackend, wrap } from './common';
+import { positiveInt } from '../validate';
 
 /**
  * Mean cross-entropy of softmax(logits) against int32 `labels`; `gradLogits` = (softmax - onehot) / N

@@ -9,7 +9,8 @@
  */
 import type { NativeLrnParams } from '../backend/native';
 import { Tensor } from '../tensor';
-import { native, numberIn, positiveInt, sameBackend, wrap } from './common';
+import { native, sameBackend, wrap } from './common';
+import { numberIn, positiveInt } from '../validate';
 
 /** LRN parameters in PyTorch's convention (alpha divided by size). */
 export interface LrnParams {

@@ -5,7 +5,8 @@
  */
 import type { NativePoolGeometry } from '../backend/native';
 import { Tensor } from '../tensor';
-import { native, nonNegativeInt, pairOf, positiveInt, sameBackend, wrap } from './common';
+import { native, sameBackend, wrap } from './common';
+import { nonNegativeInt, pairOf, positiveInt } from '../validate';
 
 /** Window geometry of {@link maxPool2d} and {@link maxPool2dBackward} (and the MaxPool2d layer). */
 export interface MaxPool2dOptions {

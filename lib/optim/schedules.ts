@@ -16,7 +16,7 @@
  * continues it exactly.
  * @module
  */
-import { describe } from '../tensor';
+import { describe, nonNegativeInt, numberIn, oneOf, positiveInt, positiveNumber } from '../validate';
 
 /** Where a training step is. */
 export interface SchedulePosition {
@@ -49,26 +49,6 @@ export interface LrSchedule {
   setState(state: ScheduleState): void;
 }
 
-function positive(value: unknown, name: string): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    throw new RangeError(`${name} must be a positive number, got ${describe(value)}`);
-  }
-  return value;
-}
-
-function positiveInteger(value: unknown, name: string): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-    throw new RangeError(`${name} must be a positive integer, got ${describe(value)}`);
-  }
-  return value;
-}
-
-function fraction(value: unknown, name: string, { allowOne = true } = {}): number {
-  if (typeof value !== 'number' || !(value >= 0) || value > 1 || (!allowOne && value === 1)) {
-    throw new RangeError(`${name} must be in [0, ${allowOne ? '1]' : '1)'}, got ${describe(value)}`);
-  }
-  return value;
-}
 
 function stateless(kind: string, name: string, factor: (p: SchedulePosition) => number): LrSchedule {
   return {
@@ -88,8 +68,8 @@ export function constantLR(): LrSchedule {
 
 /** Multiplies the rate by `gamma` (default 0.1) every `stepSize` epochs. */
 export function stepLR(options: { stepSize: number; gamma?: number }): LrSchedule {
-  const stepSize = positiveInteger(options?.stepSize, 'stepLR: stepSize');
-  const gamma = positive(options.gamma ?? 0.1, 'stepLR: gamma');
+  const stepSize = positiveInt(options?.stepSize, 'stepLR: stepSize');
+  const gamma = positiveNumber(options.gamma ?? 0.1, 'stepLR: gamma');
   return stateless('step', `step(${stepSize}, ${gamma})`, (p) => gamma ** Math.floor(p.epoch / stepSize));
 }
 
@@ -100,10 +80,10 @@ export function multiStepLR(options: { milestones: readonly number[]; gamma?: nu
     throw new TypeError(`multiStepLR: milestones must be a non-empty array of epochs, got ${describe(milestones)}`);
   }
   milestones.forEach((m, i) => {
-    positiveInteger(m, `multiStepLR: milestones[${i}]`);
+    positiveInt(m, `multiStepLR: milestones[${i}]`);
     if (i > 0 && m <= milestones[i - 1]!) throw new RangeError('multiStepLR: milestones must increase');
   });
-  const gamma = positive(options.gamma ?? 0.1, 'multiStepLR: gamma');
+  const gamma = positiveNumber(options.gamma ?? 0.1, 'multiStepLR: gamma');
   return stateless('multistep', `multistep(${milestones.join(',')}, ${gamma})`, (p) => gamma ** milestones.filter((m) => p.epoch >= m).length);
 }
 
@@ -113,8 +93,8 @@ export function multiStepLR(options: { milestones: readonly number[]; gamma?: nu
  * smoothly within epochs.
  */
 export function cosineLR(options: { epochs: number; minFactor?: number; perStep?: boolean }): LrSchedule {
-  const epochs = positiveInteger(options?.epochs, 'cosineLR: epochs');
-  const minFactor = fraction(options.minFactor ?? 0, 'cosineLR: minFactor');
+  const epochs = positiveInt(options?.epochs, 'cosineLR: epochs');
+  const minFactor = numberIn(options.minFactor ?? 0, 'cosineLR: minFactor', 0, 1, true);
   const perStep = options.perStep ?? false;
   return stateless('cosine', `cosine(${epochs}${minFactor ? `, min ${minFactor}` : ''}${perStep ? ', per step' : ''})`, (p) => {
     const t = perStep ? p.epoch + p.batch / p.stepsPerEpoch : p.epoch;
@@ -132,9 +112,9 @@ export function linearWarmup(options: { epochs?: number; steps?: number; startFa
   if (options === null || typeof options !== 'object' || (options.epochs === undefined) === (options.steps === undefined)) {
     throw new TypeError('linearWarmup: give exactly one of epochs or steps');
   }
-  const epochs = options.epochs === undefined ? undefined : positive(options.epochs, 'linearWarmup: epochs');
-  const steps = options.steps === undefined ? undefined : positiveInteger(options.steps, 'linearWarmup: steps');
-  const start = fraction(options.startFactor ?? 0.1, 'linearWarmup: startFactor');
+  const epochs = options.epochs === undefined ? undefined : positiveNumber(options.epochs, 'linearWarmup: epochs');
+  const steps = options.steps === undefined ? undefined : positiveInt(options.steps, 'linearWarmup: steps');
+  const start = numberIn(options.startFactor ?? 0.1, 'linearWarmup: startFactor', 0, 1, true);
   const name = `warmup(${epochs !== undefined ? `${epochs} epochs` : `${steps} steps`}, from ${start})`;
   return stateless('warmup', name, (p) => {
     const total = steps ?? epochs! * p.stepsPerEpoch;
@@ -165,15 +145,12 @@ export interface PlateauOptions {
  * error rate stopped improving".
  */
 export function reduceOnPlateau(options: PlateauOptions = {}): LrSchedule {
-  const mode = options.mode ?? 'min';
-  if (mode !== 'min' && mode !== 'max') throw new TypeError(`reduceOnPlateau: mode must be 'min' or 'max', got ${describe(mode)}`);
-  const factor = fraction(options.factor ?? 0.1, 'reduceOnPlateau: factor', { allowOne: false });
-  const patience = options.patience ?? 10;
-  if (!Number.isInteger(patience) || patience < 0) throw new RangeError(`reduceOnPlateau: patience must be a non-negative integer, got ${describe(patience)}`);
-  const threshold = fraction(options.threshold ?? 1e-4, 'reduceOnPlateau: threshold');
-  const cooldown = options.cooldown ?? 0;
-  if (!Number.isInteger(cooldown) || cooldown < 0) throw new RangeError(`reduceOnPlateau: cooldown must be a non-negative integer, got ${describe(cooldown)}`);
-  const minFactor = fraction(options.minFactor ?? 0, 'reduceOnPlateau: minFactor');
+  const mode = oneOf(options.mode ?? 'min', ['min', 'max'], 'reduceOnPlateau: mode');
+  const factor = numberIn(options.factor ?? 0.1, 'reduceOnPlateau: factor', 0, 1);
+  const patience = nonNegativeInt(options.patience ?? 10, 'reduceOnPlateau: patience');
+  const threshold = numberIn(options.threshold ?? 1e-4, 'reduceOnPlateau: threshold', 0, 1, true);
+  const cooldown = nonNegativeInt(options.cooldown ?? 0, 'reduceOnPlateau: cooldown');
+  const minFactor = numberIn(options.minFactor ?? 0, 'reduceOnPlateau: minFactor', 0, 1, true);
   let current = 1;
   let best = mode === 'min' ? Infinity : -Infinity;
   let badEpochs = 0;

@@ -5,9 +5,10 @@
  * @module
  */
 import { Parameter } from '../nn/module';
-import { numberIn } from '../ops/common';
+import { numberIn } from '../validate';
 import { callNative } from '../errors';
-import { describe, Tensor } from '../tensor';
+import { Tensor } from '../tensor';
+import { describe } from '../validate';
 
 /** Options of {@link SGD}; the same meaning as torch.optim.SGD's. */
 export interface SgdOptions {

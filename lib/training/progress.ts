@@ -5,6 +5,7 @@
  * @module
  */
 import type { Writable } from 'node:stream';
+import { oneOf } from '../validate';
 
 /**
  * How progress is shown: 'bar' (redrawn in place), 'lines' (periodic), 'epochs' (only epoch
@@ -133,7 +134,7 @@ class NoProgress implements ProgressReporter {
 
 /** A reporter for `mode` writing to `stream`; plain lines at most every `intervalSeconds` (default 10). */
 export function createProgress(mode: ProgressMode, stream: Writable & { isTTY?: boolean }, intervalSeconds = 10): ProgressReporter {
-  if (!PROGRESS_MODES.includes(mode)) throw new TypeError(`progress must be one of ${PROGRESS_MODES.join(', ')}, got ${JSON.stringify(mode)}`);
+  oneOf(mode, PROGRESS_MODES, 'progress');
   const resolved = mode === 'auto' ? (stream.isTTY ? 'bar' : 'lines') : mode;
   if (resolved === 'bar') return new BarProgress(stream);
   if (resolved === 'lines') return new LineProgress(stream, intervalSeconds);

@@ -48,13 +48,13 @@ describe('alexnet CLI', () => {
     const help = cli(['train', '--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/The defaults are the d2l recipe/);
-    for (const command of ['eval', 'predict', 'bench', 'info']) expect(cli([command, '--help']).code).toBe(0);
+    for (const command of ['eval', 'predict', 'import', 'export', 'bench', 'info']) expect(cli([command, '--help']).code).toBe(0);
     const bad = cli(['train', '--bogus']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toBe("alexnet train: Unknown option '--bogus' (see alexnet train --help)\n");
     const badNumber = cli(['train', '--lr', 'fast']);
     expect([badNumber.code, badNumber.stderr]).toEqual([2, 'alexnet train: --lr must be a number, got "fast"\n']);
-    expect(cli(['frobnicate']).stderr).toMatch(/^alexnet: unknown command "frobnicate": use one of train, eval, predict, bench, info\n$/);
+    expect(cli(['frobnicate']).stderr).toMatch(/^alexnet: unknown command "frobnicate": use one of train, eval, predict, import, export, bench, info\n$/);
     expect(cli(['predict']).code).toBe(2);
   });
 

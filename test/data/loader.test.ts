@@ -131,7 +131,7 @@ describe('DataLoader', () => {
     };
     await expect(collect(new DataLoader(bad, { batchSize: 2, backend }))).rejects.toThrow(/sample 1 has label 5, outside \[0, 2\)/);
     expect(() => new DataLoader(dataset(4), { batchSize: 0, backend })).toThrow(/batchSize must be a positive integer/);
-    expect(() => new DataLoader(dataset(4), { batchSize: 2, seed: -1, backend })).toThrow(/seed must be a non-negative integer/);
+    expect(() => new DataLoader(dataset(4), { batchSize: 2, seed: -1, backend })).toThrow(/seed must be a non-negative safe integer/);
     expect(() => new DataLoader(dataset(4), { batchSize: 2, transform: [randomCrop(9)], backend })).toThrow(/does not fit/);
     expect(() => new DataLoader(bad, { batchSize: 1, workers: 2, backend })).toThrow(/workers > 0 needs a built-in dataset/);
     expect(() => new DataLoader({} as Dataset, { batchSize: 1 })).toThrow(TypeError);

@@ -157,7 +157,7 @@ describe('Trainer', () => {
     const train = syntheticDataset(8, 7);
     await expect(trainer.fit(train, null, { ...base, epochs: 0 })).rejects.toThrow(/epochs must be a positive integer/);
     await expect(trainer.fit(train, null, { ...base, batchSize: 1.5 })).rejects.toThrow(/batchSize must be a positive integer/);
-    await expect(trainer.fit(train, null, { ...base, seed: -1 })).rejects.toThrow(/seed must be a non-negative integer, got -1/);
+    await expect(trainer.fit(train, null, { ...base, seed: -1 })).rejects.toThrow(/seed must be a non-negative safe integer \(or a bigint\), got -1/);
     const tenClasses = new ArrayDataset({ images: new Uint8Array(784), labels: [0], shape: [1, 28, 28], classes: Array.from({ length: 10 }, String) });
     await expect(trainer.fit(tenClasses, null, base)).rejects.toThrow(/the model has 4 outputs but the training set has 10 classes/);
     expect(() => new Trainer({} as AlexNet)).toThrow(/model must be an AlexNet/);

@@ -7,6 +7,7 @@
 import type { Image, ImageShape } from '../image';
 import type { Rng } from '../rng';
 import { sizePair, type Size2d, type Transform, type TransformSpec } from './transform';
+import { nonNegativeInt } from '../../validate';
 
 /** Python's round(): halves go to the even neighbour. */
 function roundHalfEven(x: number): number {
@@ -66,12 +67,8 @@ export class RandomCrop implements Transform {
 
   constructor(size: Size2d, options: { padding?: number } = {}) {
     this.#size = sizePair(size, 'randomCrop: size');
-    const padding = options.padding ?? 0;
-    if (typeof padding !== 'number' || !Number.isInteger(padding) || padding < 0) {
-      throw new RangeError(`randomCrop: padding must be a non-negative integer, got ${String(padding)}`);
-    }
-    this.#padding = padding;
-    this.spec = { kind: 'randomCrop', size: [...this.#size], ...(padding ? { padding } : {}) };
+    this.#padding = nonNegativeInt(options.padding ?? 0, 'randomCrop: padding');
+    this.spec = { kind: 'randomCrop', size: [...this.#size], ...(this.#padding ? { padding: this.#padding } : {}) };
   }
 
   outputShape([c, h, w]: ImageShape): ImageShape {

@@ -2,7 +2,7 @@
  * A sequence of transforms applied in order, built from Transform objects or their specs.
  * @module
  */
-import { describe } from '../../tensor';
+import { describe } from '../../validate';
 import { checkImage, type Image, type ImageShape } from '../image';
 import type { Rng } from '../rng';
 import { CenterCrop, RandomCrop } from './crop';

@@ -6,6 +6,7 @@
  */
 import type { Image, ImageShape } from '../image';
 import type { Rng } from '../rng';
+import { pairOf, positiveInt } from '../../validate';
 
 /** Height and width: one number for both, or [height, width]. */
 export type Size2d = number | readonly [number, number];
@@ -73,15 +74,5 @@ export interface Transform {
 
 /** Checks a size argument and returns [height, width]. */
 export function sizePair(size: unknown, name: string): [number, number] {
-  const check = (v: unknown, n: string): number => {
-    if (typeof v !== 'number' || !Number.isInteger(v)) throw new TypeError(`${n} must be a positive integer, got ${String(v)}`);
-    if (v < 1) throw new RangeError(`${n} must be a positive integer, got ${v}`);
-    return v;
-  };
-  if (Array.isArray(size)) {
-    if (size.length !== 2) throw new RangeError(`${name} must be a number or [height, width], got an array of length ${size.length}`);
-    return [check(size[0], `${name}[0]`), check(size[1], `${name}[1]`)];
-  }
-  const s = check(size, name);
-  return [s, s];
+  return pairOf(size, name, positiveInt);
 }
