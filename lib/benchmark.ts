@@ -27,6 +27,7 @@ import { Sequential } from './nn/sequential';
 import { nonNegativeInt, oneOf, positiveInt } from './validate';
 import { softmaxCrossEntropy } from './ops/loss';
 import { SGD } from './optim/sgd';
+import { trainStep } from './training/step';
 import { Tensor } from './tensor';
 import { describe } from './validate';
 
@@ -244,13 +245,9 @@ export async function benchmarkTraining(options: BenchmarkOptions): Promise<Step
     try {
       model.train();
       const timing = await sample(r, () => {
-        const logits = model.forward(images);
-        const { loss, gradLogits } = softmaxCrossEntropy(logits, labels, { withGrad: true });
+        const { logits, loss } = trainStep(model, optimizer, images, labels);
         logits.dispose();
         loss.dispose();
-        model.backward(gradLogits!)?.dispose();
-        gradLogits!.dispose();
-        optimizer.step();
       });
       return stepResult('train', r, timing);
     } finally {

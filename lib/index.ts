@@ -28,11 +28,11 @@ export {
   type CheckpointContents,
   type LoadModelOptions,
   type StoredTensor,
-} from './checkpoint';
+} from './checkpoint/format';
 export * from './data/index';
 export * as transforms from './data/transforms/index';
 export { BackendError, BackendUnavailableError, DeviceLostError, OutOfMemoryError } from './errors';
-export { CheckpointDirectory, resolveCheckpointFile } from './io/checkpointDirectory';
+export { CheckpointDirectory, resolveCheckpointFile } from './checkpoint/directory';
 export { encodeOnnx, exportOnnx, ONNX_OPSET, type OnnxExportOptions } from './interop/onnxExport';
 export { importTorchCheckpoint, type TorchImportOptions } from './interop/torchImport';
 export { AlexNet, createAlexNet, PRESETS, resolveConfig, type AlexNetConfig, type AlexNetOptions, type PresetName } from './models/alexnet';
@@ -60,13 +60,13 @@ export { deriveSeed, nextSeed, resetSeedCounter } from './random';
 export { Tensor, type DType, type HostArray, type Seed, type TensorOptions } from './tensor';
 export {
   Trainer,
-  TrainingDivergedError,
   type BatchInfo,
-  type EpochRecord,
   type EvalResult,
   type EvaluateOptions,
   type FitOptions,
   type FitResult,
   type TrainerCallbacks,
-} from './train';
+} from './training/trainer';
+export { TrainingDivergedError } from './training/divergence';
+export type { EpochRecord } from './training/epochRecord';
 export type { ProgressMode } from './training/progress';

@@ -3,11 +3,11 @@
  * preprocessing stored in the checkpoint.
  * @module
  */
-import { readCheckpoint, modelFromCheckpoint } from '../checkpoint';
+import { readCheckpoint, modelFromCheckpoint } from '../checkpoint/format';
 import { randomSubset } from '../data/dataset';
 import type { Split } from '../data/fashionMnist';
-import { resolveCheckpointFile } from '../io/checkpointDirectory';
-import { Trainer } from '../train';
+import { resolveCheckpointFile } from '../checkpoint/directory';
+import { Trainer } from '../training/trainer';
 import { autoOrIntArg, choiceArg, intArg, stringArg, UsageError, type CommandSpec, type ParsedArgs } from './args';
 import { BACKEND_OPTIONS, backendFromFlags } from './backendFlags';
 import { EXIT, type CliIo, type Command } from './command';

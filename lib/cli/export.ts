@@ -5,9 +5,9 @@
  */
 import * as path from 'node:path';
 
-import { modelFromCheckpoint, readCheckpoint } from '../checkpoint';
+import { modelFromCheckpoint, readCheckpoint } from '../checkpoint/format';
 import { exportOnnx, ONNX_OPSET } from '../interop/onnxExport';
-import { resolveCheckpointFile } from '../io/checkpointDirectory';
+import { resolveCheckpointFile } from '../checkpoint/directory';
 import { PRESETS, type PresetName } from '../models/alexnet';
 import { choiceArg, intArg, stringArg, UsageError, type CommandSpec, type ParsedArgs } from './args';
 import { EXIT, type CliIo, type Command } from './command';

@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 
-import { saveCheckpoint } from '../checkpoint';
+import { saveCheckpoint } from '../checkpoint/format';
 import { IMAGENET_MEAN, IMAGENET_STD } from '../data/transforms/normalize';
 import type { TransformSpec } from '../data/transforms/transform';
 import { importTorchCheckpoint } from '../interop/torchImport';

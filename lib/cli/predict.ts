@@ -6,11 +6,11 @@
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 
-import { readCheckpoint, modelFromCheckpoint } from '../checkpoint';
+import { readCheckpoint, modelFromCheckpoint } from '../checkpoint/format';
 import { imageFromBytesCHW, type Image } from '../data/image';
 import { readIdxFile } from '../data/idx';
-import { resolveCheckpointFile } from '../io/checkpointDirectory';
-import type { Prediction } from '../predict';
+import { resolveCheckpointFile } from '../checkpoint/directory';
+import { predict, type Prediction } from '../predict';
 import { intArg, stringArg, UsageError, type CommandSpec, type ParsedArgs } from './args';
 import { BACKEND_OPTIONS, backendFromFlags } from './backendFlags';
 import { EXIT, type CliIo, type Command } from './command';
@@ -74,7 +74,7 @@ async function run(args: ParsedArgs, io: CliIo): Promise<number> {
         truth.push(l === undefined ? null : (model.classes?.[l] ?? String(l)));
       }
     }
-    const predictions: Prediction[] = await model.predict(inputs, { topk: intArg(values, 'topk', 5, 1), batchSize: intArg(values, 'batch-size', 64, 1) });
+    const predictions: Prediction[] = await predict(model, inputs, { topk: intArg(values, 'topk', 5, 1), batchSize: intArg(values, 'batch-size', 64, 1) });
     predictions.forEach((p, i) => {
       if (values.json === true) {
         io.stdout.write(`${JSON.stringify({ input: names[i], ...(truth[i] !== null ? { truth: truth[i] } : {}), label: p.label, index: p.index, probability: p.probability, topk: p.topk })}\n`);

@@ -13,13 +13,13 @@
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 
-import { readCheckpoint, saveCheckpoint, type Checkpoint } from '../checkpoint';
+import { readCheckpoint, saveCheckpoint, type Checkpoint } from '../checkpoint/format';
 import { randomSubset } from '../data/dataset';
-import { resolveCheckpointFile } from '../io/checkpointDirectory';
+import { resolveCheckpointFile } from '../checkpoint/directory';
 import { createAlexNet, PRESETS, resolveConfig, type AlexNetConfig, type AlexNetOptions, type PresetName } from '../models/alexnet';
 import { INIT_SCHEMES, type InitScheme } from '../models/init';
 import { parseSchedule } from '../optim/schedules';
-import { Trainer } from '../train';
+import { Trainer } from '../training/trainer';
 import { PROGRESS_MODES, formatDuration, type ProgressMode } from '../training/progress';
 import { autoOrIntArg, choiceArg, intArg, numberArg, stringArg, UsageError, type CommandSpec, type ParsedArgs } from './args';
 import { BACKEND_OPTIONS, backendFromFlags } from './backendFlags';

@@ -21,7 +21,7 @@ import { endianness } from 'node:os';
 import * as path from 'node:path';
 
 import { packageRoot } from '../backend/packageRoot';
-import { METADATA_KEYS } from '../checkpoint';
+import { METADATA_KEYS } from '../checkpoint/format';
 import { writeFileAtomic } from '../io/atomicWrite';
 import { ProtoMessage } from '../io/protobuf';
 import { AlexNet } from '../models/alexnet';
@@ -30,11 +30,11 @@ import { Conv2d } from '../nn/conv2d';
 import { Dropout } from '../nn/dropout';
 import { Flatten } from '../nn/flatten';
 import { Linear } from '../nn/linear';
-import { LocalResponseNorm } from '../nn/localResponseNorm';
+import { LocalResponseNorm } from '../nn/lrn';
 import { Module, type Parameter } from '../nn/module';
-import { AdaptiveAvgPool2d, MaxPool2d } from '../nn/pooling';
+import { AdaptiveAvgPool2d, MaxPool2d } from '../nn/pool2d';
 import { Sequential } from '../nn/sequential';
-import { poolGeometry } from '../ops/pooling';
+import { poolGeometry } from '../ops/pool2d';
 import { describe, options as checkOptions, positiveInt } from '../validate';
 
 /** The ONNX operator set the export targets. */

@@ -14,7 +14,7 @@
  */
 import { open, readFile } from 'node:fs/promises';
 
-import { CheckpointError } from '../checkpoint';
+import { CheckpointError } from '../checkpoint/format';
 import { PickleError, PickleGlobal, pickleTypeName, unpickle, type PickleRules, type PickleValue } from '../io/pickle';
 import { ZipError, ZipReader } from '../io/zipReader';
 

@@ -11,7 +11,7 @@
  * clear error, and nothing larger than the model is ever allocated.
  * @module
  */
-import { CheckpointError, loadParameters, type StoredTensor } from '../checkpoint';
+import { CheckpointError, loadParameters, type StoredTensor } from '../checkpoint/format';
 import type { Backend, BackendChoice } from '../backend/backend';
 import { createAlexNet, PRESETS, type AlexNet, type PresetName } from '../models/alexnet';
 import { pickleTypeName, type PickleValue } from '../io/pickle';

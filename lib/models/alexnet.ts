@@ -14,7 +14,7 @@
  * models in tests and quick experiments). TensorFlow and Keras flatten NHWC activations in HWC
  * order and we in CHW order: the same network with fc6's input rows permuted, which only matters
  * when importing their weights (not supported). The Keras models end in a Softmax layer; here the
- * model returns logits, and the softmax is part of the loss and of {@link predict}.
+ * model returns logits, and the softmax is part of the loss and of `predict`.
  * @module
  */
 import { getBackend, type Backend, type BackendChoice } from '../backend/backend';
@@ -24,16 +24,15 @@ import { Conv2d, type Conv2dConfig } from '../nn/conv2d';
 import { Dropout } from '../nn/dropout';
 import { Flatten } from '../nn/flatten';
 import { Linear } from '../nn/linear';
-import { LocalResponseNorm } from '../nn/localResponseNorm';
+import { LocalResponseNorm } from '../nn/lrn';
 import { Module, type BackwardOptions, type Parameter } from '../nn/module';
-import { AdaptiveAvgPool2d, MaxPool2d } from '../nn/pooling';
+import { AdaptiveAvgPool2d, MaxPool2d } from '../nn/pool2d';
 import { Sequential } from '../nn/sequential';
 import { deriveSeed, nextSeed } from '../random';
 import { seedValue } from '../validate';
 import { checkTensor, Tensor, type Seed } from '../tensor';
 import { describe } from '../validate';
 import type { TransformSpec } from '../data/transforms/transform';
-import { predict, type PredictInput, type PredictOptions, type Prediction } from '../predict';
 import { initialize, INIT_SCHEMES, type InitScheme } from './init';
 
 /**
@@ -257,7 +256,7 @@ export class AlexNet extends Module {
   readonly network: Sequential;
   /** Class names by output index; checkpoints store them (set by the Trainer and by loadModel). */
   classes: readonly string[] | null = null;
-  /** The preprocessing evaluation applies to an image; checkpoints store it and {@link predict} uses it. */
+  /** The preprocessing evaluation applies to an image; checkpoints store it and `predict(model, ...)` uses it. */
   preprocessing: readonly TransformSpec[] | null = null;
 
   constructor(options: AlexNetOptions = {}) {
@@ -319,11 +318,6 @@ export class AlexNet extends Module {
    */
   override backward(gradOutput: Tensor, options: BackwardOptions = {}): Tensor | null {
     return this.network.backward(gradOutput, { inputGrad: options.inputGrad ?? false });
-  }
-
-  /** Top-k classes with probabilities for images (paths, encoded bytes, Images or tensors); see {@link predict}. */
-  predict(inputs: PredictInput | readonly PredictInput[], options: PredictOptions = {}): Promise<Prediction[]> {
-    return predict(this, inputs, options);
   }
 
   /** Every layer's output shape for a batch, as [name, shape] pairs (for summaries and tests). */

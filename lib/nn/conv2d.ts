@@ -3,7 +3,7 @@
  * @module
  */
 import { getBackend, type Backend, type BackendChoice } from '../backend/backend';
-import { conv2d, conv2dBackwardData, conv2dBackwardFilter, convGeometry, type Padding2d } from '../ops/conv';
+import { conv2d, conv2dBackwardData, conv2dBackwardFilter, convGeometry, type Padding2d } from '../ops/conv2d';
 import { pairOf, positiveInt } from '../validate';
 import { deriveSeed, nextSeed } from '../random';
 import { seedValue } from '../validate';

@@ -4,10 +4,10 @@
  * @module
  */
 export * from './activation';
-export * from './conv';
+export * from './conv2d';
 export * from './dropout';
 export * from './elementwise';
 export * from './linear';
 export * from './loss';
-export * from './normalization';
-export * from './pooling';
+export * from './lrn';
+export * from './pool2d';

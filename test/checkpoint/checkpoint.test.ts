@@ -13,14 +13,14 @@ import {
   modelFromCheckpoint,
   readCheckpoint,
   saveCheckpoint,
-} from '../../lib/checkpoint';
+} from '../../lib/checkpoint/format';
 import { SafetensorsError } from '../../lib/io/safetensors';
 import { createAlexNet, type AlexNet } from '../../lib/models/alexnet';
 import { CrossEntropyLoss } from '../../lib/nn/loss';
 import { SGD } from '../../lib/optim/sgd';
 import { Rng } from '../../lib/data/rng';
 import { Tensor } from '../../lib/tensor';
-import { dropoutLayers } from '../../lib/train';
+import { dropoutLayers } from '../../lib/training/resume';
 import { expectSameBits } from './bits';
 
 const backend = 'cpu' as const;

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { readCheckpoint } from '../../lib/checkpoint';
+import { readCheckpoint } from '../../lib/checkpoint/format';
 import { removeStaleTempFiles } from '../../lib/io/atomicWrite';
 import { Rng } from '../../lib/data/rng';
 import { distRoot, ensureDist } from '../cli/dist';

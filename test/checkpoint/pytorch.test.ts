@@ -4,7 +4,7 @@ import * as path from 'node:path';
 
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { saveCheckpoint } from '../../lib/checkpoint';
+import { saveCheckpoint } from '../../lib/checkpoint/format';
 import { createAlexNet } from '../../lib/models/alexnet';
 import { SGD } from '../../lib/optim/sgd';
 import { Tensor } from '../../lib/tensor';

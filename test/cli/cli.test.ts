@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { decodeSafetensors } from '../../lib/io/safetensors';
-import { CheckpointDirectory } from '../../lib/io/checkpointDirectory';
+import { CheckpointDirectory } from '../../lib/checkpoint/directory';
 import { firstDifference } from '../checkpoint/bits';
 import { requireFashionMnist } from '../data/fashionMnist';
 import { writeSyntheticMnist } from '../train/synthetic';

@@ -11,7 +11,7 @@ import { deflateRawSync } from 'node:zlib';
 
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { CheckpointError } from '../../lib/checkpoint';
+import { CheckpointError } from '../../lib/checkpoint/format';
 import { importTorchCheckpoint } from '../../lib/interop/torchImport';
 import { openTorchFile, TorchTensor } from '../../lib/interop/torchFile';
 import { PICKLE_LIMITS } from '../../lib/io/pickle';

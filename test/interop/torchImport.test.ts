@@ -14,7 +14,7 @@ import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it, type TestContext } from 'vitest';
 
-import { CheckpointError, loadModel } from '../../lib/checkpoint';
+import { CheckpointError, loadModel } from '../../lib/checkpoint/format';
 import { importTorchCheckpoint } from '../../lib/interop/torchImport';
 import type { SafetensorsArray } from '../../lib/io/safetensors';
 import { Tensor } from '../../lib/tensor';

@@ -303,7 +303,7 @@ def lrn_fixture() -> Fixture:
 
 
 def pooling_fixture() -> Fixture:
-    fx = Fixture("ops/pooling")
+    fx = Fixture("ops/pool2d")
     # name: (N, C, H, W), kernel (kh, kw), stride (sh, sw), padding (ph, pw), ties
     max_cases = {
         "max_overlap_3_2": ((2, 3, 13, 13), (3, 3), (2, 2), (0, 0), False),

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { randomSubset } from '../../lib/data/dataset';
 import { loadFashionMnist } from '../../lib/data/fashionMnist';
 import { createAlexNet } from '../../lib/models/alexnet';
-import { Trainer } from '../../lib/train';
+import { Trainer } from '../../lib/training/trainer';
 import { requireFashionMnist } from '../data/fashionMnist';
 
 describe('training on Fashion-MNIST (CPU)', () => {

@@ -5,12 +5,13 @@ import * as path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { loadModel, saveCheckpoint } from '../../lib/checkpoint';
+import { loadModel, saveCheckpoint } from '../../lib/checkpoint/format';
 import type { Image } from '../../lib/data/image';
 import { Pipeline } from '../../lib/data/transforms/pipeline';
 import { Rng } from '../../lib/data/rng';
 import { createAlexNet } from '../../lib/models/alexnet';
 import { softmax } from '../../lib/ops/activation';
+import { predict } from '../../lib/predict';
 import { Tensor } from '../../lib/tensor';
 
 const backend = 'cpu' as const;
@@ -34,7 +35,7 @@ describe('predict', () => {
     const image: Image = { data: Float32Array.from(pixels, (v) => v / 255), channels: 1, height: 28, width: 28 };
     const pre = new Pipeline(m.preprocessing!).apply(image, new Rng(0));
     const tensor = Tensor.fromArray(pre.data, [1, 68, 68], { backend });
-    const results = await m.predict([file, png, image, tensor], { topk: 3 });
+    const results = await predict(m, [file, png, image, tensor], { topk: 3 });
     expect(results).toHaveLength(4);
     for (const r of results) {
       expect(r.topk).toHaveLength(3);
@@ -51,7 +52,7 @@ describe('predict', () => {
     expect(results[3]!.probability).toBe(Math.max(...probs));
     expect(m.training).toBe(false); // it was in eval mode before: left as it was
     m.train();
-    const all = (await m.predict(image, { topk: 10 }))[0]!;
+    const all = (await predict(m, image, { topk: 10 }))[0]!;
     expect(all.topk).toHaveLength(6); // capped at the number of classes
     expect(all.topk.reduce((s, x) => s + x.probability, 0)).toBeCloseTo(1, 5);
     expect(m.training).toBe(true);
@@ -63,20 +64,20 @@ describe('predict', () => {
     await saveCheckpoint(file, m);
     const loaded = await loadModel(file, { backend });
     const image: Image = { data: new Float32Array(28 * 28).fill(0.5), channels: 1, height: 28, width: 28 };
-    const [a] = await m.predict(image);
-    const [b] = await loaded.predict(image);
+    const [a] = await predict(m, image);
+    const [b] = await predict(loaded, image);
     expect(b).toEqual(a);
     expect(loaded.classes).toContain(b!.label);
   });
 
   it('says what is wrong with an input', async () => {
     const m = model();
-    await expect(m.predict([{ data: new Float32Array(4), channels: 1, height: 2, width: 2 }], { preprocessing: [] })).rejects.toThrow(
+    await expect(predict(m, [{ data: new Float32Array(4), channels: 1, height: 2, width: 2 }], { preprocessing: [] })).rejects.toThrow(
       /inputs\[0\] is \[1, 2, 2\] after preprocessing, the model takes \[1, 68, 68\]/,
     );
-    await expect(m.predict([Tensor.zeros([68, 68], { backend })])).rejects.toThrow(/inputs\[0\] must be a \[C, H, W\] or \[N, C, H, W\] tensor/);
-    await expect(m.predict([42 as never])).rejects.toThrow(/inputs\[0\] must be an image object/);
-    await expect(m.predict([], { topk: 0 })).rejects.toThrow(/topk must be a positive integer/);
-    await expect(m.predict(path.join(tmp, 'missing.png'))).rejects.toThrow(/missing\.png: cannot decode the image/);
+    await expect(predict(m, [Tensor.zeros([68, 68], { backend })])).rejects.toThrow(/inputs\[0\] must be a \[C, H, W\] or \[N, C, H, W\] tensor/);
+    await expect(predict(m, [42 as never])).rejects.toThrow(/inputs\[0\] must be an image object/);
+    await expect(predict(m, [], { topk: 0 })).rejects.toThrow(/topk must be a positive integer/);
+    await expect(predict(m, path.join(tmp, 'missing.png'))).rejects.toThrow(/missing\.png: cannot decode the image/);
   });
 });

@@ -7,10 +7,12 @@ import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { ArrayDataset } from '../../lib/data/arrayDataset';
-import { CheckpointDirectory } from '../../lib/io/checkpointDirectory';
+import { CheckpointDirectory } from '../../lib/checkpoint/directory';
 import { createAlexNet, type AlexNet } from '../../lib/models/alexnet';
 import { stepLR } from '../../lib/optim/schedules';
-import { Trainer, TrainingDivergedError, type BatchInfo, type EpochRecord, type FitOptions } from '../../lib/train';
+import { TrainingDivergedError } from '../../lib/training/divergence';
+import type { EpochRecord } from '../../lib/training/epochRecord';
+import { Trainer, type BatchInfo, type FitOptions } from '../../lib/training/trainer';
 import { expectSameBits } from '../checkpoint/bits';
 import { syntheticDataset, SYNTHETIC_CLASSES } from './synthetic';
 

@@ -7,7 +7,7 @@
 import { mkdir, open, readdir, rm, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 
-import { removeStaleTempFiles, syncDirectory, writeFileAtomic } from './atomicWrite';
+import { removeStaleTempFiles, syncDirectory, writeFileAtomic } from '../io/atomicWrite';
 import { positiveInt } from '../validate';
 
 /** Metadata key holding a checkpoint's validation metric (higher is better). */

@@ -72,7 +72,7 @@ async function inputPair(shape: number[], seed: number, values: Values, dev: Bac
   return pairFrom(drawn.values.map(transform), shape, dev);
 }
 
-const fixture = loadFixture('ops/pooling');
+const fixture = loadFixture('ops/pool2d');
 
 describeOnDevice('pooling on the device', () => {
   describe('against PyTorch (fixtures)', () => {

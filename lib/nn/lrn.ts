@@ -6,7 +6,7 @@
  * multiply the sum by alpha itself: build from those constants with {@link LocalResponseNorm.fromPaper}.
  * @module
  */
-import { checkLrnParams, localResponseNorm, localResponseNormBackward, lrnParamsFromPaper, type LrnParams } from '../ops/normalization';
+import { checkLrnParams, localResponseNorm, localResponseNormBackward, lrnParamsFromPaper, type LrnParams } from '../ops/lrn';
 import { Tensor } from '../tensor';
 import { Module, SavedTensors, requireRank, type BackwardOptions } from './module';
 

@@ -11,7 +11,7 @@ import {
   maxPool2dBackward,
   poolGeometry,
   type MaxPool2dOptions,
-} from '../ops/pooling';
+} from '../ops/pool2d';
 import { checkTensor, Tensor } from '../tensor';
 import { Module, SavedTensors, requireRank, type BackwardOptions } from './module';
 

@@ -18,15 +18,15 @@ import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 
-import { packageRoot } from './backend/packageRoot';
-import type { Backend, BackendChoice } from './backend/backend';
-import type { TransformSpec } from './data/transforms/transform';
-import { writeFileAtomic } from './io/atomicWrite';
-import { decodeSafetensors, encodeSafetensors, type SafetensorsArray } from './io/safetensors';
-import { AlexNet, createAlexNet, resolveConfig, type AlexNetConfig, type AlexNetOptions } from './models/alexnet';
-import type { SGD, SgdState } from './optim/sgd';
-import { Tensor } from './tensor';
-import { describe } from './validate';
+import { packageRoot } from '../backend/packageRoot';
+import type { Backend, BackendChoice } from '../backend/backend';
+import type { TransformSpec } from '../data/transforms/transform';
+import { writeFileAtomic } from '../io/atomicWrite';
+import { decodeSafetensors, encodeSafetensors, type SafetensorsArray } from '../io/safetensors';
+import { AlexNet, createAlexNet, resolveConfig, type AlexNetConfig, type AlexNetOptions } from '../models/alexnet';
+import type { SGD, SgdState } from '../optim/sgd';
+import { Tensor } from '../tensor';
+import { describe } from '../validate';
 
 /** A checkpoint that cannot be used: damaged, incomplete, or for another model. */
 export class CheckpointError extends Error {

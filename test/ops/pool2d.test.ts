@@ -9,7 +9,7 @@ import { AdaptiveAvgPool2d, MaxPool2d } from '../../lib/nn/index';
 import { adaptiveAvgPool2d, adaptiveAvgPool2dBackward, maxPool2d, maxPool2dBackward } from '../../lib/ops/index';
 import { cpuTensor, expectTensorClose, loadFixture } from '../helpers';
 
-const fixture = loadFixture('ops/pooling');
+const fixture = loadFixture('ops/pool2d');
 
 type PoolCase =
   | { name: string; kind: 'max'; kernelSize: [number, number]; stride: [number, number]; padding: [number, number] }

@@ -1,0 +1,40 @@
+/**
+ * Stopping a run cleanly on SIGINT (Ctrl-C) or SIGTERM: the first signal asks the Trainer to stop
+ * after the current step and save; a second one gives up on the clean stop and lets the signal's
+ * default action end the process.
+ * @module
+ */
+
+/** Why a run stopped before its last epoch. */
+export type StopReason = 'SIGINT' | 'SIGTERM' | 'stopAfterSteps';
+
+/** Listens for SIGINT and SIGTERM while installed; `reason` is set by the first one. */
+export class StopSignals {
+  /** The stop asked for, or null. */
+  reason: StopReason | null = null;
+  readonly #onSignal = (signal: NodeJS.Signals) => {
+    if (this.reason === 'SIGINT' || this.reason === 'SIGTERM') {
+      // Second signal: give up on the clean stop.
+      this.remove();
+      process.kill(process.pid, signal);
+      return;
+    }
+    this.reason = signal as 'SIGINT' | 'SIGTERM';
+    this.notify(signal);
+  };
+
+  /** `notify` is told about the first signal; it must not throw (it runs in a signal handler). */
+  constructor(private readonly notify: (signal: NodeJS.Signals) => void) {}
+
+  /** Starts listening. */
+  install(): void {
+    process.on('SIGINT', this.#onSignal);
+    process.on('SIGTERM', this.#onSignal);
+  }
+
+  /** Stops listening. */
+  remove(): void {
+    process.removeListener('SIGINT', this.#onSignal);
+    process.removeListener('SIGTERM', this.#onSignal);
+  }
+}
