@@ -67,10 +67,10 @@ describe('every preset at full size matches PyTorch (float64): logits, loss and 
         }
         const config = { preset, seed: String(SEED), numClasses, inChannels, inputSize, alsoFloat32: withFp32Limit };
         const { outputs } = runTorchFile(SCRIPT, inputs, { config: JSON.stringify(config) });
-        const reference = (name: string) => {
+        const reference = (name: string): { shape: number[]; data: Float32Array } => {
           const t = outputs.get(name);
-          if (!t) throw new Error(`full_size.py wrote no ${name}`);
-          return t;
+          if (!(t?.data instanceof Float32Array)) throw new Error(`full_size.py wrote no float32 ${name}`);
+          return { shape: t.shape, data: t.data };
         };
 
         const logits = model.forward(x);
