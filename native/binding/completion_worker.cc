@@ -12,7 +12,6 @@ CompletionWorker::CompletionWorker(Napi::Env env) : env_(env) {
       env, napi_create_threadsafe_function(env, nullptr, nullptr, name, 0, 1, nullptr, nullptr, this, call_js, &tsfn_));
   // Referenced only while a promise is pending, so that an idle addon never keeps the process alive.
   napi_unref_threadsafe_function(env, tsfn_);
-  thread_ = std::thread([this] { run(); });
 }
 
 CompletionWorker::~CompletionWorker() { shutdown(); }
@@ -24,6 +23,7 @@ Napi::Promise CompletionWorker::start(Napi::Env env, std::shared_ptr<Completion>
   NAPI_THROW_IF_FAILED(env, napi_create_promise(env, &pending.deferred, &promise), Napi::Promise());
   if (!result.IsEmpty())
     NAPI_THROW_IF_FAILED(env, napi_create_reference(env, result, 1, &pending.result), Napi::Promise());
+  if (!thread_.joinable()) thread_ = std::thread([this] { run(); });  // on first use
   if (pending_.empty()) napi_ref_threadsafe_function(env, tsfn_);
   const uint64_t id = next_id_++;
   pending_.emplace(id, pending);

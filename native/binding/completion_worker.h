@@ -27,7 +27,7 @@ namespace alexnet::binding {
 
 class CompletionWorker {
  public:
-  explicit CompletionWorker(Napi::Env env);  // starts the thread
+  explicit CompletionWorker(Napi::Env env);  // the thread starts with the first completion
   ~CompletionWorker();                       // shutdown()
   CompletionWorker(const CompletionWorker&) = delete;
   CompletionWorker& operator=(const CompletionWorker&) = delete;
