@@ -33,6 +33,9 @@ constexpr size_t kMaxCandidates = 64;  // distinct engine configurations weighed
 constexpr int64_t kMaxNotes = 32;      // more than cuDNN defines of either kind
 constexpr int64_t kMaxKnobs = 64;      // likewise
 constexpr size_t kPacksPerPlan = 8;    // variant packs kept per plan (distinct pointer sets)
+// Once a search has a plan and has spent this long, the candidates left are not tried (the
+// heuristics list the likely fastest first; runtime-compiled engines take up to seconds to build).
+constexpr double kSearchBudgetMs = 5000;
 
 // An operation graph and every descriptor it references, which must live as long as it does (a
 // deque: adding a part leaves references to the earlier ones valid).
@@ -171,8 +174,9 @@ void add_relu_backward_op(OpGraph& g, const GraphDescriptor& dy, const GraphDesc
   g.parts.push_back(std::move(op));
 }
 
-// The key's operation graph; nullptr with *problem when cuDNN does not take it.
-std::shared_ptr<OpGraph> build_graph(const ConvPlanKey& k, cudnnHandle_t handle, std::string* problem) {
+// The key's operation graph; nullptr with *problem when cuDNN does not take it (any descriptor of
+// it refused: an attribute value, asymmetric padding or a fusion it does not support).
+std::shared_ptr<OpGraph> build_graph_or_throw(const ConvPlanKey& k, cudnnHandle_t handle, std::string* problem) {
   auto g = std::make_shared<OpGraph>();
   const Dims x{k.n, k.c, k.h, k.w}, w{k.o, k.c / k.groups, k.kh, k.kw}, y{k.n, k.o, k.out_h(), k.out_w()};
   const int64_t a = k.alignment;
@@ -241,6 +245,15 @@ std::shared_ptr<OpGraph> build_graph(const ConvPlanKey& k, cudnnHandle_t handle,
     return nullptr;
   }
   return g;
+}
+
+std::shared_ptr<OpGraph> build_graph(const ConvPlanKey& k, cudnnHandle_t handle, std::string* problem) {
+  try {
+    return build_graph_or_throw(k, handle, problem);
+  } catch (const BackendError& e) {  // out of memory and a lost device go on up
+    *problem = e.what();
+    return nullptr;
+  }
 }
 
 EngineNeeds needs_of(const ConvPlanKey& k) {
@@ -339,8 +352,8 @@ bool describe(Candidate& c, std::string* problem) {
 
 // The configurations one heuristics mode offers (none, with *problem, when the mode does not take
 // the graph: mode B, for one, does not take grouped convolutions).
-std::vector<Candidate> heuristics(const OpGraph& g, cudnnBackendHeurMode_t mode, const char* origin,
-                                  std::string* problem) {
+std::vector<Candidate> heuristics_or_throw(const OpGraph& g, cudnnBackendHeurMode_t mode, const char* origin,
+                                           std::string* problem) {
   std::vector<Candidate> out;
   GraphDescriptor heur(CUDNN_BACKEND_ENGINEHEUR_DESCRIPTOR, "CUDNN_BACKEND_ENGINEHEUR_DESCRIPTOR");
   cudnnBackendDescriptor_t gd = g.graph.get();
@@ -368,6 +381,16 @@ std::vector<Candidate> heuristics(const OpGraph& g, cudnnBackendHeurMode_t mode,
     out.push_back(std::move(c));
   }
   return out;
+}
+
+std::vector<Candidate> heuristics(const OpGraph& g, cudnnBackendHeurMode_t mode, const char* origin,
+                                  std::string* problem) {
+  try {
+    return heuristics_or_throw(g, mode, origin, problem);
+  } catch (const BackendError& e) {
+    *problem = e.what();
+    return {};
+  }
 }
 
 // An execution plan of a configuration; false (with *problem) when cuDNN cannot build it.
@@ -633,7 +656,7 @@ std::unique_ptr<ConvGraphPlan> ConvGraphEngine::search(const ConvPlanKey& key, c
   }
 
   const EngineNeeds needs = needs_of(key);
-  size_t refused = 0, unsupported = 0, too_big = 0, failed = 0, timed = 0;
+  size_t refused = 0, unsupported = 0, too_big = 0, failed = 0, timed = 0, untried = 0;
   std::unique_ptr<ConvGraphPlan> best;
   for (Candidate& c : candidates) {
     const std::string name = knobs_text(c.choice) + " [" + notes_text(c.choice.notes) + "] (" + c.origin + ")";
@@ -641,6 +664,11 @@ std::unique_ptr<ConvGraphPlan> ConvGraphEngine::search(const ConvPlanKey& key, c
     if (!verdict.usable) {
       ++refused;
       log_line(2, "  %s: refused: %s", name.c_str(), verdict.reason.c_str());
+      continue;
+    }
+    if (best && ms_since(start) > kSearchBudgetMs) {
+      ++untried;
+      log_line(2, "  %s: not tried (the search took over %.0f ms)", name.c_str(), kSearchBudgetMs);
       continue;
     }
     auto p = std::make_unique<ConvGraphPlan>();
@@ -685,7 +713,8 @@ std::unique_ptr<ConvGraphPlan> ConvGraphEngine::search(const ConvPlanKey& key, c
   std::ostringstream summary;
   summary << offered << " offered, " << candidates.size() << " distinct, " << refused << " refused by the rules, "
           << unsupported << " without a plan, " << too_big << " over the workspace bound, " << failed
-          << " failed to run, " << timed << " timed, in " << static_cast<long long>(ms_since(start)) << " ms";
+          << " failed to run, " << timed << " timed, " << untried << " not tried for time, in "
+          << static_cast<long long>(ms_since(start)) << " ms";
   if (!best) {
     *why_not = "no usable engine (" + summary.str() + ")";
     log_line(1, "conv %s: no graph plan: %s", text.c_str(), why_not->c_str());
@@ -704,8 +733,14 @@ std::unique_ptr<ConvGraphPlan> ConvGraphEngine::search(const ConvPlanKey& key, c
 
 bool ConvGraphEngine::try_run(ConvGraphPlan& plan, const ConvBuffers& buffers) {
   void* workspace = ctx_.workspace(static_cast<size_t>(plan.choice.workspace));
-  const GraphDescriptor& pack = pack_for(plan, buffers, workspace);
-  const cudnnStatus_t status = cudnnBackendExecute(ctx_.cudnn(), plan.plan.get(), pack.get());
+  const GraphDescriptor* pack = nullptr;
+  try {
+    pack = &pack_for(plan, buffers, workspace);
+  } catch (const BackendError& e) {
+    log_line(2, "  variant pack: %s", e.what());
+    return false;
+  }
+  const cudnnStatus_t status = cudnnBackendExecute(ctx_.cudnn(), plan.plan.get(), pack->get());
   ++stats_.runs;
   if (status == CUDNN_STATUS_SUCCESS) return true;
   // A failed candidate is skipped, unless it broke the context for everyone.

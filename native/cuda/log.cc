@@ -17,7 +17,7 @@ int log_level() {
 
 void log_line(int level, const char* format, ...) {
   if (level > log_level()) return;
-  if (level == 0) {
+  if (level == 0 && log_level() == 0) {  // asking for the log overrides ALEXNET_QUIET
     const char* quiet = std::getenv("ALEXNET_QUIET");
     if (quiet && std::strcmp(quiet, "1") == 0) return;
   }
@@ -27,6 +27,14 @@ void log_line(int level, const char* format, ...) {
   va_start(args, format);
   std::vsnprintf(text, sizeof(text), format, args);
   va_end(args);
+  static const char* file = std::getenv("ALEXNET_CUDA_LOG_FILE");
+  if (file && *file) {
+    if (std::FILE* f = std::fopen(file, "a")) {
+      std::fprintf(f, "alexnet cuda: %s\n", text);
+      std::fclose(f);
+      return;
+    }
+  }
   std::fprintf(stderr, "alexnet cuda: %s\n", text);
 }
 

@@ -1,7 +1,8 @@
 // The CUDA build's diagnostic lines on stderr. ALEXNET_CUDA_LOG=1 prints the choices the engines
 // make (one line each, when made), =2 also every candidate they weighed; unset or 0 prints nothing
-// but warnings, which ALEXNET_QUIET=1 silences too. Pure C++ (no CUDA headers): the self-test of the
-// CPU build links it with the convolution plan cache's code.
+// but warnings, which ALEXNET_QUIET=1 silences too. ALEXNET_CUDA_LOG_FILE=PATH appends the lines to
+// that file instead of stderr (bench/convLayers.ts reads the engines chosen from it). Pure C++ (no CUDA headers): the
+// self-test of the CPU build links it with the convolution plan cache's code.
 #pragma once
 
 namespace alexnet::cuda {
@@ -10,7 +11,7 @@ namespace alexnet::cuda {
 int log_level();
 
 // Prints "alexnet cuda: " and the formatted text (printf-style) and a newline when `level` <=
-// log_level(); level 0 is a warning, printed unless ALEXNET_QUIET=1.
+// log_level(); level 0 is a warning, printed unless ALEXNET_QUIET=1 (and no log was asked for).
 void log_line(int level, const char* format, ...) __attribute__((format(printf, 2, 3)));
 
 }  // namespace alexnet::cuda
