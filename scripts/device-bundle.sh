@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Fills .device/ for a GPU session: shared/device/pack.sh (node, npm, node_modules) plus the CPU
-# build's oneDNN, which the GPU machine's image does not have: its runtime (lib/), its headers
-# (include/, so that the addons build there from source) and this machine's libgomp (gomp/, used
-# there only if the image lacks one). Run from a checkout (or a worktree) after `npm ci`; the
-# shared folder is ../shared beside the main checkout, or $ALEXNET_SHARED_DIR.
+# Fills .device/ for a GPU session: shared/device/pack.sh (node, npm, node_modules, the latter
+# repacked without what the session does not use, to fit one call) plus the CPU build's oneDNN,
+# which the GPU machine's image does not have: its runtime (lib/), its headers (include/, so that
+# the addons build there from source) and this machine's libgomp (gomp/, used there only if the
+# image lacks one). Run it after `npm ci` in the checkout the device tool sends (the main one:
+# pack.sh also writes .git/info/exclude, which a worktree does not have); shared/ is looked for
+# beside the main checkout, or set ALEXNET_SHARED_DIR.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 shared=${ALEXNET_SHARED_DIR:-}
@@ -19,6 +21,16 @@ fi
   exit 1
 }
 bash "$shared/device/pack.sh"
+
+# pack.sh packs every development dependency, and onnxruntime-node alone (288 MB) makes that over
+# 100 MB compressed (measured 2026-11-29: 121 MB), beyond the 64 MiB one call carries. The GPU
+# session uses none of these: ONNX export's runtime, the linters and formatters, typedoc, and
+# sharp's image binaries (lib/ loads sharp only to decode images or draw curves, which the GPU
+# suite and the benchmarks do not). Without them it is about 18 MB.
+echo "repacking node_modules without what the GPU session does not use (a few minutes)..."
+tar --exclude=node_modules/onnxruntime-node --exclude=node_modules/prettier --exclude=node_modules/@shikijs \
+  --exclude=node_modules/typedoc --exclude='node_modules/*eslint*' --exclude='node_modules/@eslint*' \
+  --exclude=node_modules/@img -cf - node_modules | xz -T0 -9 > .device/node_modules.tar.xz
 
 # PyTorch's per-convolution script travels as the tracked copy in bench/; say when it has drifted.
 if ! cmp -s "$shared/device/torch_conv_layers.py" bench/torch_conv_layers.py; then

@@ -21,6 +21,7 @@
 //                                          wherever a fused plan exists (for tests)
 //   ALEXNET_CUDA_PLAN_CACHE=DIR|off        the plan cache file's folder (conv2d_plan_cache.h)
 //   ALEXNET_CUDA_LOG=1|2                   the choices made; =2 also every candidate weighed
+//   ALEXNET_CUDA_LOG_FILE=PATH             those lines appended to PATH instead of stderr
 #pragma once
 
 #include <map>

@@ -1,12 +1,13 @@
-// Convolution plans on cuDNN's backend (graph) API, the way PyTorch's cuDNN path builds them (read in
-// aten/src/ATen/native/cudnn/Conv_v8.cpp, not copied): per ConvPlanKey one operation graph (the
-// convolution, with its fused epilogue when the key has one, and the asymmetric padding as the
-// graph's pre- and post-padding), the engine configurations that heuristics modes A and B and the
-// fallback list offer, those the engine rules allow (conv2d_engine_rules.h), every plan of them that
-// builds and fits the workspace bound timed on the call's own buffers (one warm-up, the median of
-// five; once a search has spent 5 s and has a plan, the rest are left untried), and the fastest
-// kept: in this process, and in the plan cache file (conv2d_plan_cache.h), from which the next
-// process rebuilds it without a search. A key without a usable engine is remembered too.
+// Convolution plans on cuDNN's backend (graph) API, the approach PyTorch's cuDNN path takes
+// (aten/src/ATen/native/cudnn/Conv_v8.cpp): per ConvPlanKey one operation graph (the convolution,
+// with its fused epilogue when the key has one, and asymmetric padding as the graph's pre- and
+// post-padding), the engine configurations that heuristics modes A and B and the fallback list
+// offer, those the engine rules allow (conv2d_engine_rules.h), every plan of them that builds and
+// fits the workspace bound timed on the call's own buffers (one warm-up, the median of five; once
+// a search has a plan and has spent 3 s or timed 24, the rest are left untried, and the log says
+// how many), and the fastest kept: in this process, and in the plan cache file
+// (conv2d_plan_cache.h), from which the next process rebuilds it without a search. A key without a
+// usable engine is remembered too.
 //
 // Once a plan exists, a call does no descriptor, workspace-size or allocation work: the plan is
 // found by its key's numbers, and the variant pack (the call's pointers and the workspace) is reused
