@@ -659,7 +659,7 @@ std::unique_ptr<ConvGraphPlan> ConvGraphEngine::search(const ConvPlanKey& key, c
   }
 
   const EngineNeeds needs = needs_of(key);
-  size_t refused = 0, unsupported = 0, too_big = 0, failed = 0, timed = 0, untried = 0;
+  size_t refused = 0, unsupported = 0, too_big = 0, no_memory = 0, failed = 0, timed = 0, untried = 0;
   std::unique_ptr<ConvGraphPlan> best;
   for (Candidate& c : candidates) {
     const std::string name = knobs_text(c.choice) + " [" + notes_text(c.choice.notes) + "] (" + c.origin + ")";
@@ -691,10 +691,15 @@ std::unique_ptr<ConvGraphPlan> ConvGraphEngine::search(const ConvPlanKey& key, c
       log_line(2, "  %s: no plan: %s", name.c_str(), plan_problem.c_str());
       continue;
     }
-    if (static_cast<size_t>(workspace) > ctx_.max_workspace_bytes() ||
-        ctx_.workspace_up_to(static_cast<size_t>(workspace)) < static_cast<size_t>(workspace)) {
+    if (static_cast<size_t>(workspace) > ctx_.max_workspace_bytes()) {
       ++too_big;
-      log_line(2, "  %s: needs %lld bytes of workspace, over the bound or what memory allows", name.c_str(),
+      log_line(2, "  %s: needs %lld bytes of workspace, over the bound", name.c_str(),
+               static_cast<long long>(workspace));
+      continue;
+    }
+    if (ctx_.workspace_up_to(static_cast<size_t>(workspace)) < static_cast<size_t>(workspace)) {
+      ++no_memory;
+      log_line(2, "  %s: needs %lld bytes of workspace, more than memory allows now", name.c_str(),
                static_cast<long long>(workspace));
       continue;
     }
@@ -715,22 +720,23 @@ std::unique_ptr<ConvGraphPlan> ConvGraphEngine::search(const ConvPlanKey& key, c
 
   std::ostringstream summary;
   summary << offered << " offered, " << candidates.size() << " distinct, " << refused << " refused by the rules, "
-          << unsupported << " without a plan, " << too_big << " over the workspace bound, " << failed
-          << " failed to run, " << timed << " timed, " << untried << " not tried (time or count bound), in "
-          << static_cast<long long>(ms_since(start)) << " ms";
+          << unsupported << " without a plan, " << too_big << " over the workspace bound, " << no_memory
+          << " short of memory, " << failed << " failed to run, " << timed << " timed, " << untried
+          << " not tried (time or count bound), in " << static_cast<long long>(ms_since(start)) << " ms";
   if (!best) {
     *why_not = "no usable engine (" + summary.str() + ")";
     log_line(1, "conv %s: no graph plan: %s", text.c_str(), why_not->c_str());
     // Remembered across processes only when nothing but cuDNN and the rules decided it (not the
     // workspace bound, memory, or a run that failed).
-    if (too_big == 0 && failed == 0) cache_.put(text, no_plan_text());
+    if (too_big == 0 && no_memory == 0 && failed == 0) cache_.put(text, no_plan_text());
     return nullptr;
   }
   const PlanChoice& c = best->choice;
   log_line(1, "conv %s: graph %s, %.4f ms, workspace %lld bytes, notes %s; searched: %s", text.c_str(),
            knobs_text(c).c_str(), c.ms, static_cast<long long>(c.workspace), notes_text(c.notes).c_str(),
            summary.str().c_str());
-  cache_.put(text, c.text());
+  // A choice made while memory was short is this process's alone: the next one searches again.
+  if (no_memory == 0) cache_.put(text, c.text());
   return best;
 }
 
