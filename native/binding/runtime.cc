@@ -103,15 +103,23 @@ Napi::Value load_shared_library(const Napi::CallbackInfo& info) {
 
 // testFailNextOp(op, kind): TEST-ONLY, for the CPU suite's failure tests. The next call of the op
 // of that JavaScript name fails where the op runs (on the CPU build's queue), with an
-// OutOfMemoryError when kind is 'outOfMemory', else a BackendError, instead of running. Nothing
-// changes until it is called; the CUDA build throws.
+// OutOfMemoryError ('outOfMemory'), a DeviceLostError ('deviceLost') or a BackendError ('backend')
+// instead of running. Nothing changes until it is called; the CUDA build throws.
 Napi::Value test_fail_next_op(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
     if (!info[0].IsString()) throw alexnet::TypeError("testFailNextOp: op must be a string");
     const std::string kind = info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : "";
-    if (kind != "backend" && kind != "outOfMemory")
-      throw alexnet::TypeError("testFailNextOp: kind must be 'backend' or 'outOfMemory'");
-    backend(info.Env()).fail_next_op_for_testing(info[0].As<Napi::String>(), kind == "outOfMemory");
+    using Kind = Backend::InjectedFailure;
+    Kind failure;
+    if (kind == "backend")
+      failure = Kind::backend;
+    else if (kind == "outOfMemory")
+      failure = Kind::out_of_memory;
+    else if (kind == "deviceLost")
+      failure = Kind::device_lost;
+    else
+      throw alexnet::TypeError("testFailNextOp: kind must be 'backend', 'outOfMemory' or 'deviceLost'");
+    backend(info.Env()).fail_next_op_for_testing(info[0].As<Napi::String>(), failure);
     return info.Env().Undefined();
   });
 }

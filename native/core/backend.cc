@@ -4,7 +4,7 @@
 
 namespace alexnet {
 
-void Backend::fail_next_op_for_testing(const std::string&, bool) {
+void Backend::fail_next_op_for_testing(const std::string&, InjectedFailure) {
   throw BackendError(std::string("testFailNextOp: the ") + backend_name() + " build has no failure injection");
 }
 

@@ -68,10 +68,10 @@ class Backend {
   virtual void abandon() noexcept = 0;
 
   // Test-only (the CPU suite's failure tests, through the addon's testFailNextOp): the next call
-  // of the op named `js_name` (its JavaScript name) fails where the op runs, with an
-  // OutOfMemoryError when `out_of_memory`, else a BackendError, instead of running. Does nothing
-  // until called; only the CPU build has it.
-  virtual void fail_next_op_for_testing(const std::string& js_name, bool out_of_memory);
+  // of the op named `js_name` (its JavaScript name) fails where the op runs, with an error of the
+  // class `kind` names instead of running. Does nothing until called; only the CPU build has it.
+  enum class InjectedFailure { backend, out_of_memory, device_lost };
+  virtual void fail_next_op_for_testing(const std::string& js_name, InjectedFailure kind);
 
   // The ops (core/op_list.h, where each is described).
 #define ALEXNET_OP(name, js_name, params, args, writes) virtual void name params = 0;

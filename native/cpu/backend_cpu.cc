@@ -121,10 +121,12 @@ std::exception_ptr first_failure(const Reads& reads) {
 // the op is queued, so that "the next call" does not depend on how far the queue has got.
 class FailureInjection {
  public:
-  enum class Kind { none, backend, out_of_memory };
-  void arm(const std::string& op, bool out_of_memory) {
+  enum class Kind { none, backend, out_of_memory, device_lost };
+  void arm(const std::string& op, Backend::InjectedFailure kind) {
     op_ = op;
-    kind_ = out_of_memory ? Kind::out_of_memory : Kind::backend;
+    kind_ = kind == Backend::InjectedFailure::out_of_memory ? Kind::out_of_memory
+            : kind == Backend::InjectedFailure::device_lost ? Kind::device_lost
+                                                            : Kind::backend;
   }
   // The failure the op of this name is to have, once; none unless armed for it.
   Kind take(const char* op) {
@@ -134,6 +136,7 @@ class FailureInjection {
   static void raise(Kind kind) {
     if (kind == Kind::out_of_memory)
       throw OutOfMemoryError("out of host memory (a failure injected by testFailNextOp)");
+    if (kind == Kind::device_lost) throw DeviceLostError("a lost device injected by testFailNextOp");
     if (kind == Kind::backend) throw BackendError("a failure injected by testFailNextOp");
   }
 
@@ -209,8 +212,8 @@ class CpuBackend : public Backend {
 
   void abandon() noexcept override { queue_.cancel(); }
 
-  void fail_next_op_for_testing(const std::string& js_name, bool out_of_memory) override {
-    injection_.arm(js_name, out_of_memory);
+  void fail_next_op_for_testing(const std::string& js_name, InjectedFailure kind) override {
+    injection_.arm(js_name, kind);
   }
 
   // Every op: queued on the worker, which calls the cpu:: kernel of the same name (kernels.h).

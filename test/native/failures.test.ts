@@ -16,7 +16,7 @@ import * as path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { getBackend } from '../../lib/backend/backend';
-import { BackendError, OutOfMemoryError } from '../../lib/errors';
+import { BackendError, DeviceLostError, OutOfMemoryError } from '../../lib/errors';
 import { createAlexNet } from '../../lib/models/alexnet';
 import { relu } from '../../lib/ops/activation';
 import { conv2d } from '../../lib/ops/conv2d';
@@ -121,6 +121,17 @@ describe('a queued op that fails', () => {
     expect(error).toBeInstanceOf(OutOfMemoryError);
     expect((error as OutOfMemoryError).code).toBe('ERR_OUT_OF_MEMORY');
     expect(error.message).toMatch(/^reluForward: out of host memory/);
+  });
+
+  it('keeps its error class: a lost device is a DeviceLostError (the binding maps every native error class to its JavaScript one)', async () => {
+    backend.native.testFailNextOp('reluForward', 'deviceLost');
+    const y = relu(full([4], 1));
+    const error = await rejection(y.toArray());
+    expect(error).toBeInstanceOf(DeviceLostError);
+    expect(error).toBeInstanceOf(BackendError);
+    expect((error as DeviceLostError).code).toBe('ERR_DEVICE_LOST');
+    expect(error.message).toMatch(/^reluForward: a lost device/);
+    await backend.synchronize().catch(() => {}); // the failure is also the next fence's to report
   });
 
   it('poisons what an in-place op was to update (addScaled, sgdStep), and not what it only read', async () => {
