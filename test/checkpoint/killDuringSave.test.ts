@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { readCheckpoint } from '../../lib/checkpoint/format';
-import { removeStaleTempFiles } from '../../lib/io/atomicWrite';
+import { removeStaleTempFiles } from '../../lib/io/fileWriter';
 import { Rng } from '../../lib/data/rng';
 import { distRoot, ensureDist } from '../cli/dist';
 
@@ -22,8 +22,8 @@ afterAll(() => {
 function saver(file: string, start: number): string {
   return `
 const { createAlexNet } = require(${JSON.stringify(path.join(distRoot, 'index.js'))});
-const { encodeCheckpoint } = require(${JSON.stringify(path.join(distRoot, 'checkpoint.js'))});
-const { writeFileAtomic } = require(${JSON.stringify(path.join(distRoot, 'io', 'atomicWrite.js'))});
+const { encodeCheckpoint } = require(${JSON.stringify(path.join(distRoot, 'checkpoint', 'format.js'))});
+const { writeFileAtomic } = require(${JSON.stringify(path.join(distRoot, 'io', 'fileWriter.js'))});
 (async () => {
   const model = createAlexNet({ preset: 'torchvision', width: 0.25, numClasses: 10, seed: 1, backend: 'cpu' });
   for (let i = ${start}; ; i++) {
