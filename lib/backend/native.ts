@@ -113,4 +113,13 @@ export interface NativeAddon {
   copy(dst: T, src: T): void;
   addScaled(dst: T, src: T, alpha: number): void;
   sgdStep(params: T[], grads: T[], buffers: T[] | null, options: NativeSgdOptions): void;
+
+  // Shape queries: an op's output shape from its input shapes, with the op's own shape checks (a
+  // RangeError naming the parameter when they fail), without running it.
+  /** [N, outChannels, OH, OW] of conv2dForward. */
+  conv2dOutputShape(inputShape: readonly number[], weightShape: readonly number[], g: NativeConvGeometry): number[];
+  /** [N, C, OH, OW] of maxPool2dForward. */
+  pool2dOutputShape(inputShape: readonly number[], g: NativePoolGeometry): number[];
+  /** [N, outFeatures] of linearForward. */
+  linearOutputShape(inputShape: readonly number[], weightShape: readonly number[]): number[];
 }

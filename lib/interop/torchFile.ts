@@ -266,6 +266,20 @@ function gather(source: Float32Array, tensor: TorchTensor): Float32Array {
   return out;
 }
 
+/** A tensor reader that decodes each storage once (tensors often share one) and gathers the tensor's view of it. */
+function cachedReader(decode: (storage: TorchStorage) => Promise<Float32Array>): (tensor: TorchTensor) => Promise<Float32Array> {
+  const decoded = new Map<string, Float32Array>();
+  return async (tensor) => {
+    checkFloat(tensor);
+    let values = decoded.get(tensor.storage.key);
+    if (!values) {
+      values = await decode(tensor.storage);
+      decoded.set(tensor.storage.key, values);
+    }
+    return gather(values, tensor);
+  };
+}
+
 function checkFloat(tensor: TorchTensor): void {
   if (!FLOAT_DTYPES.includes(tensor.dtype)) throw new TypeError(`readFloat32: the tensor is ${tensor.dtype}, not a floating-point type`);
 }
@@ -290,27 +304,19 @@ async function openZip(file: string): Promise<TorchFile> {
     }
     const { load } = storageResolver(false);
     const root = unpickle(await zip.read(pickles[0]!, MAX_PICKLE_BYTES), pickleRules(load)).value;
-    const decoded = new Map<string, Float32Array>();
     return {
       source: file,
       format: 'zip',
       root,
-      async readFloat32(tensor) {
-        checkFloat(tensor);
-        const { storage } = tensor;
-        let values = decoded.get(storage.key);
-        if (!values) {
-          const name = `${prefix}data/${storage.key}`;
-          const entry = zip.entries.get(name);
-          if (!entry) throw new ZipError(`${file}: storage ${JSON.stringify(storage.key)} is missing (no entry ${JSON.stringify(name)})`);
-          if (entry.size !== storage.nbytes) {
-            throw new ZipError(`${file}: storage ${JSON.stringify(storage.key)} should hold ${storage.numel} ${storage.dtype} values (${storage.nbytes} bytes), its entry holds ${entry.size} bytes`);
-          }
-          values = decodeStorage(await zip.read(name, storage.nbytes), storage.dtype, littleEndian);
-          decoded.set(storage.key, values);
+      readFloat32: cachedReader(async (storage) => {
+        const name = `${prefix}data/${storage.key}`;
+        const entry = zip.entries.get(name);
+        if (!entry) throw new ZipError(`${file}: storage ${JSON.stringify(storage.key)} is missing (no entry ${JSON.stringify(name)})`);
+        if (entry.size !== storage.nbytes) {
+          throw new ZipError(`${file}: storage ${JSON.stringify(storage.key)} should hold ${storage.numel} ${storage.dtype} values (${storage.nbytes} bytes), its entry holds ${entry.size} bytes`);
         }
-        return gather(values, tensor);
-      },
+        return decodeStorage(await zip.read(name, storage.nbytes), storage.dtype, littleEndian);
+      }),
       close: () => zip.close(),
     };
   } catch (error) {
@@ -356,24 +362,16 @@ async function openLegacy(file: string): Promise<TorchFile> {
     locations.set(key, at);
     at += storage.nbytes;
   }
-  const decoded = new Map<string, Float32Array>();
   return {
     source: file,
     format: 'legacy',
     root,
-    async readFloat32(tensor) {
-      checkFloat(tensor);
-      const { storage } = tensor;
-      let values = decoded.get(storage.key);
-      if (!values) {
-        const start = locations.get(storage.key);
-        if (start === undefined) throw new PickleError(`storage ${JSON.stringify(storage.key)} is not in the file's storage list`);
-        // A copy: the storage's bytes may start anywhere, typed arrays need alignment.
-        values = decodeStorage(bytes.slice(start, start + storage.nbytes), storage.dtype, littleEndian);
-        decoded.set(storage.key, values);
-      }
-      return gather(values, tensor);
-    },
+    readFloat32: cachedReader(async (storage) => {
+      const start = locations.get(storage.key);
+      if (start === undefined) throw new PickleError(`storage ${JSON.stringify(storage.key)} is not in the file's storage list`);
+      // A copy: the storage's bytes may start anywhere, typed arrays need alignment.
+      return decodeStorage(bytes.slice(start, start + storage.nbytes), storage.dtype, littleEndian);
+    }),
     close: async () => {},
   };
 }

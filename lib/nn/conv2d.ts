@@ -3,7 +3,7 @@
  * @module
  */
 import { getBackend, type Backend, type BackendChoice } from '../backend/backend';
-import { checkPaddingFits, conv2d, conv2dBackwardData, conv2dBackwardFilter, convGeometry, type Padding2d } from '../ops/conv2d';
+import { checkPaddingFits, conv2d, conv2dBackwardData, conv2dBackwardFilter, conv2dOutputShape, convGeometry, type Padding2d } from '../ops/conv2d';
 import { options as checkOptions, pairOf, positiveInt } from '../validate';
 import { deriveSeed, nextSeed } from '../random';
 import { seedValue } from '../validate';
@@ -132,13 +132,7 @@ export class Conv2d extends Module {
 
   override outputShape(inputShape: readonly number[]): number[] {
     requireRank('Conv2d', inputShape, 4, '[N, C, H, W]');
-    const [n, c, h, w] = inputShape as [number, number, number, number];
-    if (c !== this.inChannels) throw new RangeError(`Conv2d: expected ${this.inChannels} input channels, got ${c} (input shape [${inputShape.join(', ')}])`);
-    const p = this.paddingFor(h, w);
-    const oh = Math.floor((h + p.top + p.bottom - this.kernelSize[0]) / this.stride[0]) + 1;
-    const ow = Math.floor((w + p.left + p.right - this.kernelSize[1]) / this.stride[1]) + 1;
-    if (oh < 1 || ow < 1) throw new RangeError(`Conv2d: input [${inputShape.join(', ')}] is smaller than the ${this.kernelSize.join('x')} kernel`);
-    return [n, this.outChannels, oh, ow];
+    return conv2dOutputShape(inputShape, this.weight.value.shape, this.#options(inputShape), 'Conv2d');
   }
 
   #options(shape: readonly number[]) {

@@ -4,7 +4,7 @@
  */
 import { getBackend, type Backend, type BackendChoice } from '../backend/backend';
 import { options as checkOptions, positiveInt } from '../validate';
-import { linear, linearBackwardData, linearBackwardWeight } from '../ops/linear';
+import { linear, linearBackwardData, linearBackwardWeight, linearOutputShape } from '../ops/linear';
 import { deriveSeed, nextSeed } from '../random';
 import { seedValue } from '../validate';
 import { Tensor, type Seed } from '../tensor';
@@ -71,10 +71,7 @@ export class Linear extends Module {
 
   override outputShape(inputShape: readonly number[]): number[] {
     requireRank('Linear', inputShape, 2, '[N, inFeatures]');
-    if (inputShape[1] !== this.inFeatures) {
-      throw new RangeError(`Linear: expected ${this.inFeatures} input features, got ${inputShape[1]}`);
-    }
-    return [inputShape[0]!, this.outFeatures];
+    return linearOutputShape(inputShape, this.weight.value.shape, 'Linear');
   }
 
   /** [N, outFeatures] from a float32 [N, inFeatures] batch; in training mode keeps the input for backward. */

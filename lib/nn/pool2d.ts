@@ -9,6 +9,7 @@ import {
   adaptiveAvgPool2dBackward,
   maxPool2d,
   maxPool2dBackward,
+  maxPool2dOutputShape,
   poolGeometry,
   type MaxPool2dOptions,
 } from '../ops/pool2d';
@@ -32,12 +33,7 @@ export class MaxPool2d extends Module {
 
   override outputShape(inputShape: readonly number[]): number[] {
     requireRank('MaxPool2d', inputShape, 4, '[N, C, H, W]');
-    const g = poolGeometry(this.options);
-    const [n, c, h, w] = inputShape as [number, number, number, number];
-    const oh = Math.floor((h + 2 * g.padH - g.kernelH) / g.strideH) + 1;
-    const ow = Math.floor((w + 2 * g.padW - g.kernelW) / g.strideW) + 1;
-    if (oh < 1 || ow < 1) throw new RangeError(`MaxPool2d: input [${inputShape.join(', ')}] is smaller than the window`);
-    return [n, c, oh, ow];
+    return maxPool2dOutputShape(inputShape, this.options, 'MaxPool2d');
   }
 
   /** The maximum of each window of a float32 [N, C, H, W] input; in training mode keeps input and output for backward. */

@@ -5,7 +5,8 @@
  * @module
  */
 import type { Backend } from '../backend/backend';
-import type { NativeTensor } from '../backend/native';
+import { loadCpuAddon } from '../backend/load';
+import type { NativeAddon, NativeTensor } from '../backend/native';
 import { callNative } from '../errors';
 import { checkTensor, Tensor } from '../tensor';
 
@@ -38,4 +39,21 @@ export function wrap(backend: Backend, handle: NativeTensor | null): Tensor | nu
 
 export function native<T>(fn: () => T): T {
   return callNative(fn);
+}
+
+/**
+ * Asks the native shape rules (native/core/shapes.cc, the same code in both builds; the CPU build is
+ * always loaded) for an output shape. Their RangeError is re-labelled with `who` (a layer's or op's
+ * name), so a layer's outputShape and its forward report a shape problem in the same words.
+ */
+export function nativeShape(who: string, query: (addon: NativeAddon) => number[]): number[] {
+  try {
+    return callNative(() => query(loadCpuAddon()));
+  } catch (error) {
+    if (error instanceof RangeError || error instanceof TypeError) {
+      const relabelled = new (error.constructor as typeof RangeError)(`${who}: ${error.message.replace(/^\w+: /, '')}`);
+      throw relabelled;
+    }
+    throw error;
+  }
 }

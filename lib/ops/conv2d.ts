@@ -6,7 +6,7 @@
 import type { NativeConvGeometry } from '../backend/native';
 import { Tensor } from '../tensor';
 import { describe, options as checkOptions } from '../validate';
-import { native, sameBackend, wrap } from './common';
+import { native, nativeShape, sameBackend, wrap } from './common';
 import { nonNegativeInt, pairOf, positiveInt } from '../validate';
 
 /**
@@ -133,4 +133,10 @@ export function conv2dBackwardFilter(
     backend.native.conv2dBackwardFilter(input.handle, gradOutput.handle, g, weightShape, options.bias === true),
   );
   return { gradWeight: wrap(backend, dw), gradBias: wrap(backend, db) };
+}
+
+/** The output shape of {@link conv2d} for these shapes and options (a RangeError when they do not fit, naming `who`). */
+export function conv2dOutputShape(inputShape: readonly number[], weightShape: readonly number[], options: Conv2dOptions = {}, who = 'conv2d'): number[] {
+  const g = convGeometry(options);
+  return nativeShape(who, (addon) => addon.conv2dOutputShape(inputShape, weightShape, g));
 }

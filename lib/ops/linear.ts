@@ -5,7 +5,7 @@
  */
 import { options as checkOptions } from '../validate';
 import { Tensor } from '../tensor';
-import { native, sameBackend, wrap } from './common';
+import { native, nativeShape, sameBackend, wrap } from './common';
 
 /** y = x · weightᵀ + bias, then ReLU when `relu` (fused where the backend can). */
 export function linear(input: Tensor, weight: Tensor, bias: Tensor | null = null, options: { relu?: boolean } = {}): Tensor {
@@ -37,4 +37,9 @@ export function linearBackwardWeight(
   const backend = sameBackend('linearBackwardWeight', { input, gradOutput });
   const [dw, db] = native(() => backend.native.linearBackwardWeight(input.handle, gradOutput.handle, options?.bias === true));
   return { gradWeight: wrap(backend, dw), gradBias: wrap(backend, db) };
+}
+
+/** The output shape of {@link linear} for these shapes (a RangeError when they do not fit, naming `who`). */
+export function linearOutputShape(inputShape: readonly number[], weightShape: readonly number[], who = 'linear'): number[] {
+  return nativeShape(who, (addon) => addon.linearOutputShape(inputShape, weightShape));
 }

@@ -5,7 +5,7 @@
  */
 import type { NativePoolGeometry } from '../backend/native';
 import { Tensor } from '../tensor';
-import { native, sameBackend, wrap } from './common';
+import { native, nativeShape, sameBackend, wrap } from './common';
 import { nonNegativeInt, options as checkOptions, pairOf, positiveInt } from '../validate';
 
 /** Window geometry of {@link maxPool2d} and {@link maxPool2dBackward} (and the MaxPool2d layer). */
@@ -63,4 +63,10 @@ export function adaptiveAvgPool2d(input: Tensor, outputSize: number | [number, n
 export function adaptiveAvgPool2dBackward(gradOutput: Tensor, inputShape: readonly number[]): Tensor {
   const backend = sameBackend('adaptiveAvgPool2dBackward', { gradOutput });
   return wrap(backend, native(() => backend.native.adaptiveAvgPool2dBackward(gradOutput.handle, inputShape)));
+}
+
+/** The output shape of {@link maxPool2d} for an input shape (a RangeError when the window does not fit, naming `who`). */
+export function maxPool2dOutputShape(inputShape: readonly number[], options: MaxPool2dOptions, who = 'maxPool2d'): number[] {
+  const g = poolGeometry(options);
+  return nativeShape(who, (addon) => addon.pool2dOutputShape(inputShape, g));
 }

@@ -17,8 +17,8 @@ Backend& backend(Napi::Env env) {
       s.unavailable_reason = e.what();
     }
   }
-  Napi::Error error = Napi::Error::New(env, std::string("the ") + backend_name() +
-                                                " backend is unavailable: " + s.unavailable_reason);
+  Napi::Error error =
+      Napi::Error::New(env, std::string("the ") + backend_name() + " backend is unavailable: " + s.unavailable_reason);
   error.Set("code", Napi::String::New(env, "ERR_BACKEND_UNAVAILABLE"));
   throw error;
 }

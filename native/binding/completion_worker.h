@@ -15,8 +15,7 @@ namespace alexnet::binding {
 class CompletionWorker : public Napi::AsyncWorker {
  public:
   // Queues the wait and returns the promise it will settle; `result` is kept alive until then.
-  static Napi::Promise start(Napi::Env env, std::shared_ptr<Completion> completion,
-                             Napi::Value result = Napi::Value());
+  static Napi::Promise start(Napi::Env env, std::shared_ptr<Completion> completion, Napi::Value result = Napi::Value());
 
  private:
   CompletionWorker(Napi::Env env, std::shared_ptr<Completion> completion, Napi::Value result);

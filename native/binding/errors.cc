@@ -121,4 +121,10 @@ Shape shape_arg(const Napi::Value& value, const char* op, const char* name) {
   return shape;
 }
 
+void require_dtype(const char* op, const char* name, const Tensor& t, DType dtype) {
+  if (t.dtype != dtype)
+    fail<alexnet::TypeError>(std::string(op) + ": " + name + " must be " + dtype_name(dtype) + ", got " +
+                             dtype_name(t.dtype));
+}
+
 }  // namespace alexnet::binding

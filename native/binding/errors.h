@@ -29,5 +29,7 @@ uint64_t seed_arg(const Napi::Value& value, const char* op, const char* name);
 bool bool_arg(const Napi::Value& value, const char* op, const char* name);
 int int_field(const Napi::Object& object, const char* key, const char* op);
 Shape shape_arg(const Napi::Value& value, const char* op, const char* name);
+// TypeError "op: name must be float32, got int32" unless t has the element type `dtype`.
+void require_dtype(const char* op, const char* name, const Tensor& t, DType dtype);
 
 }  // namespace alexnet::binding

@@ -78,9 +78,8 @@ Napi::Value empty_cache(const Napi::CallbackInfo& info) {
 
 // synchronize() -> Promise<void>
 Napi::Value synchronize(const Napi::CallbackInfo& info) {
-  return guarded(info, [&]() -> Napi::Value {
-    return CompletionWorker::start(info.Env(), backend(info.Env()).fence());
-  });
+  return guarded(info,
+                 [&]() -> Napi::Value { return CompletionWorker::start(info.Env(), backend(info.Env()).fence()); });
 }
 
 // synchronizeBlocking(): for benchmarks that must not measure the event loop's hop.

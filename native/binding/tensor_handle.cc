@@ -3,7 +3,6 @@
 #include <cstring>
 
 #include "../core/errors.h"
-#include "../core/shapes.h"
 #include "addon_state.h"
 #include "completion_worker.h"
 #include "errors.h"
@@ -80,8 +79,7 @@ Tensor TensorHandle::unwrap(const Napi::Value& value, const char* op, const char
   if (!value.IsObject() || !value.As<Napi::Object>().InstanceOf(state(value.Env()).tensor_constructor.Value()))
     throw alexnet::TypeError(std::string(op) + ": " + name + " must be a Tensor of this backend");
   TensorHandle* handle = Unwrap(value.As<Napi::Object>());
-  if (!handle->tensor_)
-    throw alexnet::TypeError(std::string(op) + ": " + name + " has been disposed");
+  if (!handle->tensor_) throw alexnet::TypeError(std::string(op) + ": " + name + " has been disposed");
   return *handle->tensor_;
 }
 
@@ -94,7 +92,8 @@ Napi::Value TensorHandle::shape(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
     const Tensor& t = live("shape");
     Napi::Array out = Napi::Array::New(info.Env(), t.shape.size());
-    for (size_t i = 0; i < t.shape.size(); ++i) out.Set(static_cast<uint32_t>(i), Napi::Number::New(info.Env(), double(t.shape[i])));
+    for (size_t i = 0; i < t.shape.size(); ++i)
+      out.Set(static_cast<uint32_t>(i), Napi::Number::New(info.Env(), double(t.shape[i])));
     return out;
   });
 }
@@ -128,7 +127,8 @@ Napi::Value TensorHandle::upload(const Napi::CallbackInfo& info) {
     // The element pointer straight from the typed array: asking for its ArrayBuffer fails when the
     // memory is a SharedArrayBuffer, which worker threads use.
     void* bytes = nullptr;
-    NAPI_THROW_IF_FAILED(info.Env(), napi_get_typedarray_info(info.Env(), array, nullptr, nullptr, &bytes, nullptr, nullptr),
+    NAPI_THROW_IF_FAILED(info.Env(),
+                         napi_get_typedarray_info(info.Env(), array, nullptr, nullptr, &bytes, nullptr, nullptr),
                          info.Env().Undefined());
     backend(info.Env()).upload(t, bytes);
     return info.Env().Undefined();
@@ -183,7 +183,7 @@ Napi::Value TensorHandle::fill(const Napi::CallbackInfo& info) {
 Napi::Value TensorHandle::fill_uniform(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
     const Tensor& t = live("fillUniform");
-    shapes::require_dtype("Tensor.fillUniform", "tensor", t, DType::f32);
+    require_dtype("Tensor.fillUniform", "tensor", t, DType::f32);
     double low = number_arg(info[0], "Tensor.fillUniform", "low");
     double high = number_arg(info[1], "Tensor.fillUniform", "high");
     if (!(high >= low)) throw alexnet::RangeError("Tensor.fillUniform: high must be at least low");
@@ -195,14 +195,14 @@ Napi::Value TensorHandle::fill_uniform(const Napi::CallbackInfo& info) {
 Napi::Value TensorHandle::fill_normal(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
     const Tensor& t = live("fillNormal");
-    shapes::require_dtype("Tensor.fillNormal", "tensor", t, DType::f32);
+    require_dtype("Tensor.fillNormal", "tensor", t, DType::f32);
     double mean = number_arg(info[0], "Tensor.fillNormal", "mean");
     double stddev = number_arg(info[1], "Tensor.fillNormal", "std");
     if (!(stddev >= 0)) throw alexnet::RangeError("Tensor.fillNormal: std must be non-negative");
     double truncation = number_arg(info[3], "Tensor.fillNormal", "truncation");
     if (!(truncation >= 0)) throw alexnet::RangeError("Tensor.fillNormal: truncation must be non-negative");
-    backend(info.Env()).fill_normal(t, float(mean), float(stddev), float(truncation),
-                                    seed_arg(info[2], "Tensor.fillNormal", "seed"));
+    const uint64_t seed = seed_arg(info[2], "Tensor.fillNormal", "seed");
+    backend(info.Env()).fill_normal(t, float(mean), float(stddev), float(truncation), seed);
     return info.This();
   });
 }

@@ -1,6 +1,7 @@
 // A caching allocator over a backend's raw allocate/free (aligned host memory, cudaMalloc). Freed
 // blocks are kept by size and handed out again for requests of the same rounded size, so a training
-// step whose shapes repeat makes no system allocation after the first. Thread-safe: blocks come back from the CPU worker thread too.
+// step whose shapes repeat makes no system allocation after the first. Thread-safe: blocks come back from the CPU
+// worker thread too.
 //
 // On the CUDA build every op runs on one stream, so a block freed while queued kernels still read it
 // may be handed out at once: whatever uses it next is queued behind them on the same stream.

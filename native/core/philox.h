@@ -32,7 +32,10 @@ ALEXNET_HD Philox4 philox4x32_10(uint64_t counter, uint64_t seed) {
     uint32_t lo0 = mulhilo32(0xD2511F53u, c0, &hi0);
     uint32_t lo1 = mulhilo32(0xCD9E8D57u, c2, &hi1);
     uint32_t n0 = hi1 ^ c1 ^ k0, n1 = lo1, n2 = hi0 ^ c3 ^ k1, n3 = lo0;
-    c0 = n0; c1 = n1; c2 = n2; c3 = n3;
+    c0 = n0;
+    c1 = n1;
+    c2 = n2;
+    c3 = n3;
     k0 += 0x9E3779B9u;
     k1 += 0xBB67AE85u;
   }
@@ -50,7 +53,9 @@ ALEXNET_HD uint32_t philox_bits(uint64_t seed, uint64_t offset, uint64_t index) 
 // k-th redraw uses block i + k * 2^48, far from any tensor's own blocks. After kMaxNormalDraws
 // rejections (probability 0.0455^32 at two standard deviations) the element is the mean.
 constexpr int kMaxNormalDraws = 32;
-ALEXNET_HD uint64_t normal_redraw_counter(uint64_t index, int draw) { return index + (static_cast<uint64_t>(draw) << 48); }
+ALEXNET_HD uint64_t normal_redraw_counter(uint64_t index, int draw) {
+  return index + (static_cast<uint64_t>(draw) << 48);
+}
 
 // Uniform in [0, 1) with 24 bits, exactly representable in float: identical on every backend.
 ALEXNET_HD float bits_to_unit_float(uint32_t bits) { return static_cast<float>(bits >> 8) * (1.0f / 16777216.0f); }

@@ -1,5 +1,6 @@
-// Fills (constant, and Philox-seeded uniform and normal), scaled addition and products.
+// Fills (constant, and Philox-seeded uniform and normal), scaled addition, products and copies.
 #include <cmath>
+#include <cstring>
 
 #include "core/philox.h"
 #include "kernels.h"
@@ -25,7 +26,8 @@ void fill_uniform(const Tensor& t, float low, float high, uint64_t seed) {
   float* p = t.f32();
   const float range = high - low;
 #pragma omp parallel for schedule(static) if (n > kParallelGrain)
-  for (int64_t i = 0; i < n; ++i) p[i] = low + range * bits_to_unit_float(philox_bits(seed, 0, static_cast<uint64_t>(i)));
+  for (int64_t i = 0; i < n; ++i)
+    p[i] = low + range * bits_to_unit_float(philox_bits(seed, 0, static_cast<uint64_t>(i)));
 }
 
 namespace {
@@ -73,5 +75,7 @@ void multiply(const Tensor& a, const Tensor& b, const Tensor& out) {
 #pragma omp parallel for simd schedule(static) if (n > kParallelGrain)
   for (int64_t i = 0; i < n; ++i) o[i] = x[i] * y[i];
 }
+
+void copy(const Tensor& dst, const Tensor& src) { std::memmove(dst.storage->data, src.storage->data, src.bytes()); }
 
 }  // namespace alexnet::cpu

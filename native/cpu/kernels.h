@@ -1,9 +1,12 @@
-// The CPU build's arithmetic, one function per op. Each runs synchronously on the calling thread
-// (the backend's worker) and uses OpenMP threads inside; oneDNN does convolution and GEMM.
+// The CPU build's arithmetic: one function per op of core/op_list.h, of the same name and
+// parameters (convolution's take an allocator first), which backend_cpu.cc calls on its worker
+// thread; one that is missing or differs does not compile. Each runs synchronously and uses OpenMP
+// threads inside; oneDNN does convolution and GEMM. Grouped by the file (the op's stem) holding them.
 #pragma once
 
 #include <cstdint>
 #include <optional>
+#include <vector>
 
 #include "core/backend.h"
 #include "core/caching_allocator.h"
@@ -15,7 +18,7 @@ namespace alexnet::cpu {
 // when other processes hold the cores and a thread of the team is descheduled.
 constexpr int64_t kParallelGrain = 1 << 15;
 
-// conv.cc (oneDNN); temporaries (layout conversions, scratchpads) come from `allocator`.
+// conv2d.cc (oneDNN); temporaries (layout conversions, scratchpads) come from `allocator`.
 void conv2d_forward(CachingAllocator& allocator, const Conv2dGeometry& g, const Tensor& x, const Tensor& w,
                     const OptTensor& b, const Tensor& y, bool fuse_relu);
 void conv2d_backward_data(CachingAllocator& allocator, const Conv2dGeometry& g, const Tensor& dy, const Tensor& w,
@@ -32,11 +35,10 @@ void linear_backward_weight(const Tensor& x, const Tensor& dy, const Tensor& dw,
 void lrn_forward(const LrnParams& p, const Tensor& x, const Tensor& y);
 void lrn_backward(const LrnParams& p, const Tensor& x, const Tensor& y, const Tensor& dy, const Tensor& dx);
 
-// pool.cc
+// pool2d.cc
 void max_pool2d_forward(const Pool2dGeometry& g, const Tensor& x, const Tensor& y);
 // Backward finds each window's first maximum from x and the forward's output y.
-void max_pool2d_backward(const Pool2dGeometry& g, const Tensor& x, const Tensor& y, const Tensor& dy,
-                         const Tensor& dx);
+void max_pool2d_backward(const Pool2dGeometry& g, const Tensor& x, const Tensor& y, const Tensor& dy, const Tensor& dx);
 void adaptive_avg_pool2d_forward(const Tensor& x, const Tensor& y);
 void adaptive_avg_pool2d_backward(const Tensor& dy, const Tensor& dx);
 
@@ -53,7 +55,7 @@ void softmax_cross_entropy(const Tensor& logits, const Tensor& labels, const Ten
 void count_topk_correct(const Tensor& logits, const Tensor& labels, int k, const Tensor& counter);
 
 // sgd.cc
-void sgd_step(const SgdParams& p, const SgdTensors& t);
+void sgd_step(const SgdParams& p, const std::vector<SgdTensors>& tensors);
 
 // elementwise.cc
 void fill(const Tensor& t, float value);
@@ -61,5 +63,6 @@ void fill_uniform(const Tensor& t, float low, float high, uint64_t seed);
 void fill_normal(const Tensor& t, float mean, float stddev, float truncation, uint64_t seed);
 void add_scaled(const Tensor& dst, const Tensor& src, float alpha);
 void multiply(const Tensor& a, const Tensor& b, const Tensor& out);
+void copy(const Tensor& dst, const Tensor& src);
 
 }  // namespace alexnet::cpu

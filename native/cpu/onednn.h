@@ -4,7 +4,6 @@
 #pragma once
 
 #include <dnnl.hpp>
-
 #include <memory>
 #include <vector>
 

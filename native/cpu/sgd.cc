@@ -1,4 +1,4 @@
-// The SGD update (torch.optim.SGD's arithmetic, see op_params.h) over one parameter tensor. Each
+// The SGD update (torch.optim.SGD's arithmetic, see op_params.h), one parameter tensor at a time. Each
 // combination of options gets its own loop without branches (a template per combination), so the
 // compiler vectorizes it; the arithmetic, and so every bit of the result, is the same in all of them.
 #include "kernels.h"
@@ -39,12 +39,14 @@ void sgd_with(const SgdParams& p, const SgdTensors& t) {
 
 }  // namespace
 
-void sgd_step(const SgdParams& p, const SgdTensors& t) {
+void sgd_step(const SgdParams& p, const std::vector<SgdTensors>& tensors) {
   const bool decay = p.weight_decay != 0.0f, momentum = p.momentum != 0.0f;
-  if (decay) {
-    momentum ? sgd_with<true, true>(p, t) : sgd_with<true, false>(p, t);
-  } else {
-    momentum ? sgd_with<false, true>(p, t) : sgd_with<false, false>(p, t);
+  for (const SgdTensors& t : tensors) {
+    if (decay) {
+      momentum ? sgd_with<true, true>(p, t) : sgd_with<true, false>(p, t);
+    } else {
+      momentum ? sgd_with<false, true>(p, t) : sgd_with<false, false>(p, t);
+    }
   }
 }
 

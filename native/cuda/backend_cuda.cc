@@ -1,7 +1,7 @@
 // The CUDA backend: every op is queued on one CUDA stream (CudaContext) and returns at once.
-// cuDNN does convolution (conv.cc) and LRN (lrn.cc), cuBLASLt the fully connected layers
-// (linear.cc), and small kernels the rest (the .cu files). Memory comes from a caching allocator
-// over cudaMalloc; transfers go through pinned staging buffers (pinned_staging.h).
+// cuDNN does convolution (conv2d.cc) and LRN (lrn.cc), cuBLASLt the fully connected layers
+// (linear.cc), and small kernels the rest (the .cu files, launched through kernels.h). Memory comes from a caching
+// allocator over cudaMalloc; transfers go through pinned staging buffers (pinned_staging.h).
 //
 // Threading: ops, uploads, downloads and settings are called from the JavaScript thread only;
 // Completion::wait() runs on libuv's thread pool and touches nothing but its own event and staging
@@ -16,7 +16,7 @@
 
 #include "check.h"
 #include "context.h"
-#include "conv.h"
+#include "conv2d.h"
 #include "core/backend.h"
 #include "core/errors.h"
 #include "kernels.h"
@@ -120,8 +120,8 @@ class CudaBackend : public Backend {
     int driver = 0, runtime = 0;
     CUDA_CHECK(cudaDriverGetVersion(&driver));
     CUDA_CHECK(cudaRuntimeGetVersion(&runtime));
-    const size_t cudnn = cudnnGetVersion();            // major*10000 + minor*100 + patch (cuDNN 9)
-    const size_t cublas = cublasLtGetVersion();        // major*10000 + minor*100 + patch (cuBLAS 12+)
+    const size_t cudnn = cudnnGetVersion();      // major*10000 + minor*100 + patch (cuDNN 9)
+    const size_t cublas = cublasLtGetVersion();  // major*10000 + minor*100 + patch (cuBLAS 12+)
     return Info{
         {"backend", std::string("cuda")},
         {"device", std::string(prop.name)},
@@ -131,8 +131,8 @@ class CudaBackend : public Backend {
         {"freeMemory", double(free_bytes)},
         {"driverVersion", version_text(driver / 1000, (driver % 1000) / 10)},
         {"runtimeVersion", version_text(runtime / 1000, (runtime % 1000) / 10)},
-        {"cudnnVersion", std::to_string(cudnn / 10000) + "." + std::to_string((cudnn / 100) % 100) + "." +
-                             std::to_string(cudnn % 100)},
+        {"cudnnVersion",
+         std::to_string(cudnn / 10000) + "." + std::to_string((cudnn / 100) % 100) + "." + std::to_string(cudnn % 100)},
         {"cublasVersion", std::to_string(cublas / 10000) + "." + std::to_string((cublas / 100) % 100) + "." +
                               std::to_string(cublas % 100)},
         {"mathMode", std::string(ctx_.math_mode == MathMode::tf32 ? "tf32" : "fp32")},
@@ -216,23 +216,17 @@ class CudaBackend : public Backend {
   }
 
   void max_pool2d_forward(const Pool2dGeometry& g, const Tensor& x, const Tensor& y) override {
-    launch_max_pool2d_forward(ctx_.stream(), g, x.f32(), y.f32(), x.dim(0) * x.dim(1), x.dim(2), x.dim(3), y.dim(2),
-                              y.dim(3));
+    launch_max_pool2d_forward(ctx_.stream(), g, x, y);
   }
   void max_pool2d_backward(const Pool2dGeometry& g, const Tensor& x, const Tensor& y, const Tensor& dy,
                            const Tensor& dx) override {
-    if (dx.numel() == 0) return;
-    Tensor argmax = ctx_.temporary({dy.numel() > 0 ? dy.numel() : 1}, DType::i32);
-    launch_max_pool2d_backward(ctx_.stream(), g, x.f32(), dy.f32(), dx.f32(), argmax.i32(), x.dim(0) * x.dim(1),
-                               x.dim(2), x.dim(3), dy.dim(2), dy.dim(3));
+    launch_max_pool2d_backward(ctx_, g, x, dy, dx);  // finds each window's maximum again from x
   }
   void adaptive_avg_pool2d_forward(const Tensor& x, const Tensor& y) override {
-    launch_adaptive_avg_pool2d_forward(ctx_.stream(), x.f32(), y.f32(), x.dim(0) * x.dim(1), x.dim(2), x.dim(3),
-                                       y.dim(2), y.dim(3));
+    launch_adaptive_avg_pool2d_forward(ctx_.stream(), x, y);
   }
   void adaptive_avg_pool2d_backward(const Tensor& dy, const Tensor& dx) override {
-    launch_adaptive_avg_pool2d_backward(ctx_.stream(), dy.f32(), dx.f32(), dx.dim(0) * dx.dim(1), dx.dim(2),
-                                        dx.dim(3), dy.dim(2), dy.dim(3));
+    launch_adaptive_avg_pool2d_backward(ctx_.stream(), dy, dx);
   }
 
   void relu_forward(const Tensor& x, const Tensor& y) override {
@@ -264,7 +258,8 @@ class CudaBackend : public Backend {
                              const OptTensor& dlogits) override {
     const int64_t rows = logits.dim(0), cols = logits.dim(1);
     if (rows <= 0 || cols <= 0) return;  // ruled out by the shape checks
-    Tensor row_loss = ctx_.temporary({rows * 2}, DType::f32);  // `rows` doubles
+    // One double per row: the per-row losses, summed in a fixed order.
+    Tensor row_loss = ctx_.temporary({rows * 2}, DType::f32);
     launch_softmax_cross_entropy(ctx_.stream(), logits.f32(), labels.i32(), rows, cols,
                                  static_cast<double*>(row_loss.storage->data), loss.f32(),
                                  dlogits ? dlogits->f32() : nullptr);

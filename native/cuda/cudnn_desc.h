@@ -3,7 +3,7 @@
 #pragma once
 
 // cuDNN 9 marks the legacy convolution, tensor and filter descriptor API deprecated; it is present,
-// supported and what this build uses (see conv.cc), so the warnings are silenced where it is used.
+// supported and what this build uses (see conv2d.cc), so the warnings are silenced where it is used.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 
@@ -52,7 +52,8 @@ using LrnDescriptor =
 
 // cuDNN takes int dimensions; every dimension here comes from a validated tensor shape.
 inline int dim_int(int64_t d, const char* what) {
-  if (d < 0 || d > INT32_MAX) throw BackendError(std::string(what) + " = " + std::to_string(d) + " is outside cuDNN's int range");
+  if (d < 0 || d > INT32_MAX)
+    throw BackendError(std::string(what) + " = " + std::to_string(d) + " is outside cuDNN's int range");
   return static_cast<int>(d);
 }
 

@@ -1,4 +1,4 @@
-// Helpers shared by the .cu files: launch geometry and deterministic block reductions.
+// Helpers shared by the .cu files: launch geometry, ReLU and deterministic block reductions.
 #pragma once
 
 #include <cuda_runtime.h>
@@ -22,6 +22,10 @@ __device__ __forceinline__ int64_t global_thread() {
   return static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
 }
 __device__ __forceinline__ int64_t grid_stride() { return static_cast<int64_t>(gridDim.x) * blockDim.x; }
+
+// ReLU as PyTorch computes it: x <= 0 ? 0 : x lets NaN through (activation.cu, and the
+// convolution's bias epilogue in conv2d.cu).
+__device__ __forceinline__ float relu(float v) { return v <= 0.0f ? 0.0f : v; }
 
 // Sum of one value per thread over a block of exactly kBlock threads (a power of two), by a fixed
 // tree: the same inputs always give the same bits. Every thread gets the result. `shared` holds

@@ -1,6 +1,7 @@
 // Launchers for the CUDA build's own kernels (the .cu files beside this one). Each queues one or two
-// kernels on `stream`, checks the launch (check.h) and returns; none allocates or synchronizes.
-// Sizes are element counts; every pointer is device memory with the stated number of elements.
+// kernels on `stream`, checks the launch (check.h) and returns; none synchronizes, and only
+// max pooling's backward allocates (a temporary, from the caching allocator). Sizes are element
+// counts; every pointer is device memory with the stated number of elements.
 // Nothing here uses atomics on floats or any other order-dependent reduction: results are the same
 // from run to run whatever the thread schedule.
 #pragma once
@@ -11,8 +12,11 @@
 #include <vector>
 
 #include "core/op_params.h"
+#include "core/tensor.h"
 
 namespace alexnet::cuda {
+
+class CudaContext;
 
 // elementwise.cu: fills and simple arithmetic. The random fills match the CPU build's formulas
 // (native/cpu/elementwise.cc) with the same Philox stream (core/philox.h).
@@ -24,24 +28,16 @@ void launch_fill_normal(cudaStream_t stream, float* data, int64_t n, float mean,
 void launch_add_scaled(cudaStream_t stream, float* dst, const float* src, int64_t n, float alpha);  // dst += alpha*src
 void launch_multiply(cudaStream_t stream, const float* a, const float* b, float* out, int64_t n);
 
-// activation.cu
+// activation.cu (softmax: x and y are [rows, cols])
 void launch_relu_forward(cudaStream_t stream, const float* x, float* y, int64_t n);  // y = x <= 0 ? 0 : x
 void launch_relu_backward(cudaStream_t stream, const float* y, const float* dy, float* dx, int64_t n);
-// In place on y viewed as [outer, channels, inner]: y += bias[c] (when bias is not null), then ReLU
-// when relu is set. Convolution's bias (outer = N, inner = H*W).
-void launch_bias_relu(cudaStream_t stream, float* y, const float* bias, int64_t outer, int64_t channels,
-                      int64_t inner, bool relu);
-// out[c] = sum over o and i of x[o, c, i], x viewed as [outer, channels, inner]: bias gradients of
-// convolution (outer = N, inner = H*W) and of linear layers (outer = N, inner = 1).
-void launch_channel_sum(cudaStream_t stream, const float* x, int64_t outer, int64_t channels, int64_t inner,
-                        float* out);
+void launch_softmax_forward(cudaStream_t stream, const float* x, float* y, int64_t rows, int64_t cols);
 
 // dropout.cu: mask = keep ? scale : 0 with keep = unit(philox(seed, offset + i)) >= p; y = x * mask.
-void launch_dropout_forward(cudaStream_t stream, float p, float scale, uint64_t seed, uint64_t offset,
-                            const float* x, float* y, float* mask, int64_t n);
+void launch_dropout_forward(cudaStream_t stream, float p, float scale, uint64_t seed, uint64_t offset, const float* x,
+                            float* y, float* mask, int64_t n);
 
 // loss.cu (logits are [rows, cols], labels int32 [rows])
-void launch_softmax_forward(cudaStream_t stream, const float* x, float* y, int64_t rows, int64_t cols);
 // row_loss: a temporary of `rows` doubles. dlogits may be null.
 void launch_softmax_cross_entropy(cudaStream_t stream, const float* logits, const int32_t* labels, int64_t rows,
                                   int64_t cols, double* row_loss, float* loss, float* dlogits);
@@ -57,24 +53,30 @@ struct SgdSpan {
 };
 void launch_sgd_step(cudaStream_t stream, const SgdParams& p, const std::vector<SgdSpan>& spans);
 
-// pooling.cu: planes = N * C; every plane is [h, w] in, [oh, ow] out.
-void launch_max_pool2d_forward(cudaStream_t stream, const Pool2dGeometry& g, const float* x, float* y,
-                               int64_t planes, int64_t h, int64_t w, int64_t oh, int64_t ow);
-// argmax: a temporary of planes * oh * ow int32 (each window's first maximum, found again from x).
-void launch_max_pool2d_backward(cudaStream_t stream, const Pool2dGeometry& g, const float* x, const float* dy,
-                                float* dx, int32_t* argmax, int64_t planes, int64_t h, int64_t w, int64_t oh,
-                                int64_t ow);
-void launch_adaptive_avg_pool2d_forward(cudaStream_t stream, const float* x, float* y, int64_t planes, int64_t h,
-                                        int64_t w, int64_t oh, int64_t ow);
-void launch_adaptive_avg_pool2d_backward(cudaStream_t stream, const float* dy, float* dx, int64_t planes, int64_t h,
-                                         int64_t w, int64_t oh, int64_t ow);
+// pool2d.cu: the op's tensors, [N, C, H, W] in and [N, C, OH, OW] out, as the shape checks left them.
+void launch_max_pool2d_forward(cudaStream_t stream, const Pool2dGeometry& g, const Tensor& x, const Tensor& y);
+// Takes a temporary from ctx for each window's first maximum, found again from x.
+void launch_max_pool2d_backward(CudaContext& ctx, const Pool2dGeometry& g, const Tensor& x, const Tensor& dy,
+                                const Tensor& dx);
+void launch_adaptive_avg_pool2d_forward(cudaStream_t stream, const Tensor& x, const Tensor& y);
+void launch_adaptive_avg_pool2d_backward(cudaStream_t stream, const Tensor& dy, const Tensor& dx);
 
-// padding.cu: asymmetric zero padding around cuDNN, whose legacy descriptors pad symmetrically.
+// conv2d.cu: the convolution's own kernels (conv2d.cc runs cuDNN).
+// Asymmetric zero padding around cuDNN, whose legacy descriptors pad symmetrically.
 // out is [planes, h + top + bottom, w + left + right].
 void launch_pad2d(cudaStream_t stream, const float* x, float* out, int64_t planes, int64_t h, int64_t w, int top,
                   int bottom, int left, int right);
 // out[p, i, j] = padded[p, i + top, j + left], padded being [planes, padded_h, padded_w].
 void launch_crop2d(cudaStream_t stream, const float* padded, float* out, int64_t planes, int64_t padded_h,
                    int64_t padded_w, int64_t h, int64_t w, int top, int left);
+// In place on y viewed as [outer, channels, inner]: y += bias[c] (when bias is not null), then ReLU
+// when relu is set. Convolution's bias (outer = N, inner = H*W), and linear's
+// when its input has no features (outer = N, inner = 1).
+void launch_bias_relu(cudaStream_t stream, float* y, const float* bias, int64_t outer, int64_t channels, int64_t inner,
+                      bool relu);
+// out[c] = sum over o and i of x[o, c, i], x viewed as [outer, channels, inner]: bias gradients of
+// convolution (outer = N, inner = H*W) and of linear layers (outer = N, inner = 1).
+void launch_channel_sum(cudaStream_t stream, const float* x, int64_t outer, int64_t channels, int64_t inner,
+                        float* out);
 
 }  // namespace alexnet::cuda

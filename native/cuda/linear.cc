@@ -13,7 +13,7 @@
 // Math: fp32 uses CUBLAS_COMPUTE_32F (no TF32), tf32 CUBLAS_COMPUTE_32F_FAST_TF32. The algorithm is
 // cuBLASLt's first heuristic choice for the shape, cached; cuBLAS gives the same bits from run to
 // run for a fixed algorithm on one GPU. The bias gradient is a deterministic column sum
-// (activation.cu) rather than the BGRADB epilogue, whose reduction order is not documented.
+// (conv2d.cu) rather than the BGRADB epilogue, whose reduction order is not documented.
 #include "linear.h"
 
 #include <sstream>
@@ -45,8 +45,8 @@ struct MatmulDesc {
 struct MatrixLayout {
   cublasLtMatrixLayout_t handle = nullptr;
   MatrixLayout(int64_t rows, int64_t cols, int64_t ld) {
-    CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&handle, CUDA_R_32F, static_cast<uint64_t>(rows),
-                                            static_cast<uint64_t>(cols), ld));
+    CUBLAS_CHECK(
+        cublasLtMatrixLayoutCreate(&handle, CUDA_R_32F, static_cast<uint64_t>(rows), static_cast<uint64_t>(cols), ld));
   }
   ~MatrixLayout() {
     if (handle) cublasLtMatrixLayoutDestroy(handle);
@@ -78,10 +78,7 @@ cublasLtEpilogue_t lt_epilogue(LinearEngine::Epilogue e) {
 
 struct LinearEngine::Plan {
   Plan(cublasComputeType_t compute, int64_t m, int64_t n, int64_t k, bool ta, bool tb)
-      : desc(compute),
-        a(ta ? k : m, ta ? m : k, ta ? k : m),
-        b(tb ? n : k, tb ? k : n, tb ? n : k),
-        d(m, n, m) {}
+      : desc(compute), a(ta ? k : m, ta ? m : k, ta ? k : m), b(tb ? n : k, tb ? k : n, tb ? n : k), d(m, n, m) {}
   MatmulDesc desc;
   MatrixLayout a, b, d;
   cublasLtMatmulAlgo_t algo{};
@@ -94,8 +91,8 @@ LinearEngine::~LinearEngine() = default;
 
 LinearEngine::Plan& LinearEngine::plan_for(int64_t m, int64_t n, int64_t k, bool transpose_a, bool transpose_b,
                                            Epilogue epilogue) {
-  const Key key{m, n, k, transpose_a, transpose_b, static_cast<int64_t>(epilogue),
-                static_cast<int64_t>(ctx_.math_mode)};
+  const Key key{
+      m, n, k, transpose_a, transpose_b, static_cast<int64_t>(epilogue), static_cast<int64_t>(ctx_.math_mode)};
   auto it = plans_.find(key);
   if (it != plans_.end()) return *it->second;
 
@@ -114,8 +111,8 @@ LinearEngine::Plan& LinearEngine::plan_for(int64_t m, int64_t n, int64_t k, bool
                                                     &max_workspace, sizeof(max_workspace)));
   cublasLtMatmulHeuristicResult_t result{};
   int count = 0;
-  CUBLAS_CHECK(cublasLtMatmulAlgoGetHeuristic(ctx_.cublaslt(), p->desc.handle, p->a.handle, p->b.handle,
-                                              p->d.handle, p->d.handle, pref.handle, 1, &result, &count));
+  CUBLAS_CHECK(cublasLtMatmulAlgoGetHeuristic(ctx_.cublaslt(), p->desc.handle, p->a.handle, p->b.handle, p->d.handle,
+                                              p->d.handle, pref.handle, 1, &result, &count));
   if (count < 1 || result.state != CUBLAS_STATUS_SUCCESS) {
     std::ostringstream msg;
     msg << "cuBLASLt found no algorithm for the matrix product m=" << m << " n=" << n << " k=" << k
@@ -145,7 +142,8 @@ void LinearEngine::forward(const Tensor& x, const Tensor& w, const OptTensor& b,
     launch_bias_relu(ctx_.stream(), y.f32(), b ? b->f32() : nullptr, batch, out, 1, fuse_relu);
     return;
   }
-  const Epilogue e = b ? (fuse_relu ? Epilogue::relu_bias : Epilogue::bias) : (fuse_relu ? Epilogue::relu : Epilogue::none);
+  const Epilogue e =
+      b ? (fuse_relu ? Epilogue::relu_bias : Epilogue::bias) : (fuse_relu ? Epilogue::relu : Epilogue::none);
   Plan& p = plan_for(out, batch, in, /*transpose_a=*/true, /*transpose_b=*/false, e);
   run(p, w.f32(), x.f32(), y.f32(), b ? b->f32() : nullptr);
 }

@@ -1,6 +1,6 @@
-// Softmax, softmax cross-entropy (mean over the batch) with its gradient, and top-k counting.
-// Each row is handled by one block (one warp for top-k) with fixed-order reductions, and the batch
-// mean by a single block: no float atomics, so the loss has the same bits on every run. The
+// Softmax cross-entropy (mean over the batch) with its gradient, and top-k counting. Each row is
+// handled by one block (one warp for top-k) with fixed-order reductions (row_softmax.cuh), and the
+// batch mean by a single block: no float atomics, so the loss has the same bits on every run. The
 // arithmetic follows the CPU build's (native/cpu/loss.cc): float exponentials summed in double.
 #include <math_constants.h>
 
@@ -9,39 +9,10 @@
 #include "check.h"
 #include "device_utils.cuh"
 #include "kernels.h"
+#include "row_softmax.cuh"
 
 namespace alexnet::cuda {
 namespace {
-
-constexpr int kRowThreads = 256;
-
-struct RowStats {
-  float max;   // fmaxf over the row (NaN ignored, as the CPU build's std::fmax)
-  double sum;  // sum of expf(x - max), in double
-};
-
-// Must be reached by every thread of the block.
-__device__ RowStats row_stats(const float* in, int64_t cols, float* shared_f, double* shared_d) {
-  float m = -INFINITY;
-  for (int64_t c = threadIdx.x; c < cols; c += kRowThreads) m = fmaxf(m, in[c]);
-  m = block_max<kRowThreads>(m, shared_f);
-  double s = 0.0;
-  for (int64_t c = threadIdx.x; c < cols; c += kRowThreads) s += static_cast<double>(expf(in[c] - m));
-  s = block_sum<double, kRowThreads>(s, shared_d);
-  return RowStats{m, s};
-}
-
-__global__ void softmax_kernel(const float* x, float* y, int64_t rows, int64_t cols) {
-  __shared__ float shared_f[kRowThreads];
-  __shared__ double shared_d[kRowThreads];
-  for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
-    const float* in = x + r * cols;
-    float* out = y + r * cols;
-    const RowStats st = row_stats(in, cols, shared_f, shared_d);
-    const float inv = static_cast<float>(1.0 / st.sum);
-    for (int64_t c = threadIdx.x; c < cols; c += kRowThreads) out[c] = __fmul_rn(expf(in[c] - st.max), inv);
-  }
-}
 
 __global__ void cross_entropy_rows_kernel(const float* logits, const int32_t* labels, int64_t rows, int64_t cols,
                                           double* row_loss, float* dlogits) {
@@ -107,15 +78,7 @@ __global__ void topk_kernel(const float* logits, const int32_t* labels, int64_t 
   }
 }
 
-unsigned row_blocks(int64_t rows) { return static_cast<unsigned>(rows < 65535 ? rows : 65535); }
-
 }  // namespace
-
-void launch_softmax_forward(cudaStream_t stream, const float* x, float* y, int64_t rows, int64_t cols) {
-  if (rows <= 0 || cols <= 0) return;
-  softmax_kernel<<<row_blocks(rows), kRowThreads, 0, stream>>>(x, y, rows, cols);
-  check_launch("softmax_kernel");
-}
 
 void launch_softmax_cross_entropy(cudaStream_t stream, const float* logits, const int32_t* labels, int64_t rows,
                                   int64_t cols, double* row_loss, float* loss, float* dlogits) {

@@ -40,8 +40,8 @@ void LrnEngine::backward(const LrnParams& p, const Tensor& x, const Tensor& y, c
   if (x.numel() == 0) return;
   cudnnTensorDescriptor_t desc = descriptor_for(x.shape);
   set_params(p);
-  CUDNN_CHECK(cudnnLRNCrossChannelBackward(ctx_.cudnn(), lrn_, CUDNN_LRN_CROSS_CHANNEL_DIM1, &kOne, desc, y.f32(),
-                                           desc, dy.f32(), desc, x.f32(), &kZero, desc, dx.f32()));
+  CUDNN_CHECK(cudnnLRNCrossChannelBackward(ctx_.cudnn(), lrn_, CUDNN_LRN_CROSS_CHANNEL_DIM1, &kOne, desc, y.f32(), desc,
+                                           dy.f32(), desc, x.f32(), &kZero, desc, dx.f32()));
 }
 
 }  // namespace alexnet::cuda

@@ -42,9 +42,8 @@ __global__ void sgd_kernel(SgdTable table, SgdScalars s) {
     float g = grad[i];
     if (s.weight_decay != 0.0f) g = __fadd_rn(g, __fmul_rn(s.weight_decay, param[i]));
     if (s.has_momentum) {
-      const float b = s.first_step
-                          ? g
-                          : __fadd_rn(__fmul_rn(s.momentum, buf[i]), __fmul_rn(__fsub_rn(1.0f, s.dampening), g));
+      const float b =
+          s.first_step ? g : __fadd_rn(__fmul_rn(s.momentum, buf[i]), __fmul_rn(__fsub_rn(1.0f, s.dampening), g));
       buf[i] = b;
       g = s.nesterov ? __fadd_rn(g, __fmul_rn(s.momentum, b)) : b;
     }
@@ -55,8 +54,7 @@ __global__ void sgd_kernel(SgdTable table, SgdScalars s) {
 }  // namespace
 
 void launch_sgd_step(cudaStream_t stream, const SgdParams& p, const std::vector<SgdSpan>& spans) {
-  const SgdScalars scalars{p.lr, p.momentum, p.dampening, p.weight_decay, p.nesterov, p.first_step,
-                           p.momentum != 0.0f};
+  const SgdScalars scalars{p.lr, p.momentum, p.dampening, p.weight_decay, p.nesterov, p.first_step, p.momentum != 0.0f};
   SgdTable table{};
   int tensors = 0, blocks = 0;
   auto launch = [&] {

@@ -1,9 +1,9 @@
 // A smoke test of the CUDA addon through its JavaScript binding alone (no TypeScript, no CPU
 // addon): load, probe, info, a small conv + linear + loss + SGD step, and the error classes.
-//   node native/cuda/selftest/smoke.js [path/to/alexnet_cuda.node]
+//   node test/native/smoke.js [path/to/alexnet_cuda.node]
 'use strict';
 const path = require('node:path');
-const file = process.argv[2] ? path.resolve(process.argv[2]) : path.join(__dirname, '../../../addons/cuda/build/Release/alexnet_cuda.node');
+const file = process.argv[2] ? path.resolve(process.argv[2]) : path.join(__dirname, '../../addons/cuda/build/Release/alexnet_cuda.node');
 const m = require(file);
 let failures = 0;
 function check(ok, what, detail = '') {

@@ -4,6 +4,4 @@
 
 __global__ void illegal_address_kernel(float* p) { p[threadIdx.x] = 1.0f; }
 
-void launch_illegal_address_kernel() {
-  illegal_address_kernel<<<1, 32>>>(reinterpret_cast<float*>(0x10));
-}
+void launch_illegal_address_kernel() { illegal_address_kernel<<<1, 32>>>(reinterpret_cast<float*>(0x10)); }

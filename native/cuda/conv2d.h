@@ -1,7 +1,7 @@
 // Convolution forward, backward-data and backward-filter through cuDNN's legacy API
 // (cudnnConvolution*), with a plan cached per (shape, geometry, math mode, determinism): descriptors
 // made once, and the algorithm of each direction chosen once by cuDNN's own timing search
-// (cudnnFind*AlgorithmEx) on the first call. See conv.cc for the details.
+// (cudnnFind*AlgorithmEx) on the first call. See conv2d.cc for the details.
 #pragma once
 
 #include <array>
@@ -34,6 +34,7 @@ class ConvEngine {
   // pad h, w, stride h, w, groups, math mode, deterministic
   using Key = std::array<int64_t, 15>;
   Plan& plan_for(const Conv2dGeometry& g, const Shape& input, const Shape& weight, int pad_h, int pad_w);
+  Plan& plan_for(const Conv2dGeometry& g, const Shape& input, const Shape& weight, const Shape& output);
   void find_forward(Plan& p, const float* x, const float* w, float* y);
   void find_backward_data(Plan& p, const float* w, const float* dy, float* dx);
   void find_backward_filter(Plan& p, const float* x, const float* dy, float* dw);

@@ -1,5 +1,5 @@
 // Max pooling and adaptive average pooling, with PyTorch's semantics exactly as the CPU build
-// (native/cpu/pool.cc) implements them:
+// (native/cpu/pool2d.cc) implements them:
 //  - max pooling: floor mode, symmetric padding that never wins, the FIRST maximum of a window gets
 //    the gradient (and a NaN wins the window). cuDNN's pooling does not promise which of equal
 //    maxima gets the gradient, so this is done here. The backward finds each window's first
@@ -9,6 +9,7 @@
 //    The backward is a gather too: each input element sums dy/area over the windows containing it,
 //    in the CPU build's order.
 #include "check.h"
+#include "context.h"
 #include "device_utils.cuh"
 #include "kernels.h"
 
@@ -103,8 +104,8 @@ __device__ __forceinline__ int64_t adaptive_end(int64_t i, int64_t in, int64_t o
   return ((i + 1) * in + out - 1) / out;
 }
 
-__global__ void adaptive_avg_forward_kernel(const float* x, float* y, int64_t planes, int64_t h, int64_t w,
-                                            int64_t oh, int64_t ow) {
+__global__ void adaptive_avg_forward_kernel(const float* x, float* y, int64_t planes, int64_t h, int64_t w, int64_t oh,
+                                            int64_t ow) {
   const int64_t total = planes * oh * ow;
   for (int64_t o = global_thread(); o < total; o += grid_stride()) {
     const int64_t j = o % ow, i = (o / ow) % oh, p = o / (ow * oh);
@@ -162,41 +163,46 @@ PoolShape pool_shape(const Pool2dGeometry& g, int64_t planes, int64_t h, int64_t
 
 }  // namespace
 
-void launch_max_pool2d_forward(cudaStream_t stream, const Pool2dGeometry& g, const float* x, float* y, int64_t planes,
-                               int64_t h, int64_t w, int64_t oh, int64_t ow) {
+void launch_max_pool2d_forward(cudaStream_t stream, const Pool2dGeometry& g, const Tensor& x, const Tensor& y) {
+  const int64_t planes = x.dim(0) * x.dim(1), h = x.dim(2), w = x.dim(3), oh = y.dim(2), ow = y.dim(3);
   const int64_t total = planes * oh * ow;
   if (total <= 0) return;
-  max_pool_forward_kernel<<<grid_for(total), kThreads, 0, stream>>>(pool_shape(g, planes, h, w, oh, ow), x, y);
+  max_pool_forward_kernel<<<grid_for(total), kThreads, 0, stream>>>(pool_shape(g, planes, h, w, oh, ow), x.f32(),
+                                                                    y.f32());
   check_launch("max_pool_forward_kernel");
 }
 
-void launch_max_pool2d_backward(cudaStream_t stream, const Pool2dGeometry& g, const float* x, const float* dy,
-                                float* dx, int32_t* argmax, int64_t planes, int64_t h, int64_t w, int64_t oh,
-                                int64_t ow) {
+void launch_max_pool2d_backward(CudaContext& ctx, const Pool2dGeometry& g, const Tensor& x, const Tensor& dy,
+                                const Tensor& dx) {
+  if (dx.numel() == 0) return;
+  // Each window's first maximum, as an index into its plane: planes * oh * ow int32.
+  Tensor argmax = ctx.temporary({dy.numel() > 0 ? dy.numel() : 1}, DType::i32);
+  cudaStream_t stream = ctx.stream();
+  const int64_t planes = x.dim(0) * x.dim(1), h = x.dim(2), w = x.dim(3), oh = dy.dim(2), ow = dy.dim(3);
   const int64_t outputs = planes * oh * ow, inputs = planes * h * w;
   if (inputs <= 0) return;
   const PoolShape s = pool_shape(g, planes, h, w, oh, ow);
   if (outputs > 0) {
-    max_pool_argmax_kernel<<<grid_for(outputs), kThreads, 0, stream>>>(s, x, argmax);
+    max_pool_argmax_kernel<<<grid_for(outputs), kThreads, 0, stream>>>(s, x.f32(), argmax.i32());
     check_launch("max_pool_argmax_kernel");
   }
-  max_pool_backward_kernel<<<grid_for(inputs), kThreads, 0, stream>>>(s, argmax, dy, dx);
+  max_pool_backward_kernel<<<grid_for(inputs), kThreads, 0, stream>>>(s, argmax.i32(), dy.f32(), dx.f32());
   check_launch("max_pool_backward_kernel");
 }
 
-void launch_adaptive_avg_pool2d_forward(cudaStream_t stream, const float* x, float* y, int64_t planes, int64_t h,
-                                        int64_t w, int64_t oh, int64_t ow) {
+void launch_adaptive_avg_pool2d_forward(cudaStream_t stream, const Tensor& x, const Tensor& y) {
+  const int64_t planes = x.dim(0) * x.dim(1), h = x.dim(2), w = x.dim(3), oh = y.dim(2), ow = y.dim(3);
   const int64_t total = planes * oh * ow;
   if (total <= 0 || h <= 0 || w <= 0) return;
-  adaptive_avg_forward_kernel<<<grid_for(total), kThreads, 0, stream>>>(x, y, planes, h, w, oh, ow);
+  adaptive_avg_forward_kernel<<<grid_for(total), kThreads, 0, stream>>>(x.f32(), y.f32(), planes, h, w, oh, ow);
   check_launch("adaptive_avg_forward_kernel");
 }
 
-void launch_adaptive_avg_pool2d_backward(cudaStream_t stream, const float* dy, float* dx, int64_t planes, int64_t h,
-                                         int64_t w, int64_t oh, int64_t ow) {
+void launch_adaptive_avg_pool2d_backward(cudaStream_t stream, const Tensor& dy, const Tensor& dx) {
+  const int64_t planes = dx.dim(0) * dx.dim(1), h = dx.dim(2), w = dx.dim(3), oh = dy.dim(2), ow = dy.dim(3);
   const int64_t total = planes * h * w;
   if (total <= 0 || oh <= 0 || ow <= 0) return;
-  adaptive_avg_backward_kernel<<<grid_for(total), kThreads, 0, stream>>>(dy, dx, planes, h, w, oh, ow);
+  adaptive_avg_backward_kernel<<<grid_for(total), kThreads, 0, stream>>>(dy.f32(), dx.f32(), planes, h, w, oh, ow);
   check_launch("adaptive_avg_backward_kernel");
 }
 

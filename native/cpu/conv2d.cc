@@ -69,7 +69,12 @@ std::string key_of(const ConvShape& s, bool bias) {
     for (auto v : d) k << v << ',';
     k << '|';
   };
-  put(s.src); put(s.weights); put(s.dst); put(s.strides); put(s.padding_l); put(s.padding_r);
+  put(s.src);
+  put(s.weights);
+  put(s.dst);
+  put(s.strides);
+  put(s.padding_l);
+  put(s.padding_r);
   k << bias;
   return k.str();
 }
@@ -80,9 +85,9 @@ ConvPrimitives& primitives(const ConvShape& s, bool bias) {
   std::string key = key_of(s, bias);
   auto it = cache.find(key);
   if (it != cache.end()) return it->second;
-  auto desc = dnnl::convolution_forward::desc(
-      prop_kind::forward_training, algorithm::convolution_direct, any(s.src), any(s.weights),
-      bias ? plain_bias(s) : memory::desc(), any(s.dst), s.strides, s.padding_l, s.padding_r);
+  auto desc = dnnl::convolution_forward::desc(prop_kind::forward_training, algorithm::convolution_direct, any(s.src),
+                                              any(s.weights), bias ? plain_bias(s) : memory::desc(), any(s.dst),
+                                              s.strides, s.padding_l, s.padding_r);
   auto pd = dnnl::convolution_forward::primitive_desc(desc, user_scratchpad(), onednn_engine());
   ConvPrimitives& p = cache[key];
   p.forward_pd = pd;
@@ -104,7 +109,8 @@ void conv2d_forward(CachingAllocator& allocator, const Conv2dGeometry& g, const 
     memory weights = to_layout(wrap(plain_weights(s), w), p.forward_pd.weights_desc(), scratch);
     memory dst_plain = wrap(plain_activation(s.dst), y);
     memory dst = output_in_layout(dst_plain, p.forward_pd.dst_desc(), scratch);
-    memory pad(p.forward_pd.scratchpad_desc(), onednn_engine(), scratch.take(p.forward_pd.scratchpad_desc().get_size()));
+    memory pad(p.forward_pd.scratchpad_desc(), onednn_engine(),
+               scratch.take(p.forward_pd.scratchpad_desc().get_size()));
     std::unordered_map<int, memory> args{
         {DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DST, dst}, {DNNL_ARG_SCRATCHPAD, pad}};
     if (b) args.emplace(DNNL_ARG_BIAS, wrap(plain_bias(s), *b));
@@ -126,8 +132,8 @@ void conv2d_backward_data(CachingAllocator& allocator, const Conv2dGeometry& g, 
     if (!p.has_backward_data) {
       auto desc = dnnl::convolution_backward_data::desc(algorithm::convolution_direct, any(s.src), any(s.weights),
                                                         any(s.dst), s.strides, s.padding_l, s.padding_r);
-      p.backward_data_pd = dnnl::convolution_backward_data::primitive_desc(desc, user_scratchpad(),
-                                                                           onednn_engine(), p.forward_pd);
+      p.backward_data_pd =
+          dnnl::convolution_backward_data::primitive_desc(desc, user_scratchpad(), onednn_engine(), p.forward_pd);
       p.backward_data = dnnl::convolution_backward_data(p.backward_data_pd);
       p.has_backward_data = true;
     }
@@ -154,11 +160,11 @@ void conv2d_backward_filter(CachingAllocator& allocator, const Conv2dGeometry& g
     // The forward hint must agree on bias; the backward primitive is cached with it.
     ConvPrimitives& p = primitives(s, db.has_value());
     if (!p.has_backward_weights) {
-      auto desc = dnnl::convolution_backward_weights::desc(
-          algorithm::convolution_direct, any(s.src), any(s.weights), db ? plain_bias(s) : memory::desc(), any(s.dst),
-          s.strides, s.padding_l, s.padding_r);
-      p.backward_weights_pd = dnnl::convolution_backward_weights::primitive_desc(desc, user_scratchpad(),
-                                                                                 onednn_engine(), p.forward_pd);
+      auto desc = dnnl::convolution_backward_weights::desc(algorithm::convolution_direct, any(s.src), any(s.weights),
+                                                           db ? plain_bias(s) : memory::desc(), any(s.dst), s.strides,
+                                                           s.padding_l, s.padding_r);
+      p.backward_weights_pd =
+          dnnl::convolution_backward_weights::primitive_desc(desc, user_scratchpad(), onednn_engine(), p.forward_pd);
       p.backward_weights = dnnl::convolution_backward_weights(p.backward_weights_pd);
       p.has_backward_weights = true;
     }

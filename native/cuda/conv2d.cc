@@ -18,17 +18,17 @@
 // cuDNN reports as CUDNN_DETERMINISTIC are candidates when it is on.
 //
 // Asymmetric padding: the legacy descriptors pad symmetrically, so the input is copied into a
-// zero-padded temporary (padding.cu) and cuDNN runs unpadded; backward-data computes the gradient of
+// zero-padded temporary (conv2d.cu) and cuDNN runs unpadded; backward-data computes the gradient of
 // the padded input and crops it.
 //
 // Bias: fused into cudnnConvolutionBiasActivationForward when ReLU is fused too, the chosen algorithm
 // is IMPLICIT_PRECOMP_GEMM (the one cuDNN supports for that call with ReLU) and the fused call
 // measured faster than the two steps; otherwise a small bias (+ ReLU) kernel runs after the
 // convolution. Bias gradients are a
-// deterministic per-channel sum (activation.cu).
+// deterministic per-channel sum (conv2d.cu).
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 
-#include "conv.h"
+#include "conv2d.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -112,15 +112,14 @@ template <typename Perf>
 void add_candidates(std::vector<Candidate>* out, const std::vector<Perf>& results, int returned, size_t ws_bytes,
                     bool deterministic, MathMode mode, const char* direction, cudnnMathType_t searched) {
   if (log_level() >= 2)
-    std::fprintf(stderr, "alexnet cuda: %s search (%s math, %zu bytes of workspace):\n", direction,
-                 math_name(searched), ws_bytes);
+    std::fprintf(stderr, "alexnet cuda: %s search (%s math, %zu bytes of workspace):\n", direction, math_name(searched),
+                 ws_bytes);
   for (int i = 0; i < returned && i < static_cast<int>(results.size()); ++i) {
     const Perf& r = results[static_cast<size_t>(i)];
     if (log_level() >= 2)
       std::fprintf(stderr, "  algorithm %d: %s, %.4f ms, %zu bytes, %s, %s math\n", static_cast<int>(r.algo),
                    cudnnGetErrorString(r.status), static_cast<double>(r.time), r.memory,
-                   r.determinism == CUDNN_DETERMINISTIC ? "deterministic" : "non-deterministic",
-                   math_name(r.mathType));
+                   r.determinism == CUDNN_DETERMINISTIC ? "deterministic" : "non-deterministic", math_name(r.mathType));
     if (r.status != CUDNN_STATUS_SUCCESS || r.memory > ws_bytes) continue;
     if (deterministic && r.determinism != CUDNN_DETERMINISTIC) continue;
     if (mode == MathMode::fp32 && transform_based(r.algo)) continue;
@@ -198,8 +197,8 @@ Candidate choose(std::vector<Candidate> candidates, cudnnConvolutionDescriptor_t
     const float fastest = time_best(events, stream, [&] { return launch(c) == CUDNN_STATUS_SUCCESS; });
     c.measured_ms = fastest;
     if (log_level() >= 2)
-      std::fprintf(stderr, "  timed algorithm %d (%s math): %.4f ms (search said %.4f ms)\n", c.algo,
-                   math_name(c.math), static_cast<double>(fastest), static_cast<double>(c.search_ms));
+      std::fprintf(stderr, "  timed algorithm %d (%s math): %.4f ms (search said %.4f ms)\n", c.algo, math_name(c.math),
+                   static_cast<double>(fastest), static_cast<double>(c.search_ms));
     if (fastest >= 0 && (!best || fastest < best->measured_ms)) best = &c;
   }
   if (!best) throw BackendError(std::string("cuDNN found no usable ") + direction + " algorithm for the " + text);
@@ -281,9 +280,9 @@ ConvEngine::~ConvEngine() = default;
 
 ConvEngine::Plan& ConvEngine::plan_for(const Conv2dGeometry& g, const Shape& input, const Shape& weight, int pad_h,
                                        int pad_w) {
-  const Key key{input[0], input[1], input[2], input[3], weight[0], weight[1], weight[2], weight[3],
-                pad_h,    pad_w,    g.stride_h, g.stride_w, g.groups, static_cast<int64_t>(ctx_.math_mode),
-                ctx_.deterministic ? 1 : 0};
+  const int64_t math = static_cast<int64_t>(ctx_.math_mode), deterministic = ctx_.deterministic ? 1 : 0;
+  const Key key{input[0], input[1], input[2],   input[3],   weight[0], weight[1], weight[2],    weight[3],
+                pad_h,    pad_w,    g.stride_h, g.stride_w, g.groups,  math,      deterministic};
   auto it = plans_.find(key);
   if (it != plans_.end()) return *it->second;
 
@@ -296,8 +295,7 @@ ConvEngine::Plan& ConvEngine::plan_for(const Conv2dGeometry& g, const Shape& inp
     std::ostringstream text;
     text << "convolution of input " << shape_text(input) << " with weight " << shape_text(weight) << " (stride "
          << g.stride_h << "x" << g.stride_w << ", cuDNN padding " << pad_h << "x" << pad_w << ", groups " << g.groups
-         << ", " << (p->math == MathMode::tf32 ? "tf32" : "fp32") << (p->deterministic ? ", deterministic" : "")
-         << ")";
+         << ", " << (p->math == MathMode::tf32 ? "tf32" : "fp32") << (p->deterministic ? ", deterministic" : "") << ")";
     p->text = text.str();
   }
   set_nchw(p->x, input[0], input[1], input[2], input[3]);
@@ -356,8 +354,8 @@ void ConvEngine::find_backward_data(Plan& p, const float* w, const float* dy, fl
       },
       [&](int algo, void* ws, size_t ws_bytes) {
         return cudnnConvolutionBackwardData(h, &kOne, p.w, w, p.y, dy, p.conv,
-                                            static_cast<cudnnConvolutionBwdDataAlgo_t>(algo), ws, ws_bytes, &kZero,
-                                            p.x, dx);
+                                            static_cast<cudnnConvolutionBwdDataAlgo_t>(algo), ws, ws_bytes, &kZero, p.x,
+                                            dx);
       },
       "backward-data", p.text);
   p.bwd_data = Plan::Choice{true, best.algo, best.workspace, best.math};
@@ -379,8 +377,8 @@ void ConvEngine::find_backward_filter(Plan& p, const float* x, const float* dy, 
       },
       [&](int algo, void* ws, size_t ws_bytes) {
         return cudnnConvolutionBackwardFilter(h, &kOne, p.x, x, p.y, dy, p.conv,
-                                              static_cast<cudnnConvolutionBwdFilterAlgo_t>(algo), ws, ws_bytes,
-                                              &kZero, p.w, dw);
+                                              static_cast<cudnnConvolutionBwdFilterAlgo_t>(algo), ws, ws_bytes, &kZero,
+                                              p.w, dw);
       },
       "backward-filter", p.text);
   p.bwd_filter = Plan::Choice{true, best.algo, best.workspace, best.math};
@@ -400,10 +398,31 @@ void require_output(const Shape& computed, const Shape& given, const std::string
                        ", the op was given " + shape_string(given));
 }
 
+// The input as cuDNN reads it: x itself, or with asymmetric padding a zero-padded copy of x of
+// shape `input` (cudnn_input_shape), queued into `padded`, which must live until cuDNN's call is queued.
+const float* cudnn_source(CudaContext& ctx, const Conv2dGeometry& g, const Tensor& x, const Shape& input,
+                          Tensor* padded) {
+  if (g.symmetric()) return x.f32();
+  *padded = ctx.temporary(input);
+  launch_pad2d(ctx.stream(), x.f32(), padded->f32(), x.dim(0) * x.dim(1), x.dim(2), x.dim(3), g.pad_top, g.pad_bottom,
+               g.pad_left, g.pad_right);
+  return padded->f32();
+}
+
 }  // namespace
 
-void ConvEngine::forward(const Conv2dGeometry& g, const Tensor& x, const Tensor& w, const OptTensor& b,
-                         const Tensor& y, bool fuse_relu) {
+// The plan of a convolution whose input cuDNN sees as `input` (cudnn_input_shape: padded already
+// when the padding is asymmetric), checked against the output shape the op was given.
+ConvEngine::Plan& ConvEngine::plan_for(const Conv2dGeometry& g, const Shape& input, const Shape& weight,
+                                       const Shape& output) {
+  const bool symmetric = g.symmetric();
+  Plan& p = plan_for(g, input, weight, symmetric ? g.pad_top : 0, symmetric ? g.pad_left : 0);
+  require_output(p.output, output, p.text);
+  return p;
+}
+
+void ConvEngine::forward(const Conv2dGeometry& g, const Tensor& x, const Tensor& w, const OptTensor& b, const Tensor& y,
+                         bool fuse_relu) {
   cudaStream_t stream = ctx_.stream();
   const int64_t n = y.dim(0), o = y.dim(1), out_plane = y.dim(2) * y.dim(3);
   if (y.numel() == 0) return;
@@ -412,18 +431,10 @@ void ConvEngine::forward(const Conv2dGeometry& g, const Tensor& x, const Tensor&
     launch_bias_relu(stream, y.f32(), b ? b->f32() : nullptr, n, o, out_plane, fuse_relu);
     return;
   }
-  const bool symmetric = g.symmetric();
   const Shape input = cudnn_input_shape(g, x.shape);
   Tensor padded;
-  const float* src = x.f32();
-  if (!symmetric) {
-    padded = ctx_.temporary(input);
-    launch_pad2d(stream, x.f32(), padded.f32(), x.dim(0) * x.dim(1), x.dim(2), x.dim(3), g.pad_top, g.pad_bottom,
-                 g.pad_left, g.pad_right);
-    src = padded.f32();
-  }
-  Plan& p = plan_for(g, input, w.shape, symmetric ? g.pad_top : 0, symmetric ? g.pad_left : 0);
-  require_output(p.output, y.shape, p.text);
+  const float* src = cudnn_source(ctx_, g, x, input, &padded);
+  Plan& p = plan_for(g, input, w.shape, y.shape);
   if (!p.fwd.found) find_forward(p, src, w.f32(), y.f32());
 
   cudnnHandle_t h = ctx_.cudnn();
@@ -431,7 +442,7 @@ void ConvEngine::forward(const Conv2dGeometry& g, const Tensor& x, const Tensor&
   CUDNN_CHECK(cudnnSetConvolutionMathType(p.conv, p.fwd.math));
   const auto algo = static_cast<cudnnConvolutionFwdAlgo_t>(p.fwd.algo);
   // y = relu(conv(x) + 0 * z + bias) with z = y: with alpha2 = 0 cuDNN does not read z (the
-  // selftest checks this with y full of NaN).
+  // self-test, test/native/selftest/cuda.cc, checks this with y full of NaN).
   auto fused = [&] {
     return cudnnConvolutionBiasActivationForward(h, &kOne, p.x, src, p.w, w.f32(), p.conv, algo, ws, p.fwd.workspace,
                                                  &kZero, p.y, y.f32(), p.bias, b->f32(), relu_, p.y,
@@ -463,8 +474,8 @@ void ConvEngine::forward(const Conv2dGeometry& g, const Tensor& x, const Tensor&
                                                       p.y, y.f32()));
     return;
   }
-  CUDNN_CHECK(cudnnConvolutionForward(h, &kOne, p.x, src, p.w, w.f32(), p.conv, algo, ws, p.fwd.workspace, &kZero,
-                                      p.y, y.f32()));
+  CUDNN_CHECK(cudnnConvolutionForward(h, &kOne, p.x, src, p.w, w.f32(), p.conv, algo, ws, p.fwd.workspace, &kZero, p.y,
+                                      y.f32()));
   launch_bias_relu(stream, y.f32(), b ? b->f32() : nullptr, n, o, out_plane, fuse_relu);
 }
 
@@ -483,8 +494,7 @@ void ConvEngine::backward_data(const Conv2dGeometry& g, const Tensor& dy, const 
     padded = ctx_.temporary(input);
     target = padded.f32();
   }
-  Plan& p = plan_for(g, input, w.shape, symmetric ? g.pad_top : 0, symmetric ? g.pad_left : 0);
-  require_output(p.output, dy.shape, p.text);
+  Plan& p = plan_for(g, input, w.shape, dy.shape);
   if (!p.bwd_data.found) find_backward_data(p, w.f32(), dy.f32(), target);
 
   void* ws = ctx_.workspace(p.bwd_data.workspace);
@@ -508,18 +518,10 @@ void ConvEngine::backward_filter(const Conv2dGeometry& g, const Tensor& x, const
     launch_fill_f32(stream, dw.f32(), dw.numel(), 0.0f);
     return;
   }
-  const bool symmetric = g.symmetric();
   const Shape input = cudnn_input_shape(g, x.shape);
   Tensor padded;
-  const float* src = x.f32();
-  if (!symmetric) {
-    padded = ctx_.temporary(input);
-    launch_pad2d(stream, x.f32(), padded.f32(), x.dim(0) * x.dim(1), x.dim(2), x.dim(3), g.pad_top, g.pad_bottom,
-                 g.pad_left, g.pad_right);
-    src = padded.f32();
-  }
-  Plan& p = plan_for(g, input, dw.shape, symmetric ? g.pad_top : 0, symmetric ? g.pad_left : 0);
-  require_output(p.output, dy.shape, p.text);
+  const float* src = cudnn_source(ctx_, g, x, input, &padded);
+  Plan& p = plan_for(g, input, dw.shape, dy.shape);
   if (!p.bwd_filter.found) find_backward_filter(p, src, dy.f32(), dw.f32());
 
   void* ws = ctx_.workspace(p.bwd_filter.workspace);
