@@ -116,8 +116,8 @@ export function cudaUnavailableReasons(): string[] {
   if (driver) {
     // Nothing else matters without a driver: say so first, and only then what a GPU machine would also need.
     reasons.push(
-      `no NVIDIA driver: libcuda.so.1 was not found, so this machine has no NVIDIA GPU or its driver is not installed ` +
-        `(to use a GPU: ${driver.library.howToGet})`,
+      `no NVIDIA driver: libcuda.so.1 was not found, so this machine has no NVIDIA GPU or its driver is not installed; ` +
+        `to use a GPU, first ${driver.library.howToGet}`,
     );
   } else if (driverGpuCount() === 0) {
     reasons.push('no GPU: the NVIDIA driver is installed but lists no GPU (/proc/driver/nvidia/gpus is empty)');

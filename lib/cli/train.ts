@@ -18,7 +18,7 @@
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 
-import { readCheckpoint, saveCheckpoint, type Checkpoint } from '../checkpoint/format';
+import { CheckpointError, readCheckpoint, saveCheckpoint, type Checkpoint } from '../checkpoint/format';
 import { randomSubset } from '../data/dataset';
 import { resolveCheckpointFile, RUN_KEY } from '../checkpoint/directory';
 import { claimRunFolder, RunFolderError } from '../checkpoint/runFolder';
@@ -216,7 +216,7 @@ function modelOptions(s: TrainSettings, numClasses: number): AlexNetOptions {
   };
 }
 
-/** The settings `alexnet train` stored in a checkpoint, or null; a UsageError naming the file when they are damaged. */
+/** The settings `alexnet train` stored in a checkpoint, or null; a CheckpointError naming the file when they are damaged. */
 export function storedSettings(checkpoint: Checkpoint): TrainSettings | null {
   const text = checkpoint.metadata[CLI_SETTINGS_KEY];
   if (text === undefined) return null;
@@ -224,10 +224,10 @@ export function storedSettings(checkpoint: Checkpoint): TrainSettings | null {
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    throw new UsageError(`${checkpoint.source}: its stored settings (${CLI_SETTINGS_KEY}) are not valid JSON (${(error as Error).message})`);
+    throw new CheckpointError(`${checkpoint.source}: its stored settings (${CLI_SETTINGS_KEY}) are not valid JSON (${(error as Error).message})`);
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw new UsageError(`${checkpoint.source}: its stored settings (${CLI_SETTINGS_KEY}) are not a JSON object`);
+    throw new CheckpointError(`${checkpoint.source}: its stored settings (${CLI_SETTINGS_KEY}) are not a JSON object`);
   }
   return { ...DEFAULT_SETTINGS, ...(parsed as Partial<TrainSettings>) };
 }

@@ -49,15 +49,16 @@ let shapeOnly: Backend | undefined;
 /** A backend that builds models without memory; any computation on it throws. */
 function shapeOnlyBackend(): Backend {
   if (!shapeOnly) {
-    const addon = new Proxy({ backendName: 'cpu', Tensor: ShapeOnlyTensor } as unknown as NativeAddon, {
+    const own: Record<string | symbol, unknown> = { backendName: 'cpu', Tensor: ShapeOnlyTensor };
+    const addon = new Proxy(own, {
       get(target, key) {
-        if (key in target) return target[key as keyof NativeAddon];
+        if (key in target) return target[key];
         return () => {
           throw new Error(`the shape-only backend computes nothing (${String(key)})`);
         };
       },
     });
-    shapeOnly = new Backend('cpu', addon);
+    shapeOnly = new Backend('cpu', addon as unknown as NativeAddon);
   }
   return shapeOnly;
 }

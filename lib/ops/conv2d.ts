@@ -76,7 +76,7 @@ export function checkPaddingFits(g: NativeConvGeometry, kernel: readonly number[
   const [kh, kw] = kernel as [number, number];
   const sides = [['top', g.padTop, kh, 'height'], ['bottom', g.padBottom, kh, 'height'], ['left', g.padLeft, kw, 'width'], ['right', g.padRight, kw, 'width']] as const;
   for (const [side, pad, k, dim] of sides) {
-    if (Number.isInteger(k) && pad >= k) {
+    if (Number.isInteger(k) && k > 0 && pad >= k) {
       throw new RangeError(`${op}: padding (${side}) must be less than the kernel ${dim} ${k}, got ${pad}`);
     }
   }

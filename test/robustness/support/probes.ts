@@ -56,8 +56,10 @@ export interface ProbeCase {
   script?: string;
   /** Arguments of the `alexnet` CLI. */
   cli?: string[];
-  /** Working folder (default: the case's own temporary folder). */
+  /** Working folder (default: the case's own folder). */
   cwd?: string;
+  /** The case's own folder (`tmp` in a script), to share one between cases (default: a new empty one, removed after the case). */
+  folder?: string;
   /** Extra environment. */
   env?: Record<string, string>;
   /** Milliseconds before the case counts as hung (default 30 s). */
@@ -73,7 +75,9 @@ export interface ProbeCase {
   /** Peak resident memory allowed, in MiB. */
   maxRssMb?: number;
   /** Any further check on the result (its folder still exists then); returns a problem, or null. */
-  check?: (result: ProbeResult) => string | null;
+  check?: (result: ProbeResult) => string | null | Promise<string | null>;
+  /** The signal `drive` ends the child with (then that ending is expected, not a crash). */
+  signal?: NodeJS.Signals;
   /** Drives the running child (sends signals, closes its stdout); `output` gives its stdout so far. */
   drive?: (child: ChildProcess, output: () => string) => void;
 }
@@ -149,7 +153,7 @@ export function caseFolder(name: string): string {
 
 /** Runs one case in a child process and judges it (see the module notes). */
 export async function runProbe(c: ProbeCase): Promise<ProbeResult> {
-  const tmp = caseFolder(c.name);
+  const tmp = c.folder ?? caseFolder(c.name);
   const timeoutMs = c.timeoutMs ?? 30_000;
   const args = c.script !== undefined ? ['-r', guard(), '-e', wrapScript(c.script, tmp)] : ['-r', guard(), path.join(probeDist, 'cli', 'main.js'), ...c.cli!];
   const started = performance.now();
@@ -201,10 +205,11 @@ export async function runProbe(c: ProbeCase): Promise<ProbeResult> {
   const uncaught = guardLines.find((l) => l.startsWith('@@PROBE uncaught '));
   if (timedOut) fail('hang', `still running after ${timeoutMs} ms`);
   else if (unhandled) fail('unhandled', unhandled.slice('@@PROBE '.length));
-  else if (signal) fail('crash', `killed by ${signal}: ${stderr.trim().split('\n').slice(0, 3).join(' | ')}`);
+  else if (signal && signal !== c.signal) fail('crash', `killed by ${signal}: ${stderr.trim().split('\n').slice(0, 3).join(' | ')}`);
   else if (uncaught && !c.cli) fail('crash', uncaught.slice('@@PROBE '.length));
   else if (/internal error/.test(stderr)) fail('crash', stderr.trim().split('\n')[0]!);
-  else if (exit !== expectedExit) fail('crash', `exit code ${exit}, expected ${expectedExit}: ${(error ?? stderr).trim().split('\n').slice(0, 3).join(' | ')}`);
+  else if (c.signal && signal !== c.signal) fail('crash', `ended with ${exit ?? signal}, expected ${c.signal} from the driver`);
+  else if (!c.signal && exit !== expectedExit) fail('crash', `exit code ${exit}, expected ${expectedExit}: ${(error ?? stderr).trim().split('\n').slice(0, 3).join(' | ')}`);
   if (c.error) {
     if (error === null) fail('unclear', `no error reported, expected ${c.error}`);
     else if (!c.error.test(error)) fail('unclear', `message ${JSON.stringify(error)} does not match ${c.error}`);
@@ -218,10 +223,10 @@ export async function runProbe(c: ProbeCase): Promise<ProbeResult> {
     fail('ceiling', rssMb === null ? 'peak memory not reported' : `peak RSS ${rssMb.toFixed(0)} MiB > ceiling ${c.maxRssMb} MiB`);
   }
   if (result.outcome === 'ok' && c.check) {
-    const problem = c.check(result);
+    const problem = await c.check(result);
     if (problem) fail('unclear', problem);
   }
-  rmSync(tmp, { recursive: true, force: true });
+  if (!c.folder) rmSync(tmp, { recursive: true, force: true });
   mkdirSync(resultsDir, { recursive: true });
   appendFileSync(path.join(resultsDir, `results-${process.pid}.jsonl`), `${JSON.stringify({ ...result, stdout: undefined, stderr: undefined })}\n`);
   return result;
