@@ -23,13 +23,12 @@ beforeAll(async () => {
 /** The temporary files writeFileAtomic has open in `dir` (named .<file>.<pid>.<hex>.tmp). */
 const tempFiles = (dir: string) => readdirSync(dir).filter((n) => n.endsWith('.tmp'));
 
-/** A script saving the same checkpoint over and over, saying when each write starts and ends. */
+/** A script saving the same checkpoint over and over (saveCheckpoint), saying when each save starts and ends. */
 const saver = (start: number) => `
   const model = lib.createAlexNet({ preset: 'torchvision', width: 0.25, numClasses: 10, seed: 1, backend: 'cpu' });
   for (let i = ${start}; ; i++) {
-    const bytes = await lib.encodeCheckpoint(model, { metadata: { round: String(i) } });
     process.stdout.write('writing ' + i + '\\n');
-    await dist('io/fileWriter.js').writeFileAtomic(path.join(tmp, 'checkpoint.safetensors'), bytes);
+    await lib.saveCheckpoint(path.join(tmp, 'checkpoint.safetensors'), model, { metadata: { round: String(i) } });
     process.stdout.write('saved ' + i + '\\n');
   }`;
 
@@ -41,14 +40,14 @@ describe('kill -9 while saving', () => {
     const rounds = 8;
     let midWrite = 0;
     for (let round = 0; round < rounds; round++) {
-      // Even rounds kill the moment the temporary file appears (surely mid-write); odd ones a random 0-30 ms after the write starts.
+      // Even rounds kill the moment the temporary file appears (surely mid-write); odd ones a random 0-30 ms after the save starts.
       const atOnce = round % 2 === 0;
       let lastSaved = -1;
       let killedDuring = -1;
       const target = 2 + rng.int(2);
       const delay = rng.int(31);
       const result = await runProbe({
-        name: `kill -9 during writeFileAtomic, round ${round}`,
+        name: `kill -9 during saveCheckpoint, round ${round}`,
         concern: 'kill',
         folder,
         script: saver((round + 1) * 1000),
