@@ -390,6 +390,7 @@ class FitRun {
 
   async run(): Promise<FitResult> {
     this.signals?.install();
+    let failed = false;
     try {
       const checkpoint = this.options.resume === undefined ? null : await readResumeCheckpoint(this.options.resume);
       await this.#prepare(checkpoint);
@@ -402,12 +403,17 @@ class FitRun {
       await this.#writeCurves();
       this.log?.write({ type: 'end', steps: this.optimizer.steps, seconds: (performance.now() - this.started) / 1000 });
       return this.#finish(null, this.optimizer.steps);
+    } catch (error) {
+      failed = true;
+      throw error;
     } finally {
       this.progress.close();
       this.signals?.remove();
       this.output.release();
       await Promise.all([this.loader.close(), this.valLoader?.close()]);
-      await this.log?.close();
+      // A log that cannot be written fails the run, but never hides the error that already did.
+      if (failed) await this.log?.close().catch(() => {});
+      else await this.log?.close();
     }
   }
 
