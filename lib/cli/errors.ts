@@ -7,14 +7,22 @@ import { UsageError } from './args';
 
 /**
  * A message on one line: the lines of a multi-line message (such as the list of what a backend
- * lacks, or the ways to get a dataset) joined with "; ", list markers dropped.
+ * lacks, or the ways to get a dataset) joined with "; " (after a colon, a space), list markers
+ * dropped; a line indented deeper than the one before, without a marker, continues it.
  */
 export function oneLine(message: string): string {
   let out = '';
+  let indent = 0;
   for (const raw of message.split(/\r?\n/)) {
-    const line = raw.trim().replace(/^[-*] /, '');
-    if (line.length === 0) continue;
-    out = out.length === 0 ? line : /[:;,]$/.test(out) ? `${out} ${line}` : `${out}; ${line}`;
+    const text = raw.trim();
+    if (text.length === 0) continue;
+    const depth = raw.length - raw.trimStart().length;
+    const marker = /^[-*] /.test(text);
+    const line = marker ? text.slice(2) : text;
+    if (out.length === 0) out = line;
+    else if (/:$/.test(out) || (!marker && depth > indent)) out = `${out} ${line}`;
+    else out = /[;,]$/.test(out) ? `${out} ${line}` : `${out}; ${line}`;
+    indent = depth;
   }
   return out;
 }

@@ -51,8 +51,11 @@ export class Dropout extends Module {
    */
   override forward(input: Tensor): Tensor {
     checkTensor(input, 'Dropout: input');  // evaluation never reaches the op's own check
-    // Evaluation is the identity and leaves what a pending training step saved alone.
-    if (!this.training) return input.share();
+    // Evaluation is the identity (its backward too) and leaves a pending training step's mask alone.
+    if (!this.training) {
+      if (this.#saved.empty) this.#identity = true;
+      return input.share();
+    }
     this.#saved.clear();
     this.#identity = this.p === 0;
     if (this.#identity) return input.share();

@@ -8,14 +8,16 @@ import * as path from 'node:path';
 
 import { beforeAll, describe, expect, it } from 'vitest';
 
-import { explain, prepareProbes, probeData, runProbe, writeIdxGz, type ProbeCase, type ProbeData } from './support/probes';
+import { explain, hugePng, prepareProbes, probeData, runProbe, writeIdxGz, type ProbeCase, type ProbeData } from './support/probes';
 
 let data: ProbeData;
+let png: string;
 let idxBomb: string;
 let idxHugeHeader: string;
 beforeAll(async () => {
   prepareProbes();
   data = await probeData();
+  png = await hugePng(data);
   // 1 image of 28x28 declared, 768 MiB of zeros behind it (about 0.8 MB compressed).
   idxBomb = path.join(path.dirname(data.mnist), 'bomb-images-idx3-ubyte.gz');
   await writeIdxGz(idxBomb, [1, 28, 28], 768 * 1024 * 1024);
@@ -47,9 +49,9 @@ describe.concurrent('resource bombs are refused before the work', () => {
       concern: 'bomb',
       script: `
         const model = await lib.loadModel(${JSON.stringify(data.model)}, { backend: 'cpu' });
-        await lib.predict(model, ${JSON.stringify(data.hugePng)});`,
+        await lib.predict(model, ${JSON.stringify(png)});`,
       error: /huge\.png: the image is 16000x16000 = 256,000,000 pixels, more than the limit of 67,108,864 \(maxImagePixels; raise it with setLimits\(\{ maxImagePixels \}\) or ALEXNET_MAX_IMAGE_PIXELS\)/,
-      names: [data.hugePng],
+      names: [png],
       maxRssMb: 250,
     })));
 
@@ -57,7 +59,7 @@ describe.concurrent('resource bombs are refused before the work', () => {
     probe(() => ({
       name: 'alexnet predict 16000x16000 PNG',
       concern: 'bomb',
-      cli: ['predict', '-c', data.model, data.hugePng, '--backend', 'cpu'],
+      cli: ['predict', '-c', data.model, png, '--backend', 'cpu'],
       error: /^alexnet predict: .*huge\.png: the image is 16000x16000 = 256,000,000 pixels, more than the limit/,
       maxRssMb: 250,
     })));

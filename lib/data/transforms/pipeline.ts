@@ -38,8 +38,10 @@ export function transformFromSpec(spec: TransformSpec): Transform {
       return new RandomCrop(spec.size, spec.padding === undefined ? {} : { padding: spec.padding });
     case 'horizontalFlip':
       return new HorizontalFlip(spec.p);
-    case 'pcaLighting':
-      return new PcaLighting(spec);
+    case 'pcaLighting': {
+      const { kind: _kind, ...options } = spec;
+      return new PcaLighting(options);
+    }
     case 'normalize':
       return new Normalize(spec.mean, spec.std);
     case 'greyToRgb':

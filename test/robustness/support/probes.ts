@@ -240,8 +240,6 @@ export interface ProbeData {
   folder: string;
   /** The same with a 0-byte train/b/zz.jpg. */
   folderWithEmptyJpg: string;
-  /** A valid 16000x16000 grey PNG of about 250 KB. */
-  hugePng: string;
   /** A small 40x40 PNG. */
   smallPng: string;
   /** A FIFO (named pipe) nobody writes to. */
@@ -322,8 +320,6 @@ export function probeData(): Promise<ProbeData> {
       }
     }
     writeFileSync(path.join(folderWithEmptyJpg, 'train', 'b', 'zz.jpg'), Buffer.alloc(0));
-    const hugePng = path.join(root, 'huge.png');
-    await writeGreyPng(hugePng, 16000, 16000);
     const fifo = path.join(root, 'fifo');
     execFileSync('mkfifo', [fifo]);
     const model = path.join(root, 'model.safetensors');
@@ -335,9 +331,16 @@ export function probeData(): Promise<ProbeData> {
       lib.saveCheckpoint(${JSON.stringify(model)}, m).catch((e) => { console.error(e); process.exit(1); });
     `]);
     if (!existsSync(model)) throw new Error('could not write the probe model');
-    return { mnist, folder, folderWithEmptyJpg, hugePng, smallPng, fifo, model };
+    return { mnist, folder, folderWithEmptyJpg, smallPng, fifo, model };
   })();
   return data;
+}
+
+/** A valid 16000x16000 grey PNG of about 250 KB (256 megapixels), written beside `data`'s files. */
+export async function hugePng(shared: ProbeData): Promise<string> {
+  const file = path.join(path.dirname(shared.model), 'huge.png');
+  if (!existsSync(file)) await writeGreyPng(file, 16000, 16000);
+  return file;
 }
 
 /** A one-line description of a result for assertion messages. */
