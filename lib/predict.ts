@@ -70,8 +70,8 @@ function topK(probabilities: Float32Array, row: number, classes: number, k: numb
 /**
  * Predicts the classes of `inputs` (one input or a list) with the model in evaluation mode; the
  * model's own mode is never changed as the caller sees it. Calls on one model run one after
- * another; while the model trains or evaluates, a call is rejected with a ModelBusyError (see
- * models/modelUse).
+ * another; while the model trains or evaluates, a call is rejected with a ModelBusyError, except
+ * from a fit's callbacks (see models/modelUse).
  */
 export async function predict(model: AlexNet, inputs: PredictInput | readonly PredictInput[], options: PredictOptions = {}): Promise<Prediction[]> {
   if (!(model instanceof AlexNet)) throw new TypeError(`model must be an AlexNet, got ${describe(model)}`);

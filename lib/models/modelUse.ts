@@ -6,6 +6,8 @@
  * - `predict()` calls on one model run one after another (a second waits for the first);
  * - `Trainer.fit` and `Trainer.evaluate` need the model to themselves: started while anything else
  *   uses it, or while they run, the other call is rejected at once with a {@link ModelBusyError};
+ *   but while fit runs one of its callbacks (onBatch, onEpoch) it is paused between steps, and
+ *   `predict()` may use the model (to preview predictions each epoch, say);
  * - evaluation mode is switched on only around the synchronous forward of predict and of
  *   evaluation, and the modes are put back before anything else can run, so no caller ever sees
  *   its model's mode change;
@@ -39,6 +41,8 @@ export type ModelJob = 'predict' | 'Trainer.fit' | 'Trainer.evaluate';
 interface UseState {
   /** The job running now, or null. */
   holder: ModelJob | null;
+  /** The job that lent the model to predict() while it waits (see {@link lendModel}), or null. */
+  lentBy: ModelJob | null;
   /** predict() calls started and not yet finished (running or waiting their turn). */
   predicts: number;
   /** Resolves when the last queued predict() finishes. */
@@ -50,7 +54,7 @@ const states = new WeakMap<object, UseState>();
 function stateOf(model: object): UseState {
   let s = states.get(model);
   if (!s) {
-    s = { holder: null, predicts: 0, tail: Promise.resolve() };
+    s = { holder: null, lentBy: null, predicts: 0, tail: Promise.resolve() };
     states.set(model, s);
   }
   return s;
@@ -88,12 +92,32 @@ export async function useModel<T>(model: object, job: ModelJob, work: () => Prom
     }
   }
   if (s.holder !== null) throw busy(job, s.holder);
+  if (s.lentBy !== null) throw busy(job, s.lentBy);
   if (s.predicts > 0) throw busy(job, 'predict');
   s.holder = job;
   try {
     return await work();
   } finally {
     s.holder = null;
+  }
+}
+
+/**
+ * Runs `work` (a callback of the job holding `model`, which waits for it) with the model open to
+ * predict() calls, and takes the model back once every predict started meanwhile has finished.
+ */
+export async function lendModel<T>(model: object, work: () => T | Promise<T>): Promise<T> {
+  const s = stateOf(model);
+  const holder = s.holder;
+  if (holder === null || holder === 'predict') return work();
+  s.holder = null;
+  s.lentBy = holder;
+  try {
+    return await work();
+  } finally {
+    while (s.predicts > 0) await s.tail;
+    s.lentBy = null;
+    s.holder = holder;
   }
 }
 

@@ -28,7 +28,7 @@ import { Pipeline, type TransformList } from '../data/transforms/pipeline';
 import type { TransformSpec } from '../data/transforms/transform';
 import { TolerantOutput } from '../io/output';
 import { AlexNet } from '../models/alexnet';
-import { inEvalMode, useModel } from '../models/modelUse';
+import { inEvalMode, lendModel, useModel } from '../models/modelUse';
 import { CrossEntropyLoss } from '../nn/loss';
 import { constantLR, type LrSchedule } from '../optim/schedules';
 import { SGD, type SgdOptions } from '../optim/sgd';
@@ -550,7 +550,8 @@ class FitRun {
         this.imagesDone += batch.size;
         const size = batch.size;
         batch.dispose();
-        if (this.options.callbacks?.onBatch) await this.options.callbacks.onBatch({ epoch, batch: batch.index, step, size, lr, loss });
+        const onBatch = this.options.callbacks?.onBatch;
+        if (onBatch) await lendModel(model, () => onBatch({ epoch, batch: batch.index, step, size, lr, loss }));
         const imagesAtStep = this.imagesDone;
         await window.after(model, () => this.estimate?.finished(imagesAtStep));
         this.#showEstimate();
@@ -635,7 +636,8 @@ class FitRun {
       progress.line(formatEpoch(record, epochs));
       log?.write({ type: 'epoch', ...record });
       await this.#save({ epoch: epoch + 1, batch: 0 }, null, validation?.top1 ?? null);
-      if (this.options.callbacks?.onEpoch) await this.options.callbacks.onEpoch(record);
+      const onEpoch = this.options.callbacks?.onEpoch;
+      if (onEpoch) await lendModel(model, () => onEpoch(record));
       if (this.stop) {
         progress.line(`stopped (${this.stop}) after epoch ${epoch + 1}` + (this.lastCheckpoint ? `; checkpoint ${this.lastCheckpoint}` : ''));
         log?.write({ type: 'interrupted', reason: this.stop, epoch: epoch + 1, batch: 0, step: optimizer.steps, checkpoint: this.lastCheckpoint });

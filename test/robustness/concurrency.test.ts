@@ -57,6 +57,20 @@ describe.concurrent('one model, one job at a time', () => {
       error: /^ModelBusyError: Trainer\.fit: the model is busy with predict; one model runs one job at a time/,
     })));
 
+  it('predict() inside a fit callback (a preview each epoch) is allowed: fit waits for it', () =>
+    probe(() => ({
+      name: 'predict in onEpoch',
+      script: `${SETUP}
+        const model = make();
+        const ds = new lib.ArrayDataset({ images: new Uint8Array(16 * 784), labels: Array.from({ length: 16 }, (_, i) => i % 4), shape: [1, 28, 28], classes: ['a', 'b', 'c', 'd'] });
+        const previews = [];
+        await new lib.Trainer(model).fit(ds, null, { epochs: 2, batchSize: 8, progress: 'none', trainTransform: [{ kind: 'resize', size: 68 }], handleSignals: false,
+          callbacks: { onEpoch: async () => { previews.push((await lib.predict(model, images.slice(0, 1), { preprocessing: [] }))[0].label); } } });
+        if (!modes(model).every((t) => t === true)) throw new Error('the mode changed');
+        console.log('previews: ' + previews.length);`,
+      stdout: /previews: 2/,
+    })));
+
   it('a second training-mode forward before the first one\'s backward is an error, not mixed activations', () =>
     probe(() => ({
       name: 'interleaved training steps',
