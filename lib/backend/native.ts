@@ -90,6 +90,12 @@ export interface NativeAddon {
   synchronize(): Promise<void>;
   synchronizeBlocking(): void;
   loadSharedLibrary(path: string): string | null;
+  /**
+   * TEST-ONLY, for the CPU suite's failure tests: the next call of the op of that JavaScript name
+   * (e.g. 'conv2dForward') fails where the op runs, on the CPU build's queue, with an
+   * OutOfMemoryError or a BackendError, instead of running. Inert until called; the CUDA build throws.
+   */
+  testFailNextOp(op: string, kind: 'backend' | 'outOfMemory'): void;
 
   conv2dForward(x: T, w: T, b: T | null, g: NativeConvGeometry, fuseRelu: boolean): T;
   conv2dBackwardData(dy: T, w: T, g: NativeConvGeometry, inputShape: readonly number[]): T;

@@ -60,8 +60,10 @@ int main(int argc, char** argv) {
 #endif
   run("elementwise", test_elementwise);
   run("conv", test_conv2d);
+  run("conv plan bookkeeping", [](Backend&) { test_conv2d_plan(); });
 #ifdef ALEXNET_SELFTEST_CUDA
   run("fused conv directly", [](Backend&) { test_fused_conv_directly(); });
+  run("conv graph engine", [](Backend&) { test_conv2d_graph(); });
 #endif
   run("lrn", test_lrn);
   run("max pool", test_max_pool2d);
