@@ -7,6 +7,8 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     exclude: ['test/gpu/**', 'node_modules/**'],
+    // Prints the robustness probes' summary line at the end (test/robustness/support/probes.ts).
+    globalSetup: ['test/robustness/support/probes.ts'],
     pool: 'forks',
     testTimeout: 120_000,
     hookTimeout: 120_000,

@@ -24,7 +24,7 @@ import { Flatten } from './nn/flatten';
 import { Linear } from './nn/linear';
 import { Module, type Parameter } from './nn/module';
 import { Sequential } from './nn/sequential';
-import { nonNegativeInt, oneOf, positiveInt } from './validate';
+import { nonNegativeInt, oneOf, options as checkOptions, positiveInt } from './validate';
 import { softmaxCrossEntropy } from './ops/loss';
 import { SGD } from './optim/sgd';
 import { trainStep } from './training/step';
@@ -131,6 +131,7 @@ function resolve(options: BenchmarkOptions): Resolved {
   if (options === null || typeof options !== 'object') {
     throw new TypeError(`benchmark options must be an object, got ${describe(options)}`);
   }
+  checkOptions(options, ['preset', 'batchSize', 'backend', 'mathMode', 'warmup', 'iterations', 'width'], 'benchmark options');
   const preset = oneOf(options.preset ?? 'torchvision', PRESETS, 'preset');
   const mathMode = options.mathMode === undefined ? undefined : oneOf(options.mathMode, ['fp32', 'tf32'] as const, 'mathMode');
   const width = options.width ?? 1;

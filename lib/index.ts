@@ -32,7 +32,11 @@ export {
 export * from './data/index';
 export * as transforms from './data/transforms/index';
 export { BackendError, BackendUnavailableError, DeviceLostError, OutOfMemoryError } from './errors';
-export { CheckpointDirectory, resolveCheckpointFile } from './checkpoint/directory';
+export { CheckpointDirectory, resolveCheckpointFile, type CheckpointDirectoryOptions } from './checkpoint/directory';
+export { RunFolderError } from './checkpoint/runFolder';
+export { FileError } from './io/fileError';
+export { DEFAULT_LIMITS, getLimits, setLimits, type Limits } from './limits';
+export { ModelBusyError, type ModelJob } from './models/modelUse';
 export { encodeOnnx, exportOnnx, ONNX_OPSET, type OnnxExportOptions } from './interop/onnxExport';
 export { importTorchCheckpoint, type TorchImportOptions } from './interop/torchImport';
 export { AlexNet, createAlexNet, PRESETS, resolveConfig, type AlexNetConfig, type AlexNetOptions, type PresetName } from './models/alexnet';

@@ -3,7 +3,7 @@
  * epoch, training and validation, drawn as SVG and converted to PNG with sharp (librsvg).
  * @module
  */
-import { writeFileAtomic } from './io/atomicWrite';
+import { writeFileAtomic } from './io/fileWriter';
 
 /** What one epoch contributes to the curves. */
 export interface CurvePoint {

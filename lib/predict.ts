@@ -8,11 +8,12 @@ import { checkImage, type Image } from './data/image';
 import { Rng } from './data/rng';
 import { Pipeline, type TransformList } from './data/transforms/pipeline';
 import type { TransformSpec } from './data/transforms/transform';
-import type { AlexNet } from './models/alexnet';
+import { AlexNet } from './models/alexnet';
+import { inEvalMode, useModel } from './models/modelUse';
 import { positiveInt } from './validate';
 import { softmax } from './ops/activation';
 import { checkTensor, Tensor } from './tensor';
-import { describe } from './validate';
+import { describe, options as checkOptions } from './validate';
 
 /**
  * What can be predicted: an image file path, encoded image bytes (JPEG, PNG, WebP), a decoded
@@ -66,9 +67,19 @@ function topK(probabilities: Float32Array, row: number, classes: number, k: numb
   return { ...topk[0]!, topk };
 }
 
-/** Predicts the classes of `inputs` (one input or a list); the model runs in evaluation mode. */
+/**
+ * Predicts the classes of `inputs` (one input or a list) with the model in evaluation mode; the
+ * model's own mode is never changed as the caller sees it. Calls on one model run one after
+ * another; while the model trains or evaluates, a call is rejected with a ModelBusyError, except
+ * from a fit's callbacks (see models/modelUse).
+ */
 export async function predict(model: AlexNet, inputs: PredictInput | readonly PredictInput[], options: PredictOptions = {}): Promise<Prediction[]> {
-  if (options === null || typeof options !== 'object') throw new TypeError(`options must be an object, got ${describe(options)}`);
+  if (!(model instanceof AlexNet)) throw new TypeError(`model must be an AlexNet, got ${describe(model)}`);
+  checkOptions(options, ['topk', 'batchSize', 'preprocessing'], 'predict options');
+  return useModel(model, 'predict', () => run(model, inputs, options));
+}
+
+async function run(model: AlexNet, inputs: PredictInput | readonly PredictInput[], options: PredictOptions): Promise<Prediction[]> {
   const list = Array.isArray(inputs) ? (inputs as readonly PredictInput[]) : [inputs as PredictInput];
   const classes = model.config.numClasses;
   const k = Math.min(positiveInt(options.topk ?? 5, 'topk'), classes);
@@ -105,12 +116,10 @@ export async function predict(model: AlexNet, inputs: PredictInput | readonly Pr
     items.push(out.data);
   }
 
-  const wasTraining = model.training;
-  model.eval();
   const predictions: Prediction[] = [];
   try {
     const run = async (input: Tensor) => {
-      const logits = model.forward(input);
+      const logits = inEvalMode(model, () => model.forward(input));
       const probs = softmax(logits);
       logits.dispose();
       const values = (await probs.toArray()) as Float32Array;
@@ -147,7 +156,6 @@ export async function predict(model: AlexNet, inputs: PredictInput | readonly Pr
     await flush();
   } finally {
     for (const item of items) if (item instanceof Tensor) item.dispose();
-    model.train(wasTraining);
   }
   return predictions;
 }

@@ -46,6 +46,9 @@ export function checkShape(shape: unknown, name = 'shape'): number[] {
   return shape as number[];
 }
 
+/** @internal The most elements one typed array holds (V8's TypedArray::kMaxLength on 64-bit machines). */
+export const MAX_ARRAY_LENGTH = 2 ** 32;
+
 function product(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
@@ -195,9 +198,18 @@ export class Tensor<D extends DType = DType> {
     return this.#handle;
   }
 
-  /** Copies the values to the host. Waits (without blocking the event loop) for queued work. */
+  /**
+   * Copies the values to the host. Waits (without blocking the event loop) for queued work. A
+   * tensor of more than 2^32 elements (more than one typed array holds) is a RangeError.
+   */
   async toArray(): Promise<HostArray<D>> {
     const handle = this.handle;
+    if (this.size > MAX_ARRAY_LENGTH) {
+      throw new RangeError(
+        `toArray: the tensor [${this.shape.join(', ')}] has ${this.size.toLocaleString('en-US')} elements, ` +
+          `more than one typed array can hold (${MAX_ARRAY_LENGTH.toLocaleString('en-US')})`,
+      );
+    }
     try {
       return (await callNative(() => handle.download())) as HostArray<D>;
     } catch (error) {

@@ -96,12 +96,16 @@ describe.skipIf(noDeviceSkip !== null)(`backend selection without a CUDA device$
     if (!buildPresent) {
       expect(e.reasons.join('\n')).toMatch(/no CUDA build/);
       expect(e.reasons.join('\n')).toMatch(/npm rebuild/);
-    } else if (loaded.ok) {
-      expect(e.reasons[0]).toMatch(/no usable CUDA device/);
-      const driverMissing = loaded.libraries.missing.some((m) => m.library.soname === 'libcuda.so.1');
-      if (driverMissing) expect(e.reasons.join('\n')).toMatch(/libcuda\.so\.1.*NVIDIA driver/);
     } else {
-      for (const reason of e.reasons) expect(reason).toMatch(/not found: |failed to load/);
+      // The real reason first: no driver (then nothing else matters), else no GPU, else what is missing.
+      const driverMissing = loaded.libraries!.missing.some((m) => m.library.soname === 'libcuda.so.1');
+      if (driverMissing) {
+        expect(e.reasons[0]).toMatch(/^no NVIDIA driver: libcuda\.so\.1 was not found.*install the NVIDIA driver/);
+        expect(e.reasons[0]).not.toMatch(/pip/);
+      } else if (loaded.ok) {
+        expect(e.reasons.at(-1)).toMatch(/no usable CUDA device/);
+      }
+      for (const reason of e.reasons.slice(driverMissing ? 1 : 0)) expect(reason).toMatch(/not found: |failed to load|no usable CUDA device|^no GPU/);
     }
     // Asking again gives the same answer (nothing half-initialized is cached).
     expect(thrownBy(() => getBackend('cuda'))).toBeInstanceOf(BackendUnavailableError);

@@ -5,6 +5,8 @@
  * missing (driver, libcudart.so.13, libcublas.so.13, libcudnn.so.9, a device) and how to get each.
  * @module
  */
+import { readdirSync } from 'node:fs';
+
 import { BackendUnavailableError, callNative, translateNativeError } from '../errors';
 import { loadCpuAddon, loadCudaAddon } from './load';
 import type { NativeAddon, NativeAllocatorStats } from './native';
@@ -100,15 +102,38 @@ const backends = new Map<BackendKind, Backend>();
 let autoChoice: Backend | undefined;
 let defaultChoice: BackendChoice | undefined;
 
-/** Why the CUDA backend cannot run here, or an empty list when it can. */
+/** GPUs the NVIDIA driver lists in /proc (null where that cannot be read, as on machines without the driver). */
+function driverGpuCount(): number | null {
+  try {
+    return readdirSync('/proc/driver/nvidia/gpus').length;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Why the CUDA backend cannot run here, the real reason first (no CUDA build, no NVIDIA driver, no
+ * GPU, a missing library), then what else would be needed; an empty list when it can run.
+ */
 export function cudaUnavailableReasons(): string[] {
   const loaded = loadCudaAddon();
-  if (!loaded.ok) return loaded.reasons;
+  const libraries = loaded.libraries;
+  if (!libraries) return loaded.ok ? [] : loaded.reasons; // no CUDA build at all
+  const driver = libraries.missing.find((m) => m.library.soname === 'libcuda.so.1');
+  const reasons: string[] = [];
+  if (driver) {
+    // Nothing else matters without a driver: say so first, and only then what a GPU machine would also need.
+    reasons.push(
+      `no NVIDIA driver: libcuda.so.1 was not found, so this machine has no NVIDIA GPU or its driver is not installed; ` +
+        `to use a GPU, first ${driver.library.howToGet}`,
+    );
+  } else if (driverGpuCount() === 0) {
+    reasons.push('no GPU: the NVIDIA driver is installed but lists no GPU (/proc/driver/nvidia/gpus is empty)');
+  }
+  if (!loaded.ok) return [...reasons, ...loaded.reasons];
   const probe = loaded.addon.probe();
   if (probe.available) return [];
-  const missingDriver = loaded.libraries.missing.find((m) => m.library.soname === 'libcuda.so.1');
-  const reasons = [`no usable CUDA device: ${probe.reason ?? 'unknown reason'}`];
-  if (missingDriver) reasons.push(`libcuda.so.1 (the NVIDIA driver) not found: ${missingDriver.library.howToGet}`);
+  reasons.push(`no usable CUDA device: ${probe.reason ?? 'unknown reason'}`);
   return reasons;
 }
 

@@ -10,23 +10,31 @@
  *   `optimizer.momentum_buffer.<parameter>`, step count and learning rate in the metadata) and the
  *   Trainer's position (epoch, step, data-loader and dropout streams, schedule), so resuming
  *   continues exactly. Strict PyTorch loading wants weights only: drop the `optimizer.` tensors.
- * - Writes are atomic (see io/atomicWrite); reads validate the header and every offset and throw a
+ * - Writes are atomic (see io/fileWriter); reads validate the header and every offset and throw a
  *   {@link CheckpointError} (or SafetensorsError) naming the file and the problem.
+ * - Limits before work: only regular files are read, at their real size (a FIFO or a link to
+ *   /dev/zero is refused at once); a stored configuration must come with every parameter it
+ *   implies, checked without allocating (see models/parameterShapes), so a small file claiming a
+ *   huge model is refused before any model memory exists; stored preprocessing is checked against
+ *   the image limits (see limits.ts).
  * @module
  */
 import { readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 
 import { packageRoot } from '../backend/packageRoot';
 import type { Backend, BackendChoice } from '../backend/backend';
+import { Pipeline } from '../data/transforms/pipeline';
 import type { TransformSpec } from '../data/transforms/transform';
-import { writeFileAtomic } from '../io/atomicWrite';
+import { FileError } from '../io/fileError';
+import { writeFileAtomic } from '../io/fileWriter';
+import { readRegularFile } from '../io/readFile';
 import { decodeSafetensors, encodeSafetensors, type SafetensorsArray } from '../io/safetensors';
 import { AlexNet, createAlexNet, resolveConfig, type AlexNetConfig, type AlexNetOptions } from '../models/alexnet';
+import { parameterShapes } from '../models/parameterShapes';
 import type { SGD, SgdState } from '../optim/sgd';
 import { Tensor } from '../tensor';
-import { describe } from '../validate';
+import { describe, options as checkOptions } from '../validate';
 
 /** A checkpoint that cannot be used: damaged, incomplete, or for another model. */
 export class CheckpointError extends Error {
@@ -122,6 +130,7 @@ function optimizerNames(model: AlexNet, optimizer: SGD): string[] {
 /** Serializes a model (and optionally its training state) to safetensors bytes. */
 export async function encodeCheckpoint(model: AlexNet, contents: CheckpointContents = {}): Promise<Buffer> {
   if (!(model instanceof AlexNet)) throw new TypeError(`model must be an AlexNet, got ${describe(model)}`);
+  checkOptions(contents, ['classes', 'preprocessing', 'optimizer', 'training', 'metadata'], 'checkpoint contents');
   const tensors: Record<string, { shape: readonly number[]; data: SafetensorsArray }> = {};
   for (const [name, p] of model.namedParameters()) {
     tensors[name] = { shape: [...p.value.shape], data: await p.value.toArray() };
@@ -158,7 +167,10 @@ export async function encodeCheckpoint(model: AlexNet, contents: CheckpointConte
   return encodeSafetensors(tensors, metadata);
 }
 
-/** Writes a checkpoint atomically (temporary file, fsync, rename, fsync of the folder). */
+/**
+ * Writes a checkpoint atomically (temporary file, fsync, rename, fsync of the folder); throws a
+ * FileError naming the file and the cause (ENOSPC, EACCES, ...) when it cannot be written.
+ */
 export async function saveCheckpoint(file: string, model: AlexNet, contents: CheckpointContents = {}): Promise<void> {
   if (typeof file !== 'string' || file.length === 0) throw new TypeError(`file must be a path, got ${describe(file)}`);
   await writeFileAtomic(file, await encodeCheckpoint(model, contents));
@@ -181,7 +193,41 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
-/** Parses and validates checkpoint bytes; `source` names them in errors. */
+const shapeText = (s: readonly number[]) => `[${s.join(', ')}]`;
+
+/**
+ * Checks stored parameters against the shapes a model needs (from {@link parameterShapes}): every
+ * name present with the same shape and, with `strict`, no name the model lacks.
+ */
+function checkParameterShapes(stored: Map<string, StoredTensor>, expected: Map<string, number[]>, source: string, strict: boolean): void {
+  for (const [name, shape] of expected) {
+    const t = stored.get(name);
+    if (!t) throw new CheckpointError(`${source}: has no parameter ${JSON.stringify(name)}, which the model needs`);
+    if (shapeText(t.shape) !== shapeText(shape)) {
+      throw new CheckpointError(`${source}: parameter ${JSON.stringify(name)} has shape ${shapeText(t.shape)}, the model's is ${shapeText(shape)}`);
+    }
+  }
+  if (strict) {
+    const extra = [...stored.keys()].filter((k) => !expected.has(k));
+    if (extra.length > 0) {
+      throw new CheckpointError(`${source}: holds parameters the model does not have: ${extra.slice(0, 5).map((n) => JSON.stringify(n)).join(', ')}${extra.length > 5 ? ', ...' : ''}`);
+    }
+  }
+}
+
+/** The parameter shapes of a configuration, or a CheckpointError naming the file when it cannot be built. */
+function shapesFor(config: AlexNetConfig, source: string): Map<string, number[]> {
+  try {
+    return parameterShapes(config);
+  } catch (error) {
+    throw new CheckpointError(`${source}: the stored model configuration is invalid (${(error as Error).message})`);
+  }
+}
+
+/**
+ * Parses and validates checkpoint bytes; `source` names them in errors. A stored configuration
+ * must come with every parameter it implies, with the right shapes (checked without allocating).
+ */
 export function decodeCheckpoint(bytes: Uint8Array, source = 'checkpoint'): Checkpoint {
   const file = decodeSafetensors(bytes, source);
   const { metadata } = file;
@@ -215,6 +261,13 @@ export function decodeCheckpoint(bytes: Uint8Array, source = 'checkpoint'): Chec
     (v) => Array.isArray(v) && v.every((s) => isObject(s) && typeof s.kind === 'string'),
     'an array of transform specs',
   );
+  if (preprocessing) {
+    try {
+      new Pipeline(preprocessing); // every option checked, sizes within the image limits
+    } catch (error) {
+      throw new CheckpointError(`${source}: the stored preprocessing is invalid (${(error as Error).message})`);
+    }
+  }
   const optimizerState = parseJson<SgdState>(
     metadata,
     METADATA_KEYS.optimizer,
@@ -236,6 +289,7 @@ export function decodeCheckpoint(bytes: Uint8Array, source = 'checkpoint'): Chec
   if (momentum.size > 0 && !optimizerState) {
     throw new CheckpointError(`${source}: holds momentum buffers but no optimizer state (metadata ${JSON.stringify(METADATA_KEYS.optimizer)})`);
   }
+  if (config) checkParameterShapes(parameters, shapesFor(config, source), source, false);
   return {
     source,
     config,
@@ -248,20 +302,21 @@ export function decodeCheckpoint(bytes: Uint8Array, source = 'checkpoint'): Chec
   };
 }
 
-/** Reads and validates a checkpoint file. */
+/**
+ * Reads and validates a checkpoint file. Only a regular file is read (a FIFO, device or folder is
+ * a CheckpointError at once, never a hang), at its real size.
+ */
 export async function readCheckpoint(file: string): Promise<Checkpoint> {
   if (typeof file !== 'string' || file.length === 0) throw new TypeError(`file must be a path, got ${describe(file)}`);
   let bytes: Buffer;
   try {
-    bytes = await readFile(file);
+    bytes = await readRegularFile(file, { what: 'checkpoint' });
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new CheckpointError(code === 'ENOENT' ? `${file}: no such checkpoint` : `${file}: cannot read (${(error as Error).message})`);
+    if (error instanceof FileError && error.errno === 'ENOENT') throw new CheckpointError(`${file}: no such checkpoint`);
+    throw new CheckpointError(error instanceof Error ? error.message : String(error));
   }
   return decodeCheckpoint(bytes, file);
 }
-
-const shapeText = (s: readonly number[]) => `[${s.join(', ')}]`;
 
 /**
  * Copies stored tensors into `params` (name to Parameter value), checking that every name is
@@ -289,8 +344,9 @@ function copyInto(target: Map<string, { value: Tensor; set(v: Tensor): void }>, 
 
 /** Loads a checkpoint's parameters into `model` (names and shapes must match; strict by default). */
 export function loadParameters(model: AlexNet, checkpoint: Checkpoint, options: { strict?: boolean } = {}): void {
+  const o = checkOptions(options, ['strict'], 'loadParameters options');
   const target = new Map(model.namedParameters().map(([n, p]) => [n, p] as const));
-  copyInto(target, checkpoint.parameters, checkpoint.source, 'parameter', options.strict ?? true);
+  copyInto(target, checkpoint.parameters, checkpoint.source, 'parameter', o.strict ?? true);
   if (checkpoint.classes) model.classes = checkpoint.classes;
   if (checkpoint.preprocessing) model.preprocessing = checkpoint.preprocessing;
 }
@@ -335,14 +391,21 @@ export interface LoadModelOptions {
   strict?: boolean;
 }
 
-/** Builds the model a checkpoint describes and loads its parameters, class names and preprocessing. */
+const LOAD_MODEL_OPTIONS: readonly (keyof LoadModelOptions)[] = ['backend', 'config', 'strict'];
+
+/**
+ * Builds the model a checkpoint describes and loads its parameters, class names and preprocessing.
+ * The file is checked (see the module notes) before any model memory is allocated.
+ */
 export async function loadModel(file: string, options: LoadModelOptions = {}): Promise<AlexNet> {
+  checkOptions(options, LOAD_MODEL_OPTIONS, 'loadModel options');
   const checkpoint = await readCheckpoint(file);
   return modelFromCheckpoint(checkpoint, options);
 }
 
 /** {@link loadModel} for an already read checkpoint. */
 export function modelFromCheckpoint(checkpoint: Checkpoint, options: LoadModelOptions = {}): AlexNet {
+  checkOptions(options, LOAD_MODEL_OPTIONS, 'loadModel options');
   const stored = checkpoint.config;
   if (!stored && !options.config) {
     throw new CheckpointError(
@@ -350,6 +413,8 @@ export function modelFromCheckpoint(checkpoint: Checkpoint, options: LoadModelOp
     );
   }
   const config: AlexNetOptions = stored ? { ...stored, seed: BigInt(stored.seed) } : options.config!;
+  // Names and shapes first, without memory: a file that cannot hold the model never makes one.
+  checkParameterShapes(checkpoint.parameters, parameterShapes(resolveConfig({ ...config, seed: 0 })), checkpoint.source, options.strict ?? true);
   const model = createAlexNet({ ...config, ...(options.backend ? { backend: options.backend } : {}) });
   try {
     loadParameters(model, checkpoint, { strict: options.strict ?? true });

@@ -49,17 +49,46 @@ export interface ParsedArgs {
 
 /** Parses `argv` (after the command name) against a command's options; unknown flags are usage errors. */
 export function parseCommand(spec: CommandSpec, argv: string[]): ParsedArgs {
+  const all = { ...spec.options, ...COMMON_OPTIONS };
   const options = Object.fromEntries(
-    Object.entries({ ...spec.options, ...COMMON_OPTIONS }).map(([name, o]) => [name, { type: o.type, ...(o.short ? { short: o.short } : {}) }]),
+    Object.entries(all).map(([name, o]) => [name, { type: o.type, ...(o.short ? { short: o.short } : {}) }]),
   );
   try {
-    const { values, positionals } = parseArgs({ args: argv, options, strict: true, allowPositionals: spec.positionals === true });
+    const { values, positionals } = parseArgs({ args: attachNegativeNumbers(all, argv), options, strict: true, allowPositionals: spec.positionals === true });
     return { values: values as ParsedArgs['values'], positionals };
   } catch (error) {
     // parseArgs' messages are long and mention its own API; keep the gist and point at --help.
     const message = (error as Error).message.split('\n')[0]!.replace(/\. To specify a positional argument.*$/, '');
     throw new UsageError(`${message} (see alexnet ${spec.name} --help)`);
   }
+}
+
+const NUMBER = /^-(\d|\.\d|Infinity$|inf$|nan$)/i;
+
+/**
+ * `--epochs -5` becomes `--epochs=-5`: parseArgs takes a value starting with a dash for another
+ * option and says "argument is ambiguous"; a number there is the value, and the converters then
+ * say what is wrong with it ("--epochs must be at least 1, got -5").
+ */
+function attachNegativeNumbers(options: Record<string, OptionSpec>, argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--') {
+      out.push(...argv.slice(i));
+      break;
+    }
+    const long = /^--([^=]+)$/.exec(arg)?.[1];
+    const name = long ?? Object.entries(options).find(([, o]) => o.short !== undefined && arg === `-${o.short}`)?.[0];
+    const next = argv[i + 1];
+    if (name !== undefined && options[name]?.type === 'string' && next !== undefined && NUMBER.test(next)) {
+      out.push(`--${name}=${next}`);
+      i++;
+    } else {
+      out.push(arg);
+    }
+  }
+  return out;
 }
 
 /** The --help text of a command. */
@@ -104,7 +133,10 @@ export function numberArg(values: ParsedArgs['values'], name: string, fallback: 
   if (text === undefined) return fallback;
   const v = Number(text);
   if (text.trim() === '' || !Number.isFinite(v)) throw new UsageError(`--${name} must be a number, got ${JSON.stringify(text)}`);
-  if (v < min || v > max) throw new UsageError(`--${name} must be in [${min}, ${max}], got ${v}`);
+  if (v < min || v > max) {
+    const range = max === Infinity ? `at least ${min}` : min === -Infinity ? `at most ${max}` : `in [${min}, ${max}]`;
+    throw new UsageError(`--${name} must be ${range}, got ${v}`);
+  }
   return v;
 }
 

@@ -12,7 +12,7 @@ import { autoOrIntArg, choiceArg, intArg, stringArg, UsageError, type CommandSpe
 import { BACKEND_OPTIONS, backendFromFlags } from './backendFlags';
 import { EXIT, type CliIo, type Command } from './command';
 import { DATASETS, datasetTransforms, loadSplit, type DatasetName } from './datasets';
-import { CLI_SETTINGS_KEY } from './train';
+import { storedSettings } from './train';
 
 const spec: CommandSpec = {
   name: 'eval',
@@ -38,7 +38,7 @@ async function run(args: ParsedArgs, io: CliIo): Promise<number> {
   const backend = backendFromFlags(values);
   const file = await resolveCheckpointFile(stringArg(values, 'checkpoint', 'checkpoints'), 'model');
   const checkpoint = await readCheckpoint(file);
-  const stored = checkpoint.metadata[CLI_SETTINGS_KEY] ? (JSON.parse(checkpoint.metadata[CLI_SETTINGS_KEY]) as { dataset?: DatasetName; data?: string | null }) : {};
+  const stored: { dataset?: DatasetName; data?: string | null } = storedSettings(checkpoint) ?? {};
   const dataset = choiceArg(values, 'dataset', DATASETS, stored.dataset ?? 'fashion-mnist');
   const data = stringArg(values, 'data') ?? stored.data ?? undefined;
   const split = choiceArg<Split>(values, 'split', ['test', 'train'], 'test');

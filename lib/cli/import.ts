@@ -4,13 +4,13 @@
  * Python. See interop/torchImport for what is accepted.
  * @module
  */
-import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 
 import { saveCheckpoint } from '../checkpoint/format';
 import { IMAGENET_MEAN, IMAGENET_STD } from '../data/transforms/normalize';
 import type { TransformSpec } from '../data/transforms/transform';
 import { importTorchCheckpoint } from '../interop/torchImport';
+import { readRegularFile } from '../io/readFile';
 import { PRESETS, type AlexNetConfig, type PresetName } from '../models/alexnet';
 import { choiceArg, intArg, numberArg, stringArg, UsageError, type CommandSpec, type ParsedArgs } from './args';
 import { EXIT, type CliIo, type Command } from './command';
@@ -60,9 +60,9 @@ function imagenetPreprocessing(config: AlexNetConfig): TransformSpec[] {
 async function readClasses(file: string): Promise<string[]> {
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = (await readRegularFile(file, { what: 'class list', maxBytes: 64 * 1024 * 1024 })).toString('utf8');
   } catch (error) {
-    throw new UsageError(`--classes ${file}: cannot read (${(error as Error).message})`);
+    throw new UsageError(`--classes: ${(error as Error).message}`);
   }
   const lines = text.split(/\r?\n/);
   if (lines[lines.length - 1] === '') lines.pop();

@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 
 import { packageRoot } from '../backend/packageRoot';
+import { TolerantOutput } from '../io/output';
 import { helpText, parseCommand, UsageError } from './args';
 import { benchCommand } from './bench';
 import { EXIT, type CliIo, type Command } from './command';
@@ -45,8 +46,21 @@ function overview(): string {
   ].join('\n');
 }
 
-/** Runs the CLI with `argv` (without node and the script) and returns the exit code. */
+/**
+ * Runs the CLI with `argv` (without node and the script) and returns the exit code. A closed
+ * stdout or stderr (`alexnet train | head`, or tee ended by Ctrl-C) never ends the command: its
+ * output is dropped, its work (saving a checkpoint) goes on.
+ */
 export async function main(argv: string[], io: CliIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+  const guards = [new TolerantOutput(io.stdout), new TolerantOutput(io.stderr)];
+  try {
+    return await run(argv, io);
+  } finally {
+    for (const guard of guards) guard.release();
+  }
+}
+
+async function run(argv: string[], io: CliIo): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     io.stdout.write(`${overview()}\n`);
@@ -71,7 +85,20 @@ export async function main(argv: string[], io: CliIo = { stdout: process.stdout,
   }
 }
 
+/** Last resort: a failure nothing caught (a bug) is still one line, and the exit code says so. */
+function installLastResort(): void {
+  const fail = (kind: string) => (error: unknown) => {
+    const message = error instanceof Error ? error.message : String(error);
+    process.exitCode = reportError('', new Error(`internal error (${kind}), please report it: ${message}`));
+    if (process.env.ALEXNET_DEBUG === '1') process.stderr.write(`${(error as Error)?.stack ?? ''}\n`);
+    process.exit();
+  };
+  process.on('uncaughtException', fail('uncaught exception'));
+  process.on('unhandledRejection', fail('unhandled rejection'));
+}
+
 if (require.main === module) {
+  installLastResort();
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;

@@ -4,7 +4,7 @@
  * that prepare batches read them without a copy.
  * @module
  */
-import { describe } from '../validate';
+import { describe, options as checkOptions } from '../validate';
 import { checkIndex, checkIndices, type Dataset, type Sample, type WorkerSource } from './dataset';
 import { imageFromBytesCHW, type ImageShape } from './image';
 
@@ -39,6 +39,7 @@ export class ArrayDataset implements Dataset {
 
   constructor(options: ArrayDatasetOptions, indices: Int32Array | null = null) {
     if (options === null || typeof options !== 'object') throw new TypeError('ArrayDataset: options must be an object');
+    checkOptions(options, ['images', 'labels', 'shape', 'classes'], 'ArrayDataset options');
     const { images, labels, shape, classes } = options;
     if (!(images instanceof Uint8Array)) throw new TypeError(`ArrayDataset: images must be a Uint8Array, got ${describe(images)}`);
     if (!Array.isArray(shape) || shape.length !== 3 || !shape.every((d) => Number.isInteger(d) && d > 0)) {

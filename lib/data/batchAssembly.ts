@@ -8,7 +8,7 @@
  * @internal
  * @module
  */
-import type { Seed } from '../tensor';
+import { MAX_ARRAY_LENGTH, type Seed } from '../tensor';
 import type { WorkerSource } from './dataset';
 import { decodeImage } from './decode';
 import { imageFromBytesCHW, type Image } from './image';
@@ -24,6 +24,17 @@ export function sourceImage(source: WorkerSource, index: number): Image | Promis
   }
   const file = source.files[at]!;
   return decodeImage(file, source.resize === null ? { channels: source.channels } : { channels: source.channels, resize: source.resize });
+}
+
+/** Throws a RangeError naming batchSize when `count` samples of `shape` do not fit one array. */
+export function checkBatchSize(count: number, shape: readonly number[]): void {
+  const values = count * shape.reduce((a, b) => a * b, 1);
+  if (values > MAX_ARRAY_LENGTH) {
+    throw new RangeError(
+      `batchSize ${count} with samples of shape [${shape.join(', ')}] makes a batch of ${values.toLocaleString('en-US')} values, ` +
+        `more than one array can hold (${MAX_ARRAY_LENGTH.toLocaleString('en-US')}): use a smaller batchSize`,
+    );
+  }
 }
 
 /** The random stream of one sample in one epoch. */
@@ -51,8 +62,16 @@ export async function assembleBatch(
   epoch: number,
   buffer?: ArrayBuffer,
 ): Promise<HostBatch> {
-  // Start every read at once: decoding (sharp) runs on libuv's threads in parallel; in-memory reads are immediate.
-  const reads = Array.from(indices, (index, position) => getImage(index, position));
+  // Start every read at once: decoding (sharp) runs on libuv's threads in parallel; in-memory reads
+  // are immediate. Each read gets a handler at once: they are awaited in order below, and one that
+  // fails while an earlier one is still pending (or after an earlier failure) must not reject
+  // unobserved, which would end the process.
+  const reads: (Image | Promise<Image>)[] = [];
+  for (const [position, index] of indices.entries()) {
+    const read = getImage(index, position);
+    if (read instanceof Promise) read.catch(() => {});
+    reads.push(read);
+  }
   let data: Float32Array | undefined;
   let shape: [number, number, number] | undefined;
   let sampleSize = 0;
@@ -62,6 +81,7 @@ export async function assembleBatch(
     if (!shape) {
       shape = [image.channels, image.height, image.width];
       sampleSize = image.data.length;
+      checkBatchSize(indices.length, shape);
       const bytes = indices.length * sampleSize * 4;
       data = buffer && buffer.byteLength >= bytes ? new Float32Array(buffer, 0, indices.length * sampleSize) : new Float32Array(indices.length * sampleSize);
     } else if (image.channels !== shape[0] || image.height !== shape[1] || image.width !== shape[2]) {

@@ -10,14 +10,24 @@
  * @module
  */
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 
+import { readRegularFile } from '../io/readFile';
+import { options as checkOptions } from '../validate';
 import { ArrayDataset } from './arrayDataset';
 import { DatasetFormatError, DatasetNotFoundError } from './errors';
 import type { Split } from './fashionMnist';
 
 const IMAGE_BYTES = 3 * 32 * 32;
+
+/** A CIFAR file's bytes (regular files only); a DatasetFormatError naming it when it cannot be read. */
+async function readDataFile(file: string): Promise<Buffer> {
+  try {
+    return await readRegularFile(file, { what: 'CIFAR file' });
+  } catch (error) {
+    throw new DatasetFormatError((error as Error).message);
+  }
+}
 
 /** CIFAR-10's class names, used when batches.meta.txt is absent. */
 export const CIFAR10_CLASSES: readonly string[] = Object.freeze([
@@ -47,7 +57,7 @@ function resolveDir(dir: string, sub: string, probe: string, what: string): stri
 
 async function readNames(file: string): Promise<string[] | undefined> {
   if (!existsSync(file)) return undefined;
-  const names = (await readFile(file, 'utf8')).split(/\r?\n/).map((s) => s.trim()).filter((s) => s.length > 0);
+  const names = (await readDataFile(file)).toString('utf8').split(/\r?\n/).map((s) => s.trim()).filter((s) => s.length > 0);
   return names.length > 0 ? names : undefined;
 }
 
@@ -88,7 +98,7 @@ export async function loadCifar10(dir: string, split: Split): Promise<ArrayDatas
     names.map(async (name) => {
       const file = path.join(root, name);
       if (!existsSync(file)) throw new DatasetNotFoundError(`CIFAR-10: ${file} is missing`, [file]);
-      return { file, bytes: new Uint8Array(await readFile(file)) };
+      return { file, bytes: new Uint8Array(await readDataFile(file)) };
     }),
   );
   const classes = (await readNames(path.join(root, 'batches.meta.txt'))) ?? [...CIFAR10_CLASSES];
@@ -98,7 +108,8 @@ export async function loadCifar10(dir: string, split: Split): Promise<ArrayDatas
 
 /** A split of CIFAR-100 from `dir` (the cifar-100-binary folder or its parent), with fine (100) or coarse (20) labels. */
 export async function loadCifar100(dir: string, split: Split, options: { labels?: 'fine' | 'coarse' } = {}): Promise<ArrayDataset> {
-  const kind = options.labels ?? 'fine';
+  const kind = checkOptions(options, ['labels'], 'loadCifar100 options').labels ?? 'fine';
+  if (kind !== 'fine' && kind !== 'coarse') throw new TypeError(`labels must be 'fine' or 'coarse', got ${JSON.stringify(kind)}`);
   if (kind !== 'fine' && kind !== 'coarse') throw new TypeError(`labels must be 'fine' or 'coarse', got ${JSON.stringify(kind)}`);
   const root = resolveDir(dir, 'cifar-100-binary', 'test.bin', 'CIFAR-100 (binary version)');
   const file = path.join(root, split === 'train' ? 'train.bin' : 'test.bin');
@@ -106,6 +117,6 @@ export async function loadCifar100(dir: string, split: Split, options: { labels?
   const count = kind === 'fine' ? 100 : 20;
   const classes =
     (await readNames(path.join(root, `${kind}_label_names.txt`))) ?? Array.from({ length: count }, (_, i) => String(i));
-  const { images, labels } = parseRecords([{ file, bytes: new Uint8Array(await readFile(file)) }], 2, kind === 'fine' ? 1 : 0, classes.length);
+  const { images, labels } = parseRecords([{ file, bytes: new Uint8Array(await readDataFile(file)) }], 2, kind === 'fine' ? 1 : 0, classes.length);
   return new ArrayDataset({ images, labels, shape: [3, 32, 32], classes });
 }

@@ -3,11 +3,17 @@
  * CHW float images transforms take. Alpha is dropped, as PIL's convert('RGB') does; grey images
  * become RGB when three channels are asked for, and colour images grey (ITU-R BT.709 luma) when
  * one is.
+ *
+ * Limits before work: a path must name a regular file (a FIFO would block one of libuv's threads
+ * for good), and an image with more pixels than the limit maxImagePixels (see limits.ts) is refused
+ * from its header, before any pixel is decoded.
  * @module
  */
 import type Sharp from 'sharp';
 
-import { describe, positiveInt } from '../validate';
+import { checkRegularFile } from '../io/readFile';
+import { getLimits, raiseHint } from '../limits';
+import { describe, options as checkOptions, positiveInt } from '../validate';
 import { DatasetFormatError } from './errors';
 import { imageFromBytesHWC, type Image } from './image';
 
@@ -35,20 +41,36 @@ export async function decodeImage(input: string | Uint8Array, options: DecodeOpt
   if (typeof input !== 'string' && !(input instanceof Uint8Array)) {
     throw new TypeError(`image must be a file path or a Buffer of encoded image bytes, got ${describe(input)}`);
   }
-  const channels = options.channels ?? 3;
+  const o = checkOptions(options, ['channels', 'resize'], 'decodeImage options');
+  const channels = o.channels ?? 3;
   if (channels !== 1 && channels !== 3) throw new TypeError(`channels must be 1 or 3, got ${describe(channels)}`);
   const name = typeof input === 'string' ? input : 'image bytes';
-  let pipeline = sharp()(input, { failOn: 'error' }).removeAlpha();
-  if (options.resize !== undefined) {
-    positiveInt(options.resize, 'resize');
-    pipeline = pipeline.resize({ width: options.resize, height: options.resize, fit: 'outside', kernel: 'linear' });
+  if (typeof input === 'string') {
+    try {
+      await checkRegularFile(input);
+    } catch (error) {
+      throw new DatasetFormatError((error as Error).message);
+    }
+  }
+  const maxPixels = getLimits().maxImagePixels;
+  let pipeline = sharp()(input, { failOn: 'error', limitInputPixels: maxPixels }).removeAlpha();
+  if (o.resize !== undefined) {
+    positiveInt(o.resize, 'resize');
+    pipeline = pipeline.resize({ width: o.resize, height: o.resize, fit: 'outside', kernel: 'linear' });
   }
   pipeline = channels === 1 ? pipeline.greyscale() : pipeline.toColourspace('srgb');
   let decoded: { data: Buffer; info: Sharp.OutputInfo };
   try {
     decoded = await pipeline.raw().toBuffer({ resolveWithObject: true });
   } catch (error) {
-    throw new DatasetFormatError(`${name}: cannot decode the image (${(error as Error).message})`);
+    const message = (error as Error).message;
+    if (/pixel limit/i.test(message)) {
+      const size = await sharp()(input, { limitInputPixels: false }).metadata().then((m) => `${m.width}x${m.height} = ${((m.width ?? 0) * (m.height ?? 0)).toLocaleString('en-US')} pixels`, () => 'too large');
+      throw new DatasetFormatError(
+        `${name}: the image is ${size}, more than the limit of ${maxPixels.toLocaleString('en-US')} (maxImagePixels; ${raiseHint('maxImagePixels')})`,
+      );
+    }
+    throw new DatasetFormatError(`${name}: cannot decode the image (${message})`);
   }
   const { data, info } = decoded;
   let image = imageFromBytesHWC(data, info.channels, info.height, info.width);

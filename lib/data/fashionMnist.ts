@@ -12,13 +12,14 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
 
-import { writeFileAtomic } from '../io/atomicWrite';
+import { ensureDirectory, writeFileAtomic } from '../io/fileWriter';
+import { getLimits } from '../limits';
+import { options as checkOptions } from '../validate';
 import type { ArrayDataset } from './arrayDataset';
 import { ChecksumError, DatasetNotFoundError } from './errors';
 import { isGzip, loadIdxDataset } from './idx';
@@ -140,12 +141,15 @@ function notFoundMessage(searched: string[]): string {
   ].join('\n');
 }
 
+const FASHION_MNIST_OPTIONS: readonly (keyof FashionMnistOptions)[] = ['path', 'download', 'fetch', 'baseUrl', 'log'];
+
 /**
  * The folder holding Fashion-MNIST, downloading it first only when `download` is set. A given
  * `path` is the only place looked in (and where a download goes); otherwise the standard places
  * are searched and a download goes to the user cache.
  */
 export async function findFashionMnist(options: FashionMnistOptions = {}): Promise<string> {
+  checkOptions(options, FASHION_MNIST_OPTIONS, 'Fashion-MNIST options');
   const searched = options.path ? [path.resolve(options.path)] : fashionMnistSearchPaths();
   const found = searched.find((dir) => hasMnistStyleFiles(dir));
   if (found) return found;
@@ -157,7 +161,7 @@ export async function findFashionMnist(options: FashionMnistOptions = {}): Promi
 
 /** SHA-256 of the decompressed content of `bytes` (gzip or raw). */
 async function contentDigest(bytes: Uint8Array): Promise<string> {
-  const content = isGzip(bytes) ? await gunzipAsync(bytes) : bytes;
+  const content = isGzip(bytes) ? await gunzipAsync(bytes, { maxOutputLength: getLimits().maxDecompressedBytes }) : bytes;
   return createHash('sha256').update(content).digest('hex');
 }
 
@@ -166,10 +170,11 @@ async function contentDigest(bytes: Uint8Array): Promise<string> {
  * is written (atomically). Throws a {@link ChecksumError} naming the file on a mismatch.
  */
 export async function downloadFashionMnist(dir: string, options: FashionMnistOptions = {}): Promise<void> {
+  checkOptions(options, FASHION_MNIST_OPTIONS, 'Fashion-MNIST options');
   const fetchFn = options.fetch ?? globalThis.fetch;
   if (typeof fetchFn !== 'function') throw new TypeError('fetch must be a function');
   const base = options.baseUrl ?? FASHION_MNIST_URL;
-  await mkdir(dir, { recursive: true });
+  await ensureDirectory(dir);
   for (const split of ['train', 'test'] as const) {
     for (const name of [MNIST_STYLE_FILES[split].images, MNIST_STYLE_FILES[split].labels]) {
       if (findFile(dir, name)) continue;

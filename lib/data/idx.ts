@@ -3,12 +3,16 @@
  * number (two zero bytes, a type code, the number of dimensions), each dimension as a big-endian
  * 32-bit integer, then the values. Files may be gzip-compressed (detected by gzip's magic bytes).
  * Only unsigned bytes (type 0x08) are read: that is what every published IDX dataset uses.
+ *
+ * Limits before work: a compressed file inflates to at most what its own header declares, and
+ * never to more than maxDecompressedBytes (see limits.ts), so a small .gz cannot fill memory.
  * @module
  */
-import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import { gunzip } from 'node:zlib';
+import { constants as zlib, gunzip, gunzipSync } from 'node:zlib';
 
+import { readRegularFile } from '../io/readFile';
+import { getLimits, raiseHint } from '../limits';
 import { ArrayDataset } from './arrayDataset';
 import { DatasetFormatError } from './errors';
 
@@ -50,16 +54,64 @@ export function parseIdx(bytes: Uint8Array, source = 'IDX data'): IdxArray {
   return { dims, data: bytes.subarray(headerBytes) };
 }
 
-/** Reads an IDX file, gzip-compressed or raw. */
-export async function readIdxFile(file: string): Promise<IdxArray> {
-  let bytes: Uint8Array = await readFile(file);
-  if (isGzip(bytes)) {
-    try {
-      bytes = await gunzipAsync(bytes);
-    } catch (error) {
-      throw new DatasetFormatError(`${file}: gzip data is damaged (${(error as Error).message})`);
-    }
+/** The size an IDX header declares (header plus data), or null when `head` does not hold the whole header. */
+function declaredSize(head: Uint8Array): number | null {
+  if (head.length < 4) return null;
+  const headerBytes = 4 + 4 * head[3]!;
+  if (head.length < headerBytes) return null;
+  const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
+  let count = 1;
+  for (let i = 0; i < head[3]!; i++) count *= view.getUint32(4 + 4 * i, false);
+  return headerBytes + count;
+}
+
+/**
+ * Inflates gzip data to at most what the IDX header inside declares (read from the first
+ * kilobytes) and at most maxDecompressedBytes; a DatasetFormatError names the file and the limit.
+ */
+async function inflateIdx(bytes: Uint8Array, file: string): Promise<Uint8Array> {
+  const max = getLimits().maxDecompressedBytes;
+  let head: Uint8Array = new Uint8Array(0);
+  try {
+    // A prefix inflated with a sync flush gives the output so far without needing the rest.
+    head = gunzipSync(bytes.subarray(0, 4096), { finishFlush: zlib.Z_SYNC_FLUSH });
+  } catch {
+    // damaged from the start: the full inflate below says so
   }
+  const declared = declaredSize(head);
+  if (declared !== null && declared > max) {
+    throw new DatasetFormatError(
+      `${file}: its header declares ${declared.toLocaleString('en-US')} bytes, more than the limit of ` +
+        `${max.toLocaleString('en-US')} (maxDecompressedBytes; ${raiseHint('maxDecompressedBytes')})`,
+    );
+  }
+  const cap = declared ?? max;
+  try {
+    return await gunzipAsync(bytes, { maxOutputLength: cap });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+      throw new DatasetFormatError(
+        declared !== null
+          ? `${file}: inflates to more than the ${declared.toLocaleString('en-US')} bytes its header declares: damaged, or a decompression bomb`
+          : `${file}: inflates to more than the limit of ${max.toLocaleString('en-US')} bytes (maxDecompressedBytes; ${raiseHint('maxDecompressedBytes')})`,
+      );
+    }
+    throw new DatasetFormatError(`${file}: gzip data is damaged (${(error as Error).message})`);
+  }
+}
+
+/**
+ * Reads an IDX file, gzip-compressed or raw; only a regular file is read, and a compressed one
+ * inflates within the limits of the module notes.
+ */
+export async function readIdxFile(file: string): Promise<IdxArray> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await readRegularFile(file, { what: 'IDX file', maxBytes: getLimits().maxDecompressedBytes, limitName: 'maxDecompressedBytes' });
+  } catch (error) {
+    throw new DatasetFormatError((error as Error).message);
+  }
+  if (isGzip(bytes)) bytes = await inflateIdx(bytes, file);
   return parseIdx(bytes, file);
 }
 

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { checkIndex, checkIndices, type Dataset, type Sample, type WorkerSource } from './dataset';
 import { decodeImage } from './decode';
 import { DatasetNotFoundError } from './errors';
-import { positiveInt } from '../validate';
+import { options as checkOptions, positiveInt } from '../validate';
 
 /** File extensions read (compared case-insensitively). */
 export const IMAGE_EXTENSIONS: readonly string[] = ['.jpg', '.jpeg', '.png', '.webp'];
@@ -57,6 +57,7 @@ export class ImageFolderDataset implements Dataset {
   /** Scans `root` (one subfolder per class); throws a DatasetNotFoundError when it holds no images. */
   static async open(root: string, options: ImageFolderOptions = {}): Promise<ImageFolderDataset> {
     if (typeof root !== 'string' || root.length === 0) throw new TypeError('ImageFolderDataset: root must be a folder path');
+    checkOptions(options, ['channels', 'resize'], 'ImageFolderDataset options');
     const channels = options.channels ?? 3;
     if (channels !== 1 && channels !== 3) throw new TypeError(`ImageFolderDataset: channels must be 1 or 3, got ${String(channels)}`);
     const resize = options.resize === undefined || options.resize === null ? null : positiveInt(options.resize, 'ImageFolderDataset: resize');

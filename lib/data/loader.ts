@@ -14,10 +14,9 @@
 import * as os from 'node:os';
 
 import { getBackend, type Backend, type BackendChoice } from '../backend/backend';
-import { boolean, nonNegativeInt, positiveInt, seedValue } from '../validate';
+import { boolean, describe, nonNegativeInt, options as checkOptions, positiveInt, seedValue } from '../validate';
 import { Tensor, type Seed } from '../tensor';
-import { describe } from '../validate';
-import { assembleBatch, type HostBatch } from './batchAssembly';
+import { assembleBatch, checkBatchSize, type HostBatch } from './batchAssembly';
 import { BatchWorkers, batchWorkerScript } from './batchWorkers';
 import type { Dataset, Sample } from './dataset';
 import type { Image } from './image';
@@ -104,6 +103,7 @@ export class DataLoader {
     }
     if (dataset.length === 0) throw new RangeError('dataset is empty');
     if (options === null || typeof options !== 'object') throw new TypeError('DataLoader: options must be an object with batchSize');
+    checkOptions(options, ['batchSize', 'shuffle', 'seed', 'transform', 'dropLast', 'prefetch', 'workers', 'backend'], 'DataLoader options');
     this.dataset = dataset;
     this.batchSize = positiveInt(options.batchSize, 'batchSize');
     this.shuffle = boolean(options.shuffle ?? false, 'shuffle');
@@ -114,7 +114,7 @@ export class DataLoader {
       throw new RangeError(`dropLast with batchSize ${this.batchSize} leaves no batch from ${dataset.length} samples`);
     }
     this.pipeline = options.transform instanceof Pipeline ? options.transform : new Pipeline(options.transform ?? []);
-    if (dataset.imageShape) this.pipeline.outputShape(dataset.imageShape);
+    if (dataset.imageShape) checkBatchSize(Math.min(this.batchSize, dataset.length), this.pipeline.outputShape(dataset.imageShape));
     this.backend = getBackend(options.backend);
     this.workers = this.#workerCount(options.workers ?? 'auto');
     this.prefetch = Math.max(positiveInt(options.prefetch ?? 2, 'prefetch'), this.workers);

@@ -22,7 +22,7 @@ import * as path from 'node:path';
 
 import { packageRoot } from '../backend/packageRoot';
 import { METADATA_KEYS } from '../checkpoint/format';
-import { writeFileAtomic } from '../io/atomicWrite';
+import { writeFileAtomic } from '../io/fileWriter';
 import { ProtoMessage } from '../io/protobuf';
 import { AlexNet } from '../models/alexnet';
 import { ReLU } from '../nn/activation';

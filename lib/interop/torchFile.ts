@@ -12,9 +12,9 @@
  * checked its shape, so nothing is allocated for tensors the caller does not want.
  * @module
  */
-import { open, readFile } from 'node:fs/promises';
-
 import { CheckpointError } from '../checkpoint/format';
+import { FileError } from '../io/fileError';
+import { openRegularFile, readRegularFile } from '../io/readFile';
 import { PickleError, PickleGlobal, pickleTypeName, unpickle, type PickleRules, type PickleValue } from '../io/pickle';
 import { ZipError, ZipReader } from '../io/zipReader';
 
@@ -178,7 +178,7 @@ function storageResolver(legacy: boolean): { load: (pid: PickleValue) => PickleV
       throw new PickleError(`only ('storage', type, key, location, numel) ids are allowed, got ${pickleTypeName(pid)}`);
     }
     const [, type, key, location, numelArg, view] = pid as PickleValue[];
-    if (!(type instanceof PickleGlobal) || type.module !== 'torch' || !(type.name in STORAGE_CLASSES)) {
+    if (!(type instanceof PickleGlobal) || type.module !== 'torch' || !Object.hasOwn(STORAGE_CLASSES, type.name)) {
       throw new PickleError(`storage type must be one of torch.${Object.keys(STORAGE_CLASSES).join(', torch.')}, got ${pickleTypeName(type)}`);
     }
     if (typeof key !== 'string' || !/^[\w.-]{1,64}$/.test(key)) throw new PickleError(`storage key must be a short name, got ${pickleTypeName(key)}`);
@@ -331,7 +331,7 @@ async function openZip(file: string): Promise<TorchFile> {
  * count and its bytes, in that list's order.
  */
 async function openLegacy(file: string): Promise<TorchFile> {
-  const bytes = new Uint8Array(await readFile(file));
+  const bytes = new Uint8Array(await readRegularFile(file, { what: 'torch file' }));
   const none = { globals: new Map() };
   let at = 0;
   const next = (rules: PickleRules) => {
@@ -386,7 +386,8 @@ export async function openTorchFile(file: string): Promise<TorchFile> {
   if (typeof file !== 'string' || file.length === 0) throw new TypeError(`file must be a path, got ${String(file)}`);
   let head: Uint8Array;
   try {
-    const handle = await open(file, 'r');
+    // Only regular files: a FIFO would block the read (and one of libuv's threads) for good.
+    const { handle } = await openRegularFile(file);
     try {
       head = new Uint8Array(512);
       head = head.subarray(0, (await handle.read(head, 0, 512, 0)).bytesRead);
@@ -394,8 +395,8 @@ export async function openTorchFile(file: string): Promise<TorchFile> {
       await handle.close();
     }
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new CheckpointError(code === 'ENOENT' ? `${file}: no such file` : `${file}: cannot read (${(error as Error).message})`);
+    if (error instanceof FileError && error.errno === 'ENOENT') throw new CheckpointError(`${file}: no such file`);
+    throw new CheckpointError((error as Error).message);
   }
   const isZip = head[0] === 0x50 && head[1] === 0x4b;
   const isLegacy = head[0] === 0x80 && head[1] === 0x02;

@@ -143,7 +143,7 @@ export function decodeSafetensors(buffer: Uint8Array, source = 'safetensors data
     const info = value as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     if (info === null || typeof info !== 'object') fail(`tensor ${JSON.stringify(name)} has no description`);
     const dtype = info.dtype as SafetensorsDType;
-    if (typeof dtype !== 'string' || !(dtype in BYTES)) fail(`tensor ${JSON.stringify(name)} has unsupported dtype ${JSON.stringify(info.dtype)}`);
+    if (typeof dtype !== 'string' || !Object.hasOwn(BYTES, dtype)) fail(`tensor ${JSON.stringify(name)} has unsupported dtype ${JSON.stringify(info.dtype)}`);
     const shape = info.shape;
     if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
       fail(`tensor ${JSON.stringify(name)} has an invalid shape ${JSON.stringify(shape)}`);

@@ -17,8 +17,10 @@
  * which torch writes when told not to compute them). Any violation is a {@link ZipError}.
  * @module
  */
-import { open, type FileHandle } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import * as zlib from 'node:zlib';
+
+import { openRegularFile } from './readFile';
 
 /** A zip archive that is damaged, truncated, hostile or uses a feature we do not read. */
 export class ZipError extends Error {
@@ -66,9 +68,8 @@ export class ZipReader {
 
   /** Opens `file` and reads its central directory; throws a {@link ZipError} if it is not a readable zip. */
   static async open(file: string): Promise<ZipReader> {
-    const handle = await open(file, 'r');
+    const { handle, size } = await openRegularFile(file);
     try {
-      const size = (await handle.stat()).size;
       const { entries, centralOffset } = await readCentralDirectory(handle, size, file);
       return new ZipReader(handle, file, entries, centralOffset);
     } catch (error) {

@@ -18,7 +18,7 @@
  * @module
  */
 import { getBackend, type Backend, type BackendChoice } from '../backend/backend';
-import { oneOf, positiveInt } from '../validate';
+import { oneOf, options as checkOptions, positiveInt } from '../validate';
 import { ReLU } from '../nn/activation';
 import { Conv2d, type Conv2dConfig } from '../nn/conv2d';
 import { Dropout } from '../nn/dropout';
@@ -205,6 +205,7 @@ function buildClassifier(preset: PresetName, b: Builder, inFeatures: number, cla
 /** Resolves defaults and checks every option, naming the bad one. */
 export function resolveConfig(options: AlexNetOptions = {}): AlexNetConfig {
   if (options === null || typeof options !== 'object') throw new TypeError('AlexNet options must be an object');
+  checkOptions(options, ['preset', 'numClasses', 'inChannels', 'inputSize', 'width', 'init', 'seed', 'backend'], 'AlexNet options');
   const preset = oneOf(options.preset ?? 'torchvision', PRESETS, 'preset');
   const d2l = preset === 'd2l';
   const width = options.width ?? 1;
@@ -258,6 +259,8 @@ export class AlexNet extends Module {
   classes: readonly string[] | null = null;
   /** The preprocessing evaluation applies to an image; checkpoints store it and `predict(model, ...)` uses it. */
   preprocessing: readonly TransformSpec[] | null = null;
+  /** Whether a training-mode forward still waits for its backward. */
+  #awaitingBackward = false;
 
   constructor(options: AlexNetOptions = {}) {
     super();
@@ -300,6 +303,11 @@ export class AlexNet extends Module {
   /**
    * Logits [N, numClasses] for a float32 batch [N, inChannels, inputSize, inputSize]; the caller
    * disposes the result. Throws a RangeError for any other shape.
+   *
+   * One step at a time: in training mode the layers keep what backward needs, so a training-mode
+   * forward must be followed by {@link AlexNet.backward} (or {@link AlexNet.clearSaved}) before
+   * the next one; a second training-mode forward before that throws an Error instead of mixing
+   * the two steps' activations. Evaluation-mode forwards (and `predict`) may come in between.
    */
   override forward(input: Tensor): Tensor {
     checkTensor(input, 'AlexNet: input');
@@ -309,7 +317,15 @@ export class AlexNet extends Module {
         `AlexNet (${this.config.preset}): input must have shape [N, ${expected.join(', ')}], got [${input.shape.join(', ')}]`,
       );
     }
-    return this.network.forward(input);
+    if (this.training && this.#awaitingBackward) {
+      throw new Error(
+        'AlexNet.forward: the previous training-mode forward still waits for its backward, and a second one would mix ' +
+          'the two steps\' saved activations; call backward (or clearSaved()) first, or use eval mode or predict() for inference',
+      );
+    }
+    const output = this.network.forward(input);
+    if (this.training) this.#awaitingBackward = true;
+    return output;
   }
 
   /**
@@ -317,7 +333,14 @@ export class AlexNet extends Module {
    * Returns null unless `inputGrad` is true (unlike other modules, the default here is false).
    */
   override backward(gradOutput: Tensor, options: BackwardOptions = {}): Tensor | null {
+    this.#awaitingBackward = false;
     return this.network.backward(gradOutput, { inputGrad: options.inputGrad ?? false });
+  }
+
+  /** Drops what the last training-mode forward kept for backward (the next one may then start). */
+  override clearSaved(): void {
+    this.#awaitingBackward = false;
+    super.clearSaved();
   }
 
   /** Every layer's output shape for a batch, as [name, shape] pairs (for summaries and tests). */

@@ -27,8 +27,10 @@ export class ReLU extends Module {
 
   /** Records `output` as this layer's output (for a ReLU fused into the previous layer). */
   adoptOutput(output: Tensor): void {
+    // Evaluation keeps nothing and leaves what a pending training step saved alone.
+    if (!this.training) return;
     this.#saved.clear();
-    if (this.training) this.#saved.save(output);
+    this.#saved.save(output);
   }
 
   /** `gradOutput` where the forward's output was positive, 0 elsewhere (null when `inputGrad` is false). */

@@ -3,8 +3,8 @@
  * @module
  */
 import { getBackend, type Backend, type BackendChoice } from '../backend/backend';
-import { conv2d, conv2dBackwardData, conv2dBackwardFilter, conv2dOutputShape, convGeometry, type Padding2d } from '../ops/conv2d';
-import { pairOf, positiveInt } from '../validate';
+import { checkPaddingFits, conv2d, conv2dBackwardData, conv2dBackwardFilter, conv2dOutputShape, convGeometry, type Padding2d } from '../ops/conv2d';
+import { options as checkOptions, pairOf, positiveInt } from '../validate';
 import { deriveSeed, nextSeed } from '../random';
 import { seedValue } from '../validate';
 import { checkTensor, Tensor, type Seed } from '../tensor';
@@ -71,6 +71,7 @@ export class Conv2d extends Module {
   constructor(config: Conv2dConfig) {
     super();
     if (config === null || typeof config !== 'object') throw new TypeError('Conv2d: config must be an object');
+    checkOptions(config, ['inChannels', 'outChannels', 'kernelSize', 'stride', 'padding', 'groups', 'bias', 'backend', 'seed'], 'Conv2d config');
     this.inChannels = positiveInt(config.inChannels, 'Conv2d: inChannels');
     this.outChannels = positiveInt(config.outChannels, 'Conv2d: outChannels');
     this.kernelSize = pairOf(config.kernelSize, 'Conv2d: kernelSize', positiveInt);
@@ -82,7 +83,7 @@ export class Conv2d extends Module {
       );
     }
     this.padding = config.padding ?? 0;
-    if (this.padding !== 'same' && this.padding !== 'valid') convGeometry({ padding: this.padding });
+    if (this.padding !== 'same' && this.padding !== 'valid') checkPaddingFits(convGeometry({ padding: this.padding }), this.kernelSize, 'Conv2d');
     const backend = getBackend(config.backend);
     const shape = [this.outChannels, this.inChannels / this.groups, ...this.kernelSize];
     this.weight = new Parameter('weight', Tensor.empty(shape, { backend }));
@@ -150,8 +151,8 @@ export class Conv2d extends Module {
   forwardFused(input: Tensor, relu: boolean): Tensor {
     checkTensor(input, 'Conv2d: input');  // before #options reads its shape
     const y = conv2d(input, this.weight.value, this.bias?.value ?? null, { ...this.#options(input.shape), relu });
-    this.#saved.clear();
     if (this.training) {
+      this.#saved.clear();
       this.#saved.save(input);
       this.#inputShape = [...input.shape];
     }

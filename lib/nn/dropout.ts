@@ -4,7 +4,7 @@
  * so a resumed run draws the masks the uninterrupted run would have drawn.
  * @module
  */
-import { numberIn } from '../validate';
+import { describe, numberIn, options as checkOptions } from '../validate';
 import { dropout, multiply } from '../ops/dropout';
 import { nextSeed } from '../random';
 import { seedValue } from '../validate';
@@ -38,7 +38,7 @@ export class Dropout extends Module {
   constructor(p = 0.5, options: { seed?: Seed } = {}) {
     super();
     this.p = numberIn(p, 'Dropout: p', 0, 1);
-    this.seed = seedValue(options?.seed ?? nextSeed(), 'Dropout: seed');
+    this.seed = seedValue(checkOptions(options, ['seed'], 'Dropout options').seed ?? nextSeed(), 'Dropout: seed');
   }
 
   override outputShape(inputShape: readonly number[]): number[] {
@@ -51,8 +51,13 @@ export class Dropout extends Module {
    */
   override forward(input: Tensor): Tensor {
     checkTensor(input, 'Dropout: input');  // evaluation never reaches the op's own check
+    // Evaluation is the identity (its backward too) and leaves a pending training step's mask alone.
+    if (!this.training) {
+      if (this.#saved.empty) this.#identity = true;
+      return input.share();
+    }
     this.#saved.clear();
-    this.#identity = !this.training || this.p === 0;
+    this.#identity = this.p === 0;
     if (this.#identity) return input.share();
     const { output, mask } = dropout(input, this.p, this.seed, this.offset);
     // Philox draws 4 words per counter: keep each call's counters apart by rounding up to 4.
@@ -85,6 +90,12 @@ export class Dropout extends Module {
 
   /** Restores a position saved by {@link Dropout.getState}, so the next masks match the saved run's. */
   setState(state: DropoutState): void {
+    for (const key of ['seed', 'offset'] as const) {
+      const v = (state as Partial<DropoutState> | null)?.[key];
+      if (typeof v !== 'string' || !/^\d{1,20}$/.test(v) || BigInt(v) >= 1n << 64n) {
+        throw new TypeError(`Dropout.setState: ${key} must be a decimal string of an integer in [0, 2^64), got ${describe(v)}`);
+      }
+    }
     this.seed = BigInt(state.seed);
     this.offset = BigInt(state.offset);
   }

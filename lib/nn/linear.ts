@@ -3,7 +3,7 @@
  * @module
  */
 import { getBackend, type Backend, type BackendChoice } from '../backend/backend';
-import { positiveInt } from '../validate';
+import { options as checkOptions, positiveInt } from '../validate';
 import { linear, linearBackwardData, linearBackwardWeight, linearOutputShape } from '../ops/linear';
 import { deriveSeed, nextSeed } from '../random';
 import { seedValue } from '../validate';
@@ -42,6 +42,7 @@ export class Linear extends Module {
   constructor(config: LinearConfig) {
     super();
     if (config === null || typeof config !== 'object') throw new TypeError('Linear: config must be an object');
+    checkOptions(config, ['inFeatures', 'outFeatures', 'bias', 'backend', 'seed'], 'Linear config');
     this.inFeatures = positiveInt(config.inFeatures, 'Linear: inFeatures');
     this.outFeatures = positiveInt(config.outFeatures, 'Linear: outFeatures');
     const backend = getBackend(config.backend);
@@ -81,8 +82,10 @@ export class Linear extends Module {
   /** Forward with an optional fused ReLU (Sequential uses it when a ReLU follows). */
   forwardFused(input: Tensor, relu: boolean): Tensor {
     const y = linear(input, this.weight.value, this.bias?.value ?? null, { relu });
-    this.#saved.clear();
-    if (this.training) this.#saved.save(input);
+    if (this.training) {
+      this.#saved.clear();
+      this.#saved.save(input);
+    }
     return y;
   }
 

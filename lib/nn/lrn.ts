@@ -45,8 +45,8 @@ export class LocalResponseNorm extends Module {
    */
   override forward(input: Tensor): Tensor {
     const y = localResponseNorm(input, this.params);
-    this.#saved.clear();
     if (this.training) {
+      this.#saved.clear();
       this.#saved.save(input);
       this.#saved.save(y);
     }

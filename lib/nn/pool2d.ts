@@ -39,8 +39,8 @@ export class MaxPool2d extends Module {
   /** The maximum of each window of a float32 [N, C, H, W] input; in training mode keeps input and output for backward. */
   override forward(input: Tensor): Tensor {
     const y = maxPool2d(input, this.options);
-    this.#saved.clear();
     if (this.training) {
+      this.#saved.clear();
       this.#saved.save(input);
       this.#saved.save(y);
     }
@@ -87,7 +87,7 @@ export class AdaptiveAvgPool2d extends Module {
   /** [N, C, outputSize[0], outputSize[1]] window means of a float32 [N, C, H, W] input. */
   override forward(input: Tensor): Tensor {
     checkTensor(input, 'AdaptiveAvgPool2d: input');
-    this.#inputShape = this.training ? [...input.shape] : null;
+    if (this.training) this.#inputShape = [...input.shape];
     return adaptiveAvgPool2d(input, this.outputSize);
   }
 

@@ -5,7 +5,7 @@
  */
 import type { NativeConvGeometry } from '../backend/native';
 import { Tensor } from '../tensor';
-import { describe } from '../validate';
+import { describe, options as checkOptions } from '../validate';
 import { native, nativeShape, sameBackend, wrap } from './common';
 import { nonNegativeInt, pairOf, positiveInt } from '../validate';
 
@@ -67,6 +67,21 @@ export function convGeometry(options: Conv2dOptions = {}): NativeConvGeometry {
   };
 }
 
+/**
+ * @internal Checks each padding side against the kernel: padding of a kernel's size or more only
+ * adds outputs that see nothing but zeros, and an unbounded one (3000 on an 8x8 input) turns a
+ * tiny convolution into minutes of work. `kernel` is [height, width].
+ */
+export function checkPaddingFits(g: NativeConvGeometry, kernel: readonly number[], op: string): void {
+  const [kh, kw] = kernel as [number, number];
+  const sides = [['top', g.padTop, kh, 'height'], ['bottom', g.padBottom, kh, 'height'], ['left', g.padLeft, kw, 'width'], ['right', g.padRight, kw, 'width']] as const;
+  for (const [side, pad, k, dim] of sides) {
+    if (Number.isInteger(k) && k > 0 && pad >= k) {
+      throw new RangeError(`${op}: padding (${side}) must be less than the kernel ${dim} ${k}, got ${pad}`);
+    }
+  }
+}
+
 /** y = conv2d(x, weight) + bias, then ReLU when `relu` (fused on backends that can). */
 export function conv2d(
   input: Tensor,
@@ -75,7 +90,9 @@ export function conv2d(
   options: Conv2dOptions & { relu?: boolean } = {},
 ): Tensor {
   const backend = sameBackend('conv2d', { input, weight }, { bias });
+  checkOptions(options, ['stride', 'padding', 'groups', 'relu'], 'conv2d options');
   const g = convGeometry(options);
+  checkPaddingFits(g, weight.shape.slice(2), 'conv2d');
   return wrap(
     backend,
     native(() => backend.native.conv2dForward(input.handle, weight.handle, bias?.handle ?? null, g, options.relu === true)),
@@ -90,7 +107,9 @@ export function conv2dBackwardData(
   options: Conv2dOptions = {},
 ): Tensor {
   const backend = sameBackend('conv2dBackwardData', { gradOutput, weight });
+  checkOptions(options, ['stride', 'padding', 'groups'], 'conv2dBackwardData options');
   const g = convGeometry(options);
+  checkPaddingFits(g, weight.shape.slice(2), 'conv2dBackwardData');
   return wrap(backend, native(() => backend.native.conv2dBackwardData(gradOutput.handle, weight.handle, g, inputShape)));
 }
 
@@ -107,7 +126,9 @@ export function conv2dBackwardFilter(
   gradBias: Tensor | null;
 } {
   const backend = sameBackend('conv2dBackwardFilter', { input, gradOutput });
+  checkOptions(options, ['stride', 'padding', 'groups', 'bias'], 'conv2dBackwardFilter options');
   const g = convGeometry(options);
+  if (Array.isArray(weightShape)) checkPaddingFits(g, weightShape.slice(2), 'conv2dBackwardFilter');
   const [dw, db] = native(() =>
     backend.native.conv2dBackwardFilter(input.handle, gradOutput.handle, g, weightShape, options.bias === true),
   );

@@ -3,12 +3,14 @@
  * and the two backward GEMMs plus the bias gradient.
  * @module
  */
+import { options as checkOptions } from '../validate';
 import { Tensor } from '../tensor';
 import { native, nativeShape, sameBackend, wrap } from './common';
 
 /** y = x · weightᵀ + bias, then ReLU when `relu` (fused where the backend can). */
 export function linear(input: Tensor, weight: Tensor, bias: Tensor | null = null, options: { relu?: boolean } = {}): Tensor {
   const backend = sameBackend('linear', { input, weight }, { bias });
+  checkOptions(options, ['relu'], 'linear options');
   return wrap(
     backend,
     native(() => backend.native.linearForward(input.handle, weight.handle, bias?.handle ?? null, options?.relu === true)),

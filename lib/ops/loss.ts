@@ -5,7 +5,7 @@
  */
 import { Tensor } from '../tensor';
 import { native, sameBackend, wrap } from './common';
-import { positiveInt } from '../validate';
+import { options as checkOptions, positiveInt } from '../validate';
 
 /**
  * Mean cross-entropy of softmax(logits) against int32 `labels`; `gradLogits` = (softmax - onehot) / N
@@ -23,6 +23,7 @@ export function softmaxCrossEntropy(
   gradLogits: Tensor | null;
 } {
   const backend = sameBackend('softmaxCrossEntropy', { logits, labels });
+  checkOptions(options, ['withGrad'], 'softmaxCrossEntropy options');
   const [loss, grad] = native(() =>
     backend.native.softmaxCrossEntropy(logits.handle, labels.handle, options.withGrad !== false),
   );

@@ -6,7 +6,7 @@
 import type { NativePoolGeometry } from '../backend/native';
 import { Tensor } from '../tensor';
 import { native, nativeShape, sameBackend, wrap } from './common';
-import { nonNegativeInt, pairOf, positiveInt } from '../validate';
+import { nonNegativeInt, options as checkOptions, pairOf, positiveInt } from '../validate';
 
 /** Window geometry of {@link maxPool2d} and {@link maxPool2dBackward} (and the MaxPool2d layer). */
 export interface MaxPool2dOptions {
@@ -21,6 +21,7 @@ export interface MaxPool2dOptions {
 /** @internal */
 export function poolGeometry(options: MaxPool2dOptions): NativePoolGeometry {
   if (options === null || typeof options !== 'object') throw new TypeError('maxPool2d options must be an object');
+  checkOptions(options, ['kernelSize', 'stride', 'padding'], 'maxPool2d options');
   const [kernelH, kernelW] = pairOf(options.kernelSize, 'kernelSize', positiveInt);
   const [strideH, strideW] = pairOf(options.stride ?? options.kernelSize, 'stride', positiveInt);
   const [padH, padW] = pairOf(options.padding ?? 0, 'padding', nonNegativeInt);

@@ -16,7 +16,7 @@
  * continues it exactly.
  * @module
  */
-import { describe, nonNegativeInt, numberIn, oneOf, positiveInt, positiveNumber } from '../validate';
+import { describe, nonNegativeInt, numberIn, oneOf, options as checkOptions, positiveInt, positiveNumber } from '../validate';
 
 /** Where a training step is. */
 export interface SchedulePosition {
@@ -68,6 +68,7 @@ export function constantLR(): LrSchedule {
 
 /** Multiplies the rate by `gamma` (default 0.1) every `stepSize` epochs. */
 export function stepLR(options: { stepSize: number; gamma?: number }): LrSchedule {
+  checkOptions(options, ['stepSize', 'gamma'], 'stepLR options');
   const stepSize = positiveInt(options?.stepSize, 'stepLR: stepSize');
   const gamma = positiveNumber(options.gamma ?? 0.1, 'stepLR: gamma');
   return stateless('step', `step(${stepSize}, ${gamma})`, (p) => gamma ** Math.floor(p.epoch / stepSize));
@@ -75,6 +76,7 @@ export function stepLR(options: { stepSize: number; gamma?: number }): LrSchedul
 
 /** Multiplies the rate by `gamma` (default 0.1) at each milestone epoch. */
 export function multiStepLR(options: { milestones: readonly number[]; gamma?: number }): LrSchedule {
+  checkOptions(options, ['milestones', 'gamma'], 'multiStepLR options');
   const milestones = options?.milestones;
   if (!Array.isArray(milestones) || milestones.length === 0) {
     throw new TypeError(`multiStepLR: milestones must be a non-empty array of epochs, got ${describe(milestones)}`);
@@ -93,6 +95,7 @@ export function multiStepLR(options: { milestones: readonly number[]; gamma?: nu
  * smoothly within epochs.
  */
 export function cosineLR(options: { epochs: number; minFactor?: number; perStep?: boolean }): LrSchedule {
+  checkOptions(options, ['epochs', 'minFactor', 'perStep'], 'cosineLR options');
   const epochs = positiveInt(options?.epochs, 'cosineLR: epochs');
   const minFactor = numberIn(options.minFactor ?? 0, 'cosineLR: minFactor', 0, 1, true);
   const perStep = options.perStep ?? false;
@@ -109,6 +112,7 @@ export function cosineLR(options: { epochs: number; minFactor?: number; perStep?
  * front of it.
  */
 export function linearWarmup(options: { epochs?: number; steps?: number; startFactor?: number }): LrSchedule {
+  if (options !== null && typeof options === 'object') checkOptions(options, ['epochs', 'steps', 'startFactor'], 'linearWarmup options');
   if (options === null || typeof options !== 'object' || (options.epochs === undefined) === (options.steps === undefined)) {
     throw new TypeError('linearWarmup: give exactly one of epochs or steps');
   }
@@ -145,6 +149,7 @@ export interface PlateauOptions {
  * error rate stopped improving".
  */
 export function reduceOnPlateau(options: PlateauOptions = {}): LrSchedule {
+  checkOptions(options, ['mode', 'factor', 'patience', 'threshold', 'cooldown', 'minFactor'], 'reduceOnPlateau options');
   const mode = oneOf(options.mode ?? 'min', ['min', 'max'], 'reduceOnPlateau: mode');
   const factor = numberIn(options.factor ?? 0.1, 'reduceOnPlateau: factor', 0, 1);
   const patience = nonNegativeInt(options.patience ?? 10, 'reduceOnPlateau: patience');

@@ -5,7 +5,7 @@
  * @module
  */
 import { Parameter } from '../nn/module';
-import { numberIn } from '../validate';
+import { numberIn, options as checkOptions } from '../validate';
 import { callNative } from '../errors';
 import { Tensor } from '../tensor';
 import { describe } from '../validate';
@@ -69,6 +69,7 @@ export class SGD {
       if (!(p instanceof Parameter)) throw new TypeError(`SGD: params[${i}] must be a Parameter, got ${describe(p)}`);
     });
     if (options === null || typeof options !== 'object') throw new TypeError('SGD: options must be an object with lr');
+    checkOptions(options, ['lr', 'momentum', 'dampening', 'weightDecay', 'nesterov'], 'SGD options');
     this.params = params;
     this.lr = numberIn(options.lr, 'SGD: lr', 0, Number.MAX_VALUE, true);
     this.momentum = numberIn(options.momentum ?? 0, 'SGD: momentum', 0, Number.MAX_VALUE, true);

@@ -4,7 +4,7 @@
  * Epoch summaries and notices are whole lines in every mode but 'none'.
  * @module
  */
-import type { Writable } from 'node:stream';
+import type { TextOutput } from '../io/output';
 import { oneOf } from '../validate';
 
 /**
@@ -58,7 +58,7 @@ const num = (v: number | null, digits = 4) => (v === null || !Number.isFinite(v)
 class BarProgress implements ProgressReporter {
   #lastDraw = 0;
   #drawn = false;
-  constructor(readonly stream: Writable & { columns?: number }) {}
+  constructor(readonly stream: TextOutput) {}
 
   update(state: ProgressState): void {
     const now = Date.now();
@@ -95,14 +95,18 @@ class BarProgress implements ProgressReporter {
 
 class LineProgress implements ProgressReporter {
   #last = Date.now();
+  #lossShown = false;
   constructor(
-    readonly stream: Writable,
+    readonly stream: TextOutput,
     readonly intervalSeconds: number,
   ) {}
 
   update(state: ProgressState): void {
     const now = Date.now();
-    if (now - this.#last < this.intervalSeconds * 1000) return;
+    // The first loss is shown as soon as it is known (on a CPU the interval can hold several steps).
+    const firstLoss = state.loss !== null && !this.#lossShown;
+    if (!firstLoss && now - this.#last < this.intervalSeconds * 1000) return;
+    if (state.loss !== null) this.#lossShown = true;
     this.#last = now;
     this.stream.write(
       `epoch ${state.epoch + 1}/${state.epochs} batch ${state.batch}/${state.batches}: loss ${num(state.loss)} top1 ${num(state.top1)}` +
@@ -118,7 +122,7 @@ class LineProgress implements ProgressReporter {
 }
 
 class EpochsOnly implements ProgressReporter {
-  constructor(readonly stream: Writable) {}
+  constructor(readonly stream: TextOutput) {}
   update(): void {}
   line(text: string): void {
     this.stream.write(`${text}\n`);
@@ -133,7 +137,7 @@ class NoProgress implements ProgressReporter {
 }
 
 /** A reporter for `mode` writing to `stream`; plain lines at most every `intervalSeconds` (default 10). */
-export function createProgress(mode: ProgressMode, stream: Writable & { isTTY?: boolean }, intervalSeconds = 10): ProgressReporter {
+export function createProgress(mode: ProgressMode, stream: TextOutput, intervalSeconds = 10): ProgressReporter {
   oneOf(mode, PROGRESS_MODES, 'progress');
   const resolved = mode === 'auto' ? (stream.isTTY ? 'bar' : 'lines') : mode;
   if (resolved === 'bar') return new BarProgress(stream);

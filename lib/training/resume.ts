@@ -108,9 +108,13 @@ export function restoreTraining(
     throw new CheckpointError(`${source}: its schedule (${state.scheduleName}) does not match this run's (${schedule.name}): ${(error as Error).message}`);
   }
   for (const [name, layer] of dropoutLayers(model)) {
-    const saved = state.dropout[name];
+    const saved = Object.hasOwn(state.dropout, name) ? state.dropout[name] : undefined;
     if (!saved) throw new CheckpointError(`${source}: has no state for dropout layer ${JSON.stringify(name)}`);
-    layer.setState(saved);
+    try {
+      layer.setState(saved);
+    } catch (error) {
+      throw new CheckpointError(`${source}: the state of dropout layer ${JSON.stringify(name)} is invalid (${(error as Error).message})`);
+    }
   }
   return state;
 }

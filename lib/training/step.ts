@@ -15,14 +15,24 @@ import type { Tensor } from '../tensor';
  */
 export function trainStep(model: AlexNet, optimizer: SGD, input: Tensor, labels: Tensor): { logits: Tensor; loss: Tensor } {
   const logits = model.forward(input);
-  const { loss, gradLogits } = softmaxCrossEntropy(logits, labels, { withGrad: true });
+  let loss: Tensor | null = null;
   try {
-    model.backward(gradLogits!);
-  } finally {
-    gradLogits!.dispose();
+    const result = softmaxCrossEntropy(logits, labels, { withGrad: true });
+    loss = result.loss;
+    try {
+      model.backward(result.gradLogits!);
+    } finally {
+      result.gradLogits!.dispose();
+    }
+    optimizer.step();
+    return { logits, loss };
+  } catch (error) {
+    // A step that failed half-way must not leave activations behind for the next one to trip on.
+    model.clearSaved();
+    logits.dispose();
+    loss?.dispose();
+    throw error;
   }
-  optimizer.step();
-  return { logits, loss };
 }
 
 /** Bounds how far the host runs ahead of the device: at most `depth` steps queued. */
@@ -30,10 +40,14 @@ export class StepWindow {
   readonly #fences: Promise<void>[] = [];
   constructor(readonly depth: number) {}
 
-  /** Call after queueing a step: waits (without blocking) while more than `depth` steps are queued. */
-  async after(model: AlexNet): Promise<void> {
+  /**
+   * Call after queueing a step: waits (without blocking) while more than `depth` steps are queued.
+   * `onFinished` is called when the step has actually run on the device (for timing).
+   */
+  async after(model: AlexNet, onFinished?: () => void): Promise<void> {
     const fence = model.backend.synchronize();
-    fence.catch(() => {}); // awaited below or in drain(); marks early failures as handled
+    // Awaited below or in drain(); this also marks early failures as handled. onFinished must not throw.
+    fence.then(() => onFinished?.(), () => {}).catch(() => {});
     this.#fences.push(fence);
     while (this.#fences.length > this.depth) await this.#fences.shift();
   }

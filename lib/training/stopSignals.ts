@@ -1,7 +1,8 @@
 /**
  * Stopping a run cleanly on SIGINT (Ctrl-C) or SIGTERM: the first signal asks the Trainer to stop
  * after the current step and save; a second one gives up on the clean stop and lets the signal's
- * default action end the process.
+ * default action end the process. Nothing in the handler can throw: the notice is best-effort (it
+ * goes to stdout, which may be a pipe whose reader Ctrl-C has just ended), the stop is not.
  * @module
  */
 
@@ -20,10 +21,14 @@ export class StopSignals {
       return;
     }
     this.reason = signal as 'SIGINT' | 'SIGTERM';
-    this.notify(signal);
+    try {
+      this.notify(signal);
+    } catch {
+      // Telling the user is a courtesy (stdout may be a closed pipe); the stop and the save must happen.
+    }
   };
 
-  /** `notify` is told about the first signal; it must not throw (it runs in a signal handler). */
+  /** `notify` is told about the first signal (what it throws is ignored: the stop goes ahead regardless). */
   constructor(private readonly notify: (signal: NodeJS.Signals) => void) {}
 
   /** Starts listening. */

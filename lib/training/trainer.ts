@@ -16,26 +16,31 @@
  * is bit-identical to an uninterrupted one.
  * @module
  */
+import * as path from 'node:path';
 import type { Writable } from 'node:stream';
 
-import { CheckpointDirectory, METRIC_KEY } from '../checkpoint/directory';
+import { CheckpointDirectory, METRIC_KEY, RUN_KEY } from '../checkpoint/directory';
 import { encodeCheckpoint, type Checkpoint } from '../checkpoint/format';
+import { claimRunFolder, newRunId } from '../checkpoint/runFolder';
 import type { Dataset } from '../data/dataset';
 import { DataLoader } from '../data/loader';
 import { Pipeline, type TransformList } from '../data/transforms/pipeline';
 import type { TransformSpec } from '../data/transforms/transform';
+import { TolerantOutput } from '../io/output';
 import { AlexNet } from '../models/alexnet';
+import { inEvalMode, lendModel, useModel } from '../models/modelUse';
 import { CrossEntropyLoss } from '../nn/loss';
 import { constantLR, type LrSchedule } from '../optim/schedules';
 import { SGD, type SgdOptions } from '../optim/sgd';
 import { writeCurvesPng } from '../plot';
 import type { Seed, Tensor } from '../tensor';
-import { describe, nonNegativeInt, positiveInt, seedValue } from '../validate';
+import { boolean, describe, nonNegativeInt, options as checkOptions, positiveInt, positiveNumber, seedValue } from '../validate';
 import { DivergenceWatch, TrainingDivergedError } from './divergence';
 import { formatEpoch, type EpochRecord } from './epochRecord';
+import { RunEstimate } from './eta';
 import { DeviceMetrics, meansOf, type MetricSums, type MetricValues } from './metrics';
 import { MetricsLog } from './metricsLog';
-import { createProgress, type ProgressMode, type ProgressReporter } from './progress';
+import { createProgress, formatDuration, type ProgressMode, type ProgressReporter } from './progress';
 import { dropoutLayers, readResumeCheckpoint, restoreTraining, type TrainingState } from './resume';
 import { StepWindow, trainStep } from './step';
 import { StopSignals, type StopReason } from './stopSignals';
@@ -87,8 +92,17 @@ export interface FitOptions {
   workers?: number | 'auto';
   /** Batches prepared ahead (see DataLoaderOptions.prefetch). */
   prefetch?: number;
-  /** Folder for checkpoints, written after every epoch and on interruption; none when absent. */
+  /**
+   * Folder for checkpoints, written after every epoch and on interruption; none when absent. The
+   * run owns it: a folder holding another run's checkpoints (or its metrics log and curves) is
+   * refused with a RunFolderError unless this run resumes that one, or `overwrite` is set.
+   */
   checkpointDir?: string;
+  /**
+   * Start this run in a `checkpointDir` that holds another run: that run's files move into a
+   * `replaced-<time>` subfolder (nothing is deleted). Default false.
+   */
+  overwrite?: boolean;
   /** Checkpoints kept besides the best (default 3). */
   keepLast?: number;
   /** Also save every this many steps (default 0: only at epoch ends). */
@@ -103,7 +117,10 @@ export interface FitOptions {
   curves?: string;
   /** Progress display (default 'auto'). */
   progress?: ProgressMode;
-  /** Where progress and epoch summaries go (default process.stdout). */
+  /**
+   * Where progress and epoch summaries go (default process.stdout). A stream that fails (a closed
+   * pipe: EPIPE) is no longer written to; it never stops training.
+   */
   output?: Writable & {
     /** Whether it is a terminal (the bar is drawn only there). */
     isTTY?: boolean;
@@ -122,6 +139,8 @@ export interface FitOptions {
 
 /** What {@link Trainer.fit} returns. */
 export interface FitResult {
+  /** The run's id, stored in its checkpoints (metadata "alexnet-cuda.run"; kept across resumes). */
+  run: string;
   /** One record per completed epoch (including those before a resume). */
   history: EpochRecord[];
   /** Why training stopped early, or null when it ran every epoch. */
@@ -167,6 +186,8 @@ interface PendingRead {
   result?: MetricSums;
   error?: unknown;
   upTo: number;
+  /** Whether it is a logging point (written to the metrics log). */
+  logged: boolean;
 }
 
 function toPipeline(t: TransformList | Pipeline | undefined): Pipeline {
@@ -181,6 +202,14 @@ interface Position {
 }
 
 /** Trains and evaluates an AlexNet. */
+/** The keys FitOptions may have (unknown keys are errors). */
+const FIT_OPTIONS: readonly (keyof FitOptions)[] = [
+  'epochs', 'batchSize', 'optimizer', 'schedule', 'trainTransform', 'evalTransform', 'seed', 'evalBatchSize', 'workers',
+  'prefetch', 'checkpointDir', 'overwrite', 'keepLast', 'checkpointEverySteps', 'checkpointMetadata', 'resume', 'metricsLog',
+  'curves', 'progress', 'output', 'printEverySeconds', 'logEverySteps', 'callbacks', 'stopAfterSteps', 'handleSignals',
+];
+
+/** Trains and evaluates an AlexNet. See models/modelUse for what may run at the same time. */
 export class Trainer {
   /** The model it trains (in place). */
   readonly model: AlexNet;
@@ -193,30 +222,34 @@ export class Trainer {
     this.model = model;
   }
 
-  /** Mean loss, top-1 and top-5 over a dataset, in evaluation mode. */
+  /**
+   * Mean loss, top-1 and top-5 over a dataset, in evaluation mode (the model's own mode is left as
+   * it was). Rejects with a ModelBusyError while the model is training or predicting.
+   */
   async evaluate(dataset: Dataset, options: EvaluateOptions = {}): Promise<EvalResult> {
+    const o = checkOptions(options, ['batchSize', 'transform', 'workers', 'prefetch'], 'evaluate options');
     const model = this.model;
-    const transform = options.transform ?? (model.preprocessing ? [...model.preprocessing] : []);
-    const loader = new DataLoader(dataset, {
-      batchSize: options.batchSize ?? 256,
-      transform,
-      backend: model.backend,
-      ...(options.workers !== undefined ? { workers: options.workers } : {}),
-      ...(options.prefetch !== undefined ? { prefetch: options.prefetch } : {}),
+    return useModel(model, 'Trainer.evaluate', async () => {
+      const transform = o.transform ?? (model.preprocessing ? [...model.preprocessing] : []);
+      const loader = new DataLoader(dataset, {
+        batchSize: o.batchSize ?? 256,
+        transform,
+        backend: model.backend,
+        ...(o.workers !== undefined ? { workers: o.workers } : {}),
+        ...(o.prefetch !== undefined ? { prefetch: o.prefetch } : {}),
+      });
+      return this.#evaluate(loader);
     });
-    return this.#evaluate(loader);
   }
 
   async #evaluate(loader: DataLoader): Promise<EvalResult> {
     const model = this.model;
-    const wasTraining = model.training;
-    model.eval();
     const metrics = new DeviceMetrics(model.backend, model.config.numClasses);
     const window = new StepWindow(2);
     const start = performance.now();
     try {
       for await (const batch of loader.batches(0)) {
-        const logits = model.forward(batch.input);
+        const logits = inEvalMode(model, () => model.forward(batch.input));
         const loss = this.#loss.value(logits, batch.labels);
         metrics.add(loss, logits, batch.labels);
         loss.dispose();
@@ -229,18 +262,25 @@ export class Trainer {
       const seconds = (performance.now() - start) / 1000;
       return { ...values, seconds, imagesPerSecond: values.count / seconds };
     } finally {
+      await window.drain().catch(() => {});
       metrics.dispose();
-      model.train(wasTraining);
       await loader.close();
     }
   }
 
-  /** Trains on `train`, validating on `val` (or null) after every epoch. */
+  /**
+   * Trains on `train`, validating on `val` (or null) after every epoch. Rejects with a
+   * ModelBusyError while the model is already training, evaluating or predicting, with a
+   * RunFolderError for a checkpoint folder holding another run (see FitOptions.checkpointDir), and
+   * with a FileError naming the file when a checkpoint or the metrics log cannot be written.
+   */
   async fit(train: Dataset, val: Dataset | null, options: FitOptions): Promise<FitResult> {
-    const run = new FitRun(this.model, (loader) => this.#evaluate(loader), train, val, options);
-    this.optimizer?.dispose();
-    this.optimizer = run.optimizer;
-    return run.run();
+    return useModel(this.model, 'Trainer.fit', async () => {
+      const run = new FitRun(this.model, (loader) => this.#evaluate(loader), train, val, options);
+      this.optimizer?.dispose();
+      this.optimizer = run.optimizer;
+      return run.run();
+    });
   }
 }
 
@@ -252,20 +292,29 @@ class FitRun {
   readonly epochs: number;
   readonly batchSize: number;
   readonly logEvery: number;
+  readonly readEverySeconds: number;
   readonly checkpointEvery: number;
   readonly stopAfter: number;
   readonly seed: bigint;
+  readonly overwrite: boolean;
   readonly evalSpecs: TransformSpec[] | null;
   readonly schedule: LrSchedule;
   readonly baseLr: number;
   readonly loader: DataLoader;
   readonly valLoader: DataLoader | null;
-  readonly directory: CheckpointDirectory | null;
+  readonly output: TolerantOutput;
   readonly progress: ProgressReporter;
   readonly log: MetricsLog | null;
   readonly signals: StopSignals | null;
+  /** The run's id (a resumed run's comes from its checkpoint); set by #prepare. */
+  runId = '';
+  directory: CheckpointDirectory | null = null;
   history: EpochRecord[] = [];
   lastCheckpoint: string | null = null;
+  /** Training images gone through in this call, and the estimate of the time left. */
+  imagesDone = 0;
+  estimate: RunEstimate | null = null;
+  #estimateShown = false;
   readonly timing = { validationSeconds: 0, checkpointSeconds: 0 };
 
   constructor(
@@ -277,12 +326,22 @@ class FitRun {
     readonly options: FitOptions,
   ) {
     this.model = model;
-    if (options === null || typeof options !== 'object') throw new TypeError('fit: options must be an object with epochs and batchSize');
+    if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+      throw new TypeError('fit: options must be an object with epochs and batchSize');
+    }
+    checkOptions(options, FIT_OPTIONS, 'fit options');
+    if (options.callbacks !== undefined) checkOptions(options.callbacks, ['onBatch', 'onEpoch'], 'fit options: callbacks');
     this.epochs = positiveInt(options.epochs, 'epochs');
     this.batchSize = positiveInt(options.batchSize, 'batchSize');
     this.logEvery = positiveInt(options.logEverySteps ?? 50, 'logEverySteps');
+    this.readEverySeconds = positiveNumber(options.printEverySeconds ?? 10, 'printEverySeconds');
     this.checkpointEvery = nonNegativeInt(options.checkpointEverySteps ?? 0, 'checkpointEverySteps');
     this.stopAfter = options.stopAfterSteps === undefined ? Infinity : positiveInt(options.stopAfterSteps, 'stopAfterSteps');
+    this.overwrite = boolean(options.overwrite ?? false, 'overwrite');
+    for (const key of ['checkpointDir', 'metricsLog', 'curves'] as const) {
+      const v = options[key];
+      if (v !== undefined && (typeof v !== 'string' || v.length === 0)) throw new TypeError(`${key} must be a path, got ${describe(v)}`);
+    }
     if (train?.classes?.length !== model.config.numClasses) {
       throw new RangeError(
         `the model has ${model.config.numClasses} outputs but the training set has ${train?.classes?.length} classes: build the model with numClasses: ${train?.classes?.length}`,
@@ -295,8 +354,6 @@ class FitRun {
     const trainPipeline = toPipeline(options.trainTransform);
     const evalPipeline = toPipeline(options.evalTransform);
     this.evalSpecs = evalPipeline.specs ?? null;
-    model.classes = [...train.classes];
-    if (this.evalSpecs) model.preprocessing = this.evalSpecs;
     this.schedule = options.schedule ?? constantLR();
     const loaderOptions = {
       backend: model.backend,
@@ -305,15 +362,18 @@ class FitRun {
     };
     this.loader = new DataLoader(train, { batchSize: this.batchSize, shuffle: true, seed: this.seed, transform: trainPipeline, ...loaderOptions });
     this.valLoader = val ? new DataLoader(val, { batchSize: options.evalBatchSize ?? this.batchSize, transform: evalPipeline, ...loaderOptions }) : null;
-    this.directory = options.checkpointDir ? new CheckpointDirectory(options.checkpointDir, { keepLast: options.keepLast ?? 3 }) : null;
-    this.progress = createProgress(options.progress ?? 'auto', options.output ?? process.stdout, options.printEverySeconds ?? 10);
-    this.log = options.metricsLog ? new MetricsLog(options.metricsLog) : null;
     this.optimizer = new SGD(model.namedParameters().map(([, p]) => p), options.optimizer ?? { lr: 0.01 });
+    // Nothing that can fail comes after this point: what follows holds resources (a signal handler, an error listener).
+    model.classes = [...train.classes];
+    if (this.evalSpecs) model.preprocessing = this.evalSpecs;
     this.baseLr = this.optimizer.lr;
+    this.output = new TolerantOutput(options.output ?? process.stdout);
+    this.progress = createProgress(options.progress ?? 'auto', this.output, this.readEverySeconds);
+    this.log = options.metricsLog ? new MetricsLog(options.metricsLog) : null;
     this.signals =
       options.handleSignals ?? true
         ? new StopSignals((signal) =>
-            this.progress.line(`${signal}: stopping after this step${this.directory ? ' and saving a checkpoint' : ''} (repeat to quit at once)`),
+            this.progress.line(`${signal}: stopping after this step${options.checkpointDir ? ' and saving a checkpoint' : ''} (repeat to quit at once)`),
           )
         : null;
   }
@@ -330,8 +390,12 @@ class FitRun {
 
   async run(): Promise<FitResult> {
     this.signals?.install();
+    let failed = false;
     try {
-      let position = await this.#start();
+      const checkpoint = this.options.resume === undefined ? null : await readResumeCheckpoint(this.options.resume);
+      await this.#prepare(checkpoint);
+      let position = this.#start(checkpoint);
+      await this.log?.flush(); // the first record written: an unwritable log fails the run before it trains
       for (; position.epoch < this.epochs; position = { epoch: position.epoch + 1, batch: 0, partial: null }) {
         const stopped = await this.#epoch(position);
         if (stopped) return this.#finish(this.stop, stopped);
@@ -339,20 +403,51 @@ class FitRun {
       await this.#writeCurves();
       this.log?.write({ type: 'end', steps: this.optimizer.steps, seconds: (performance.now() - this.started) / 1000 });
       return this.#finish(null, this.optimizer.steps);
+    } catch (error) {
+      failed = true;
+      throw error;
     } finally {
       this.progress.close();
       this.signals?.remove();
+      this.output.release();
       await Promise.all([this.loader.close(), this.valLoader?.close()]);
-      await this.log?.close();
+      // A log that cannot be written fails the run, but never hides the error that already did.
+      if (failed) await this.log?.close().catch(() => {});
+      else await this.log?.close();
     }
   }
 
+  /**
+   * Before anything is trained or written: the run's id, its claim on the checkpoint folder (see
+   * checkpoint/runFolder) and the metrics log, opened so that an unwritable path fails at once.
+   */
+  async #prepare(checkpoint: Checkpoint | null): Promise<void> {
+    const { options } = this;
+    this.model.clearSaved(); // a stray training forward of the caller's must not trip the first step
+    this.runId = checkpoint?.metadata[RUN_KEY] ?? newRunId();
+    if (options.checkpointDir) {
+      const dir = path.resolve(options.checkpointDir);
+      const inDir = (file: string | undefined) => (file !== undefined && path.dirname(path.resolve(file)) === dir ? [path.basename(file)] : []);
+      const claim = await claimRunFolder(dir, {
+        run: this.runId,
+        resuming: checkpoint !== null,
+        overwrite: this.overwrite,
+        runFiles: ['model.safetensors', 'metrics.jsonl', 'curves.png', ...inDir(options.metricsLog), ...inDir(options.curves)],
+      });
+      if (claim.movedTo) this.progress.line(`the folder held another run: its ${claim.moved.length} files moved to ${claim.movedTo}`);
+      this.directory = new CheckpointDirectory(dir, { keepLast: options.keepLast ?? 3, run: this.runId });
+    }
+    await this.log?.open();
+  }
+
   /** Where to start: the beginning, or a checkpoint's position (restoring the run's state from it). */
-  async #start(): Promise<Position> {
-    const { options, optimizer, schedule } = this;
-    if (options.resume === undefined) {
+  #start(checkpoint: Checkpoint | null): Position {
+    const { optimizer, schedule } = this;
+    let position: Position = { epoch: 0, batch: 0, partial: null };
+    if (checkpoint === null) {
       this.log?.write({
         type: 'start',
+        run: this.runId,
         config: this.model.config,
         epochs: this.epochs,
         batchSize: this.batchSize,
@@ -361,19 +456,21 @@ class FitRun {
         trainSize: this.train.length,
         valSize: this.val?.length ?? 0,
       });
-      return { epoch: 0, batch: 0, partial: null };
+    } else {
+      const state = restoreTraining(this.model, checkpoint, optimizer, schedule, {
+        batchSize: this.batchSize,
+        seed: this.seed,
+        trainLength: this.train.length,
+      });
+      this.history = [...state.history];
+      optimizer.lr = this.baseLr * schedule.factor({ epoch: state.epoch, batch: Math.min(state.batch, this.stepsPerEpoch - 1), stepsPerEpoch: this.stepsPerEpoch });
+      this.progress.line(`resuming from ${checkpoint.source}: epoch ${state.epoch + 1}, batch ${state.batch}, step ${optimizer.steps}`);
+      this.log?.write({ type: 'resume', run: this.runId, from: checkpoint.source, epoch: state.epoch, batch: state.batch, step: optimizer.steps });
+      position = { epoch: state.epoch, batch: state.batch, partial: state.partial };
     }
-    const checkpoint = await readResumeCheckpoint(options.resume);
-    const state = restoreTraining(this.model, checkpoint, optimizer, schedule, {
-      batchSize: this.batchSize,
-      seed: this.seed,
-      trainLength: this.train.length,
-    });
-    this.history = [...state.history];
-    optimizer.lr = this.baseLr * schedule.factor({ epoch: state.epoch, batch: Math.min(state.batch, this.stepsPerEpoch - 1), stepsPerEpoch: this.stepsPerEpoch });
-    this.progress.line(`resuming from ${checkpoint.source}: epoch ${state.epoch + 1}, batch ${state.batch}, step ${optimizer.steps}`);
-    this.log?.write({ type: 'resume', from: checkpoint.source, epoch: state.epoch, batch: state.batch, step: optimizer.steps });
-    return { epoch: state.epoch, batch: state.batch, partial: state.partial };
+    const total = Math.max(this.epochs - position.epoch, 0) * this.loader.samplesPerEpoch - position.batch * this.batchSize;
+    this.estimate = new RunEstimate(Math.max(total, 0));
+    return position;
   }
 
   /** Saves a checkpoint at `position` (when the run has a folder), with the validation metric if known. */
@@ -401,11 +498,24 @@ class FitRun {
       training,
       metadata: {
         ...this.options.checkpointMetadata,
+        [RUN_KEY]: this.runId,
         ...(metric !== null && Number.isFinite(metric) ? { [METRIC_KEY]: String(metric) } : {}),
       },
     });
     this.lastCheckpoint = await this.directory.write(position.epoch, this.optimizer.steps, bytes);
     this.timing.checkpointSeconds += (performance.now() - saveStart) / 1000;
+  }
+
+  /** Once a few steps have finished: how long the run will take, said once. */
+  #showEstimate(): void {
+    const estimate = this.estimate;
+    const left = estimate?.secondsLeft() ?? null;
+    if (this.#estimateShown || estimate === null || left === null) return;
+    this.#estimateShown = true;
+    this.progress.line(
+      `estimated training time left: ${formatDuration(left)} (${Math.round(estimate.imagesPerSecond!)} images/s ` +
+        `on the ${this.model.backend.kind} backend, measured over ${estimate.finishedSteps} finished steps)`,
+    );
   }
 
   /** Runs one epoch from `position`; returns the step count if the run stopped in or after it, else null. */
@@ -419,47 +529,54 @@ class FitRun {
     const watch = new DivergenceWatch();
     const window = new StepWindow(2);
     let reading: PendingRead | null = null;
+    let lastRead = -Infinity;
     let shown: MetricValues | null = null;
     const check = async (sums: MetricSums, upTo: number) => {
       await watch.check(sums, upTo, { epoch, lr: optimizer.lr, steps: optimizer.steps });
       shown = meansOf(sums);
     };
-    const runImagesTotal = (epochs - epoch) * this.loader.samplesPerEpoch - position.batch * this.batchSize;
-    let runImages = 0;
     try {
       let lr = optimizer.lr;
       for await (const batch of this.loader.batches(epoch, position.batch)) {
         lr = this.baseLr * schedule.factor({ epoch, batch: batch.index, stepsPerEpoch: this.stepsPerEpoch });
         optimizer.lr = lr;
+        const firstStepOfEpoch = epochImages === 0;
         const { logits, loss } = trainStep(model, optimizer, batch.input, batch.labels);
         metrics.add(loss, logits, batch.labels);
         logits.dispose();
         const step = optimizer.steps;
         watch.record(step, batch.index, loss);
         epochImages += batch.size;
-        runImages += batch.size;
+        this.imagesDone += batch.size;
         const size = batch.size;
         batch.dispose();
-        if (this.options.callbacks?.onBatch) await this.options.callbacks.onBatch({ epoch, batch: batch.index, step, size, lr, loss });
-        await window.after(model);
+        const onBatch = this.options.callbacks?.onBatch;
+        if (onBatch) await lendModel(model, () => onBatch({ epoch, batch: batch.index, step, size, lr, loss }));
+        const imagesAtStep = this.imagesDone;
+        await window.after(model, () => this.estimate?.finished(imagesAtStep));
+        this.#showEstimate();
 
-        // Logging points: start a read every `logEvery` steps; use it once it has arrived.
+        // Metric reads: at the first step (so the first loss shows once it has run), every
+        // `logEvery` steps (logging points) and every few seconds; each is used once it has arrived.
         if (reading?.done) {
           const r: PendingRead = reading;
           reading = null;
           if (r.error) throw r.error;
           await check(r.result!, r.upTo);
-          log?.write({ type: 'step', epoch, batch: batch.index + 1, step, loss: shown!.loss, top1: shown!.top1, lr });
+          if (r.logged) log?.write({ type: 'step', epoch, batch: batch.index + 1, step, loss: shown!.loss, top1: shown!.top1, lr });
         }
-        if (!reading && step % this.logEvery === 0) {
-          const r: PendingRead = { done: false, upTo: watch.pending };
+        const now = performance.now();
+        const logged = step % this.logEvery === 0;
+        if (!reading && (logged || firstStepOfEpoch || now - lastRead >= this.readEverySeconds * 1000)) {
+          const r: PendingRead = { done: false, upTo: watch.pending, logged };
           metrics.sums().then(
             (s) => Object.assign(r, { done: true, result: s }),
             (e: unknown) => Object.assign(r, { done: true, error: e }),
           );
           reading = r;
+          lastRead = now;
         }
-        const elapsed = (performance.now() - epochStart) / 1000;
+        const elapsed = (now - epochStart) / 1000;
         progress.update({
           epoch,
           epochs,
@@ -469,7 +586,7 @@ class FitRun {
           top1: (shown as MetricValues | null)?.top1 ?? null,
           lr,
           imagesPerSecond: epochImages / Math.max(elapsed, 1e-9),
-          etaSeconds: runImages > 0 ? (elapsed / runImages) * Math.max(runImagesTotal - runImages, 0) : null,
+          etaSeconds: this.estimate?.secondsLeft() ?? null,
         });
 
         if (step >= this.stopAfter && !this.stop) this.#stopAfterSteps = 'stopAfterSteps';
@@ -499,7 +616,6 @@ class FitRun {
       const validationStart = performance.now();
       const validation = this.valLoader ? await this.validate(this.valLoader) : null;
       this.timing.validationSeconds += (performance.now() - validationStart) / 1000;
-      model.train();
       const record: EpochRecord = {
         epoch,
         trainLoss: trained.loss,
@@ -520,7 +636,8 @@ class FitRun {
       progress.line(formatEpoch(record, epochs));
       log?.write({ type: 'epoch', ...record });
       await this.#save({ epoch: epoch + 1, batch: 0 }, null, validation?.top1 ?? null);
-      if (this.options.callbacks?.onEpoch) await this.options.callbacks.onEpoch(record);
+      const onEpoch = this.options.callbacks?.onEpoch;
+      if (onEpoch) await lendModel(model, () => onEpoch(record));
       if (this.stop) {
         progress.line(`stopped (${this.stop}) after epoch ${epoch + 1}` + (this.lastCheckpoint ? `; checkpoint ${this.lastCheckpoint}` : ''));
         log?.write({ type: 'interrupted', reason: this.stop, epoch: epoch + 1, batch: 0, step: optimizer.steps, checkpoint: this.lastCheckpoint });
@@ -547,6 +664,7 @@ class FitRun {
 
   #finish(interrupted: FitResult['interrupted'], steps: number): FitResult {
     return {
+      run: this.runId,
       history: this.history,
       interrupted,
       checkpoint: this.lastCheckpoint,

@@ -32,9 +32,14 @@ describe('progress', () => {
     const p = createProgress('auto', lines.stream, 0);
     p.update(state);
     expect(lines.text()).toBe('epoch 1/2 batch 10/10: loss 0.5000 top1 0.8000 lr 0.0100 1234 img/s eta 1:15\n');
+    // Within the interval nothing is printed, except the first loss, as soon as it is known.
     const slow = sink(false);
-    createProgress('lines', slow.stream, 3600).update(state);
+    const s = createProgress('lines', slow.stream, 3600);
+    s.update({ ...state, loss: null, top1: null });
     expect(slow.text()).toBe('');
+    s.update(state);
+    s.update(state);
+    expect(slow.text()).toBe('epoch 1/2 batch 10/10: loss 0.5000 top1 0.8000 lr 0.0100 1234 img/s eta 1:15\n');
     const epochs = sink(true);
     const e = createProgress('epochs', epochs.stream);
     e.update(state);

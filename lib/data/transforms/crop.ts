@@ -7,7 +7,8 @@
 import type { Image, ImageShape } from '../image';
 import type { Rng } from '../rng';
 import { sizePair, type Size2d, type Transform, type TransformSpec } from './transform';
-import { nonNegativeInt } from '../../validate';
+import { nonNegativeInt, options as checkOptions } from '../../validate';
+import { checkImagePixels } from '../../limits';
 
 /** Python's round(): halves go to the even neighbour. */
 function roundHalfEven(x: number): number {
@@ -45,6 +46,7 @@ export class CenterCrop implements Transform {
 
   constructor(size: Size2d) {
     this.#size = sizePair(size, 'centerCrop: size');
+    checkImagePixels(this.#size[0], this.#size[1], 'centerCrop: the output');
     this.spec = { kind: 'centerCrop', size: [...this.#size] };
   }
 
@@ -67,7 +69,12 @@ export class RandomCrop implements Transform {
 
   constructor(size: Size2d, options: { padding?: number } = {}) {
     this.#size = sizePair(size, 'randomCrop: size');
-    this.#padding = nonNegativeInt(options.padding ?? 0, 'randomCrop: padding');
+    checkImagePixels(this.#size[0], this.#size[1], 'randomCrop: the output');
+    this.#padding = nonNegativeInt(checkOptions(options, ['padding'], 'randomCrop options').padding ?? 0, 'randomCrop: padding');
+    // Padding beyond the crop's size only adds windows of zeros (and a bomb of a padded copy).
+    if (this.#padding > Math.max(...this.#size)) {
+      throw new RangeError(`randomCrop: padding must be at most the crop size (${Math.max(...this.#size)}), got ${this.#padding}`);
+    }
     this.spec = { kind: 'randomCrop', size: [...this.#size], ...(this.#padding ? { padding: this.#padding } : {}) };
   }
 

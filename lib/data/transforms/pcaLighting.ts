@@ -9,6 +9,7 @@
  * dataset's from its images.
  * @module
  */
+import { options as checkOptions } from '../../validate';
 import type { Image, ImageShape } from '../image';
 import type { Rng } from '../rng';
 import type { Transform, TransformSpec } from './transform';
@@ -130,6 +131,7 @@ export class PcaLighting implements Transform {
   readonly pca: RgbPca;
 
   constructor(options: { std?: number; eigenvalues?: readonly number[]; eigenvectors?: readonly (readonly number[])[] } = {}) {
+    checkOptions(options, ['std', 'eigenvalues', 'eigenvectors'], 'pcaLighting options');
     const std = options.std ?? 0.1;
     if (typeof std !== 'number' || !(std >= 0) || !Number.isFinite(std)) {
       throw new RangeError(`pcaLighting: std must be a non-negative number, got ${String(std)}`);

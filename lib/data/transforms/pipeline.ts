@@ -2,7 +2,7 @@
  * A sequence of transforms applied in order, built from Transform objects or their specs.
  * @module
  */
-import { describe } from '../../validate';
+import { describe, options as checkOptions } from '../../validate';
 import { checkImage, type Image, type ImageShape } from '../image';
 import type { Rng } from '../rng';
 import { CenterCrop, RandomCrop } from './crop';
@@ -13,9 +13,22 @@ import { PcaLighting } from './pcaLighting';
 import { Resize } from './resize';
 import type { Transform, TransformSpec } from './transform';
 
-/** Builds the transform a spec describes; throws a TypeError naming an unknown kind. */
+/** The keys each kind of spec may have. */
+const SPEC_KEYS: Readonly<Record<TransformSpec['kind'], readonly string[]>> = Object.freeze({
+  resize: ['kind', 'size'],
+  centerCrop: ['kind', 'size'],
+  randomCrop: ['kind', 'size', 'padding'],
+  horizontalFlip: ['kind', 'p'],
+  pcaLighting: ['kind', 'std', 'eigenvalues', 'eigenvectors'],
+  normalize: ['kind', 'mean', 'std'],
+  greyToRgb: ['kind'],
+});
+
+/** Builds the transform a spec describes; throws a TypeError naming an unknown kind or option. */
 export function transformFromSpec(spec: TransformSpec): Transform {
   if (spec === null || typeof spec !== 'object') throw new TypeError(`a transform spec must be an object, got ${describe(spec)}`);
+  const keys = Object.hasOwn(SPEC_KEYS, spec.kind) ? SPEC_KEYS[spec.kind] : undefined;
+  if (keys) checkOptions(spec as unknown as Record<string, unknown>, keys, `${spec.kind} spec`);
   switch (spec.kind) {
     case 'resize':
       return new Resize(spec.size);
@@ -25,8 +38,10 @@ export function transformFromSpec(spec: TransformSpec): Transform {
       return new RandomCrop(spec.size, spec.padding === undefined ? {} : { padding: spec.padding });
     case 'horizontalFlip':
       return new HorizontalFlip(spec.p);
-    case 'pcaLighting':
-      return new PcaLighting(spec);
+    case 'pcaLighting': {
+      const { kind: _kind, ...options } = spec;
+      return new PcaLighting(options);
+    }
     case 'normalize':
       return new Normalize(spec.mean, spec.std);
     case 'greyToRgb':

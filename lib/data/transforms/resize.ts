@@ -14,6 +14,7 @@
  * this works in float32 and does not round (differences up to 0.5 / 255).
  * @module
  */
+import { checkImagePixels } from '../../limits';
 import type { Image, ImageShape } from '../image';
 import { sizePair, type Size2d, type Transform, type TransformSpec } from './transform';
 
@@ -129,13 +130,17 @@ export class Resize implements Transform {
    */
   constructor(size: Size2d) {
     this.#size = Array.isArray(size) ? sizePair(size, 'resize: size') : sizePair(size, 'resize: size')[0];
+    if (Array.isArray(this.#size)) checkImagePixels(this.#size[0], this.#size[1], 'resize: the output');
     this.spec = { kind: 'resize', size: Array.isArray(size) ? [...(this.#size as [number, number])] : (this.#size as number) };
   }
 
+  /** The output shape for an input shape; a RangeError when the output would exceed the image limit (maxImagePixels). */
   outputShape([c, h, w]: ImageShape): ImageShape {
     if (Array.isArray(this.#size)) return [c, this.#size[0], this.#size[1]];
     const s = this.#size as number;
-    return h <= w ? [c, s, Math.floor((s * w) / h)] : [c, Math.floor((s * h) / w), s];
+    const out: ImageShape = h <= w ? [c, s, Math.floor((s * w) / h)] : [c, Math.floor((s * h) / w), s];
+    checkImagePixels(out[1], out[2], `resize: the output for a ${w}x${h} image`);
+    return out;
   }
 
   #table(inSize: number, outSize: number): ResampleTable {
