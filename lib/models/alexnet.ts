@@ -22,6 +22,7 @@ import { oneOf, positiveInt } from '../validate';
 import { ReLU } from '../nn/activation';
 import { Conv2d, type Conv2dConfig } from '../nn/conv2d';
 import { Dropout } from '../nn/dropout';
+import { FlatParameters } from '../nn/flatParameters';
 import { Flatten } from '../nn/flatten';
 import { Linear } from '../nn/linear';
 import { LocalResponseNorm } from '../nn/lrn';
@@ -258,6 +259,11 @@ export class AlexNet extends Module {
   classes: readonly string[] | null = null;
   /** The preprocessing evaluation applies to an image; checkpoints store it and `predict(model, ...)` uses it. */
   preprocessing: readonly TransformSpec[] | null = null;
+  /**
+   * The flat buffers every parameter's value and gradient are views of (lib/nn/flatParameters.ts):
+   * one pass of SGD updates them all, and a captured training step finds them at fixed addresses.
+   */
+  readonly flat: FlatParameters;
 
   constructor(options: AlexNetOptions = {}) {
     super();
@@ -287,6 +293,13 @@ export class AlexNet extends Module {
     entries.push(['classifier', buildClassifier(preset, b, flat, numClasses)]);
     this.network = new Sequential(...entries);
     initialize(this.network, this.config.init, seed);
+    this.flat = FlatParameters.adopt(this.network.namedParameters().map(([, p]) => p));
+  }
+
+  /** Frees the parameters, their flat buffers and anything kept for backward. */
+  override dispose(): void {
+    super.dispose();
+    this.flat.dispose();
   }
 
   override children(): [string, Module][] {

@@ -37,7 +37,7 @@ import { DeviceMetrics, meansOf, type MetricSums, type MetricValues } from './me
 import { MetricsLog } from './metricsLog';
 import { createProgress, type ProgressMode, type ProgressReporter } from './progress';
 import { dropoutLayers, readResumeCheckpoint, restoreTraining, type TrainingState } from './resume';
-import { StepWindow, trainStep } from './step';
+import { InferenceRunner, StepWindow, TrainStepper } from './step';
 import { StopSignals, type StopReason } from './stopSignals';
 
 
@@ -204,10 +204,16 @@ export class Trainer {
       ...(options.workers !== undefined ? { workers: options.workers } : {}),
       ...(options.prefetch !== undefined ? { prefetch: options.prefetch } : {}),
     });
-    return this.#evaluate(loader);
+    const runner = new InferenceRunner(model);
+    try {
+      return await this.#evaluate(loader, runner);
+    } finally {
+      runner.dispose();
+    }
   }
 
-  async #evaluate(loader: DataLoader): Promise<EvalResult> {
+  /** One pass over `loader` in evaluation mode; forwards go through `runner` (captured after warm-up). */
+  async #evaluate(loader: DataLoader, runner: InferenceRunner): Promise<EvalResult> {
     const model = this.model;
     const wasTraining = model.training;
     model.eval();
@@ -216,7 +222,7 @@ export class Trainer {
     const start = performance.now();
     try {
       for await (const batch of loader.batches(0)) {
-        const logits = model.forward(batch.input);
+        const logits = runner.forward(batch.input);
         const loss = this.#loss.value(logits, batch.labels);
         metrics.add(loss, logits, batch.labels);
         loss.dispose();
@@ -237,7 +243,7 @@ export class Trainer {
 
   /** Trains on `train`, validating on `val` (or null) after every epoch. */
   async fit(train: Dataset, val: Dataset | null, options: FitOptions): Promise<FitResult> {
-    const run = new FitRun(this.model, (loader) => this.#evaluate(loader), train, val, options);
+    const run = new FitRun(this.model, (loader, runner) => this.#evaluate(loader, runner), train, val, options);
     this.optimizer?.dispose();
     this.optimizer = run.optimizer;
     return run.run();
@@ -264,6 +270,10 @@ class FitRun {
   readonly progress: ProgressReporter;
   readonly log: MetricsLog | null;
   readonly signals: StopSignals | null;
+  /** Training steps, captured into a graph per batch shape after warm-up (step.ts). */
+  readonly stepper: TrainStepper;
+  /** Validation forwards, likewise. */
+  readonly inference: InferenceRunner;
   history: EpochRecord[] = [];
   lastCheckpoint: string | null = null;
   readonly timing = { validationSeconds: 0, checkpointSeconds: 0 };
@@ -271,7 +281,7 @@ class FitRun {
   constructor(
     model: AlexNet,
     /** Trainer.evaluate's loop, for the validation after each epoch. */
-    readonly validate: (loader: DataLoader) => Promise<EvalResult>,
+    readonly validate: (loader: DataLoader, runner: InferenceRunner) => Promise<EvalResult>,
     readonly train: Dataset,
     readonly val: Dataset | null,
     readonly options: FitOptions,
@@ -310,6 +320,8 @@ class FitRun {
     this.log = options.metricsLog ? new MetricsLog(options.metricsLog) : null;
     this.optimizer = new SGD(model.namedParameters().map(([, p]) => p), options.optimizer ?? { lr: 0.01 });
     this.baseLr = this.optimizer.lr;
+    this.stepper = new TrainStepper(model, this.optimizer, { log: (line) => this.progress.line(line) });
+    this.inference = new InferenceRunner(model, { log: (line) => this.progress.line(line) });
     this.signals =
       options.handleSignals ?? true
         ? new StopSignals((signal) =>
@@ -342,6 +354,8 @@ class FitRun {
     } finally {
       this.progress.close();
       this.signals?.remove();
+      this.stepper.dispose();
+      this.inference.dispose();
       await Promise.all([this.loader.close(), this.valLoader?.close()]);
       await this.log?.close();
     }
@@ -431,7 +445,7 @@ class FitRun {
       for await (const batch of this.loader.batches(epoch, position.batch)) {
         lr = this.baseLr * schedule.factor({ epoch, batch: batch.index, stepsPerEpoch: this.stepsPerEpoch });
         optimizer.lr = lr;
-        const { logits, loss } = trainStep(model, optimizer, batch.input, batch.labels);
+        const { logits, loss } = this.stepper.step(batch.input, batch.labels);
         metrics.add(loss, logits, batch.labels);
         logits.dispose();
         const step = optimizer.steps;
@@ -497,7 +511,7 @@ class FitRun {
       await check(sums, watch.pending);
       const trained = meansOf(sums);
       const validationStart = performance.now();
-      const validation = this.valLoader ? await this.validate(this.valLoader) : null;
+      const validation = this.valLoader ? await this.validate(this.valLoader, this.inference) : null;
       this.timing.validationSeconds += (performance.now() - validationStart) / 1000;
       model.train();
       const record: EpochRecord = {

@@ -15,6 +15,7 @@ struct AddonState {
   std::unique_ptr<Backend> backend;
   std::string unavailable_reason;  // set once creation failed
   Napi::FunctionReference tensor_constructor;
+  const void* graph_scope = nullptr;  // the Graph whose warm-up or capture is in progress
 };
 
 AddonState& state(Napi::Env env);

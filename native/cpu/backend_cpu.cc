@@ -3,6 +3,7 @@
 // in queue order like a GPU stream's (see borrow below).
 #include <omp.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <dnnl.hpp>
@@ -60,6 +61,37 @@ T borrow(const T& value) {
 
 void* aligned_host_allocate(size_t bytes) { return std::aligned_alloc(64, (bytes + 63) / 64 * 64); }
 
+// The CPU's graph: the closures a capture queued, queued again as one item at every launch. Like a
+// CUDA graph it holds raw pointers into memory that its pool keeps reserved, and reads whatever
+// those hold when it runs (the step scalars above all).
+class CpuGraph : public Graph {
+ public:
+  CpuGraph(WorkQueue& queue, std::vector<std::function<void()>> work)
+      : queue_(queue), work_(std::make_shared<const std::vector<std::function<void()>>>(std::move(work))) {}
+  void launch() override {
+    queue_.push([work = work_] {
+      for (const auto& item : *work) item();
+    });
+  }
+
+ private:
+  WorkQueue& queue_;
+  std::shared_ptr<const std::vector<std::function<void()>>> work_;
+};
+
+// The worker's busy time at a point in the queue.
+class CpuMark : public QueueMark {
+ public:
+  std::shared_ptr<Completion> reached;
+  std::shared_ptr<uint64_t> busy_ns = std::make_shared<uint64_t>(0);
+  double ms_since(QueueMark& earlier) override {
+    auto& other = dynamic_cast<CpuMark&>(earlier);
+    reached->wait();
+    other.reached->wait();
+    return static_cast<double>(*busy_ns - *other.busy_ns) / 1e6;
+  }
+};
+
 class CpuBackend : public Backend {
  public:
   CpuBackend()
@@ -80,43 +112,91 @@ class CpuBackend : public Backend {
   void set_math_mode(MathMode) override {}  // always fp32
   void set_deterministic(bool) override {}  // oneDNN and our loops give the same bits for a fixed thread count
 
-  std::shared_ptr<Storage> allocate(size_t bytes) override { return tensors_->allocate(bytes); }
+  std::shared_ptr<Storage> allocate(size_t bytes) override { return (pool_ ? pool_ : tensors_)->allocate(bytes); }
 
   AllocatorStats allocator_stats() override {
-    AllocatorStats a = tensors_->stats(), b = transient_->stats();
-    a.system_allocations += b.system_allocations;
-    a.system_frees += b.system_frees;
-    a.bytes_in_use += b.bytes_in_use;
-    a.bytes_cached += b.bytes_cached;
-    a.peak_bytes_in_use += b.peak_bytes_in_use;
-    return a;
+    AllocatorStats total = tensors_->stats();
+    auto add = [&](const AllocatorStats& b) {
+      total.system_allocations += b.system_allocations;
+      total.system_frees += b.system_frees;
+      total.bytes_in_use += b.bytes_in_use;
+      total.bytes_cached += b.bytes_cached;
+      total.peak_bytes_in_use += b.peak_bytes_in_use;
+    };
+    add(transient_->stats());
+    for (const auto& weak : pools_)
+      if (auto pool = weak.lock()) add(pool->stats());
+    return total;
   }
 
   void empty_cache() override {
+    refuse_during_capture("emptyCache");
     queue_.fence()->wait();  // nothing queued reads a cached block any more
     tensors_->empty_cache();
     transient_->empty_cache();
   }
 
+  std::shared_ptr<CachingAllocator> create_pool() override {
+    auto pool = tensors_->create_pool();
+    pools_.erase(std::remove_if(pools_.begin(), pools_.end(), [](const auto& w) { return w.expired(); }), pools_.end());
+    pools_.push_back(pool);
+    return pool;
+  }
+
+  void use_pool(std::shared_ptr<CachingAllocator> pool) override {
+    if (recording_) throw CaptureError("use_pool: a capture is in progress");
+    pool_ = std::move(pool);
+  }
+
+  void begin_capture() override {
+    if (recording_) throw CaptureError("beginCapture: a capture is already in progress");
+    if (!pool_) throw CaptureError("beginCapture: a graph's memory pool must be in use");
+    recording_.emplace();
+    set_system_allocation_allowed(false);
+  }
+
+  std::unique_ptr<Graph> end_capture() override {
+    if (!recording_) throw CaptureError("endCapture: no capture is in progress");
+    std::vector<std::function<void()>> work = std::move(*recording_);
+    recording_.reset();
+    set_system_allocation_allowed(true);
+    return std::make_unique<CpuGraph>(queue_, std::move(work));
+  }
+
+  bool capturing() const override { return recording_.has_value(); }
+
+  std::shared_ptr<QueueMark> mark() override {
+    refuse_during_capture("mark");
+    auto m = std::make_shared<CpuMark>();
+    queue_.push([busy = m->busy_ns, this] { *busy = queue_.busy_ns(); });
+    m->reached = queue_.fence();
+    return m;
+  }
+
   void upload(const Tensor& dst, const void* src) override {
+    refuse_during_capture("upload");
     if (queue_.idle()) {
       // Nothing is queued, so nothing can still read the block: write it now.
-      std::memcpy(dst.storage->data, src, dst.bytes());
+      std::memcpy(dst.data(), src, dst.bytes());
       return;
     }
     // Queued work may read the block (it may have held other values until recently): copy through
     // a staging buffer that the queued copy owns, in queue order.
     Tensor staging{transient_->allocate(dst.bytes()), dst.shape, dst.dtype};
     std::memcpy(staging.storage->data, src, dst.bytes());
-    queue_.push([dst = borrow(dst), staging] { std::memcpy(dst.storage->data, staging.storage->data, dst.bytes()); });
+    queue_.push([dst = borrow(dst), staging] { std::memcpy(dst.data(), staging.storage->data, dst.bytes()); });
   }
 
   std::shared_ptr<Completion> download(const Tensor& src, void* dst) override {
-    queue_.push([src = borrow(src), dst] { std::memcpy(dst, src.storage->data, src.bytes()); });
+    refuse_during_capture("download");
+    queue_.push([src = borrow(src), dst] { std::memcpy(dst, src.data(), src.bytes()); });
     return queue_.fence();
   }
 
-  std::shared_ptr<Completion> fence() override { return queue_.fence(); }
+  std::shared_ptr<Completion> fence() override {
+    refuse_during_capture("fence");
+    return queue_.fence();
+  }
 
   // Every op: queued on the worker, which calls the cpu:: kernel of the same name (kernels.h).
 #define ALEXNET_OP(name, js_name, params, args) \
@@ -133,16 +213,37 @@ class CpuBackend : public Backend {
   void enqueue(const Args&... args) {
     auto work = std::make_tuple(borrow(args)...);
     if constexpr (std::is_invocable_v<decltype(kernel), CachingAllocator&, const Args&...>) {
-      queue_.push([scratch = transient_, work = std::move(work)] {
+      submit([scratch = transient_, work = std::move(work)] {
         std::apply([&](const auto&... a) { kernel(*scratch, a...); }, work);
       });
     } else {
-      queue_.push([work = std::move(work)] { std::apply(kernel, work); });
+      submit([work = std::move(work)] { std::apply(kernel, work); });
     }
+  }
+
+  // Queues an op, or records it while a capture is in progress.
+  void submit(std::function<void()> work) {
+    if (recording_) {
+      recording_->push_back(std::move(work));
+    } else {
+      queue_.push(std::move(work));
+    }
+  }
+
+  void refuse_during_capture(const char* what) const {
+    if (recording_) throw CaptureError(std::string(what) + " is not allowed during a graph capture");
+  }
+
+  void set_system_allocation_allowed(bool allowed) {
+    tensors_->set_system_allocation_allowed(allowed);
+    if (pool_) pool_->set_system_allocation_allowed(allowed);
   }
 
   std::shared_ptr<CachingAllocator> tensors_;    // tensor memory, stream-ordered (see borrow)
   std::shared_ptr<CachingAllocator> transient_;  // blocks owned by queued work: staging, oneDNN temporaries
+  std::shared_ptr<CachingAllocator> pool_;       // a graph's pool, while one is in use
+  std::vector<std::weak_ptr<CachingAllocator>> pools_;  // every graph pool alive, for the statistics
+  std::optional<std::vector<std::function<void()>>> recording_;  // the capture in progress
   WorkQueue queue_;  // declared last: destroyed first, so queued work finishes while the allocators live
 };
 

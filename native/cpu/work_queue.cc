@@ -1,5 +1,7 @@
 #include "work_queue.h"
 
+#include <chrono>
+
 #include "core/errors.h"
 
 namespace alexnet::cpu {
@@ -94,12 +96,17 @@ void WorkQueue::loop() {
       work_.pop_front();
       running_ = true;
     }
+    const auto start = std::chrono::steady_clock::now();
     try {
       work();
     } catch (...) {
       std::lock_guard<std::mutex> lock(mutex_);
       if (!failure_) failure_ = std::current_exception();
     }
+    busy_ns_.fetch_add(static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                                 std::chrono::steady_clock::now() - start)
+                                                 .count()),
+                       std::memory_order_relaxed);
     // Destroy the closure here, outside the lock: it may hold the last reference to a staging buffer.
     work = nullptr;
     std::lock_guard<std::mutex> lock(mutex_);

@@ -4,6 +4,7 @@
 // shapes were checked before queueing, so it stays memory-safe, but its results are not to be trusted).
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <exception>
@@ -29,6 +30,9 @@ class WorkQueue {
   void run_and_wait(std::function<void()> work);
   // True when nothing is queued or running (only the thread that pushes may rely on it staying so).
   bool idle();
+  // Nanoseconds the worker has spent inside work items so far (read on the worker, it is the sum of
+  // the op times queued before: the CPU's counterpart of timing a stretch of GPU work with events).
+  uint64_t busy_ns() const { return busy_ns_.load(std::memory_order_relaxed); }
 
  private:
   void loop();
@@ -39,6 +43,7 @@ class WorkQueue {
   std::exception_ptr failure_;  // the first failure, guarded by mutex_
   bool stopping_ = false;
   bool running_ = false;  // the worker is inside a piece of work
+  std::atomic<uint64_t> busy_ns_{0};
   std::thread thread_;
 };
 
