@@ -138,6 +138,9 @@ export class SGD {
 
   /** @internal Writes the learning rate and step count to the device if they changed since it last saw them. */
   syncScalars(): void {
+    if (typeof this.lr !== 'number' || !Number.isFinite(this.lr) || this.lr < 0) {
+      throw new RangeError(`SGD: lr must be finite and non-negative, got ${describe(this.lr)}`);
+    }
     this.#scalars.sync(sgdScalarWords(this.lr, this.steps));
   }
 
