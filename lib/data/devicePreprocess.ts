@@ -23,7 +23,12 @@ export interface DevicePreprocessPlan {
   /** Output width. */
   width: number;
   /** The normalization, when the pipeline has one. */
-  normalize?: { mean: readonly number[]; std: readonly number[] };
+  normalize?: {
+    /** Means subtracted, per output channel or one for all. */
+    mean: readonly number[];
+    /** Standard deviations divided by, likewise. */
+    std: readonly number[];
+  };
 }
 
 /**

@@ -53,8 +53,8 @@ export interface DataLoaderOptions {
    * Hand the device image bytes and let it convert, resize and normalize them (lib/data/
    * devicePreprocess.ts: the same bits as the transforms). 'auto' (default): on the CUDA backend,
    * whenever the dataset holds its images as bytes in memory (IDX, CIFAR) and the transforms are
-   * only greyToRgb, resize and normalize. true asks for it (a TypeError when it cannot be done);
-   * false never.
+   * only greyToRgb, resize and normalize, unless ALEXNET_DEVICE_PREPROCESS=0. true asks for it (a
+   * TypeError when it cannot be done); false never.
    */
   devicePreprocess?: boolean | 'auto';
 }
@@ -141,7 +141,8 @@ export class DataLoader {
         'devicePreprocess: needs a dataset of image bytes in memory (IDX, CIFAR) and transforms that are only greyToRgb, resize and normalize (normalize after the resize)',
       );
     }
-    this.devicePreprocess = plan !== null && (wanted === true || this.backend.kind === 'cuda');
+    const auto = this.backend.kind === 'cuda' && process.env.ALEXNET_DEVICE_PREPROCESS !== '0';
+    this.devicePreprocess = plan !== null && (wanted === true || (wanted === 'auto' && auto));
     this.#plan = this.devicePreprocess ? plan : null;
     this.#source = this.devicePreprocess ? (source as Extract<WorkerSource, { kind: 'arrays' }>) : null;
     this.workers = this.devicePreprocess ? 0 : this.#workerCount(options.workers ?? 'auto');

@@ -107,7 +107,12 @@ export function conv2dBackwardFilter(
     /** Also the bias gradient. */
     bias?: boolean;
     /** Where to write the gradients instead of new tensors. */
-    into?: { gradWeight?: Tensor | null; gradBias?: Tensor | null };
+    into?: {
+      /** Receives dL/dweight. */
+      gradWeight?: Tensor | null;
+      /** Receives dL/dbias. */
+      gradBias?: Tensor | null;
+    };
   } = {},
 ): {
   /** dL/dweight, of shape `weightShape` ([out, in/groups, kh, kw]); the caller disposes it. */

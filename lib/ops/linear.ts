@@ -33,7 +33,12 @@ export function linearBackwardWeight(
     /** Also the bias gradient. */
     bias?: boolean;
     /** Where to write the gradients instead of new tensors. */
-    into?: { gradWeight?: Tensor | null; gradBias?: Tensor | null };
+    into?: {
+      /** Receives dL/dweight. */
+      gradWeight?: Tensor | null;
+      /** Receives dL/dbias. */
+      gradBias?: Tensor | null;
+    };
   } = {},
 ): {
   /** dL/dweight [out, in]; the caller disposes it. */

@@ -18,7 +18,12 @@ export interface PreprocessOptions {
   /** Output width. */
   width: number;
   /** (x - mean[c]) / std[c] after the resize, one value per output channel or one for all; none when absent. */
-  normalize?: { mean: readonly number[]; std: readonly number[] };
+  normalize?: {
+    /** Means subtracted, per output channel or one for all. */
+    mean: readonly number[];
+    /** Standard deviations divided by, likewise. */
+    std: readonly number[];
+  };
 }
 
 /** float32 [N, channels, height, width] from uint8 [N, C, H, W] image bytes (see the module notes). */

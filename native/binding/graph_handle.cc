@@ -46,7 +46,8 @@ GraphHandle::~GraphHandle() {
 void GraphHandle::enter_scope(Napi::Env env, const char* what) {
   AddonState& s = state(env);
   if (!pool_) throw alexnet::TypeError(std::string("Graph.") + what + ": the graph has been disposed");
-  if (s.graph_scope) throw CaptureError(std::string("Graph.") + what + ": another graph's warm-up or capture is in progress");
+  if (s.graph_scope)
+    throw CaptureError(std::string("Graph.") + what + ": another graph's warm-up or capture is in progress");
   backend(env).use_pool(pool_);
   s.graph_scope = this;
   in_scope_ = true;

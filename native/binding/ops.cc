@@ -320,8 +320,8 @@ Napi::Value linear_backward_weight(OpCall& call) {
   Tensor x = call.tensor(0, "input", f32);
   Tensor dy = call.tensor(1, "gradOutput", f32);
   bool with_bias = call.flag(2, "withBias");
-  Tensor dw = call.output_into(
-      3, "gradWeightOut", shapes::linear_weight_grad(call.op(), {"input", x.shape}, {"gradOutput", dy.shape}));
+  Tensor dw = call.output_into(3, "gradWeightOut",
+                               shapes::linear_weight_grad(call.op(), {"input", x.shape}, {"gradOutput", dy.shape}));
   OptTensor db;
   if (with_bias) db = call.output_into(4, "gradBiasOut", {dy.dim(1)});
   call.backend().linear_backward_weight(x, dy, dw, db);

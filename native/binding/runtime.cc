@@ -95,8 +95,8 @@ Napi::Value synchronize_blocking(const Napi::CallbackInfo& info) {
 Napi::Value mark(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
     auto* held = new std::shared_ptr<QueueMark>(backend(info.Env()).mark());
-    return Napi::External<std::shared_ptr<QueueMark>>::New(
-        info.Env(), held, [](Napi::Env, std::shared_ptr<QueueMark>* p) { delete p; });
+    return Napi::External<std::shared_ptr<QueueMark>>::New(info.Env(), held,
+                                                           [](Napi::Env, std::shared_ptr<QueueMark>* p) { delete p; });
   });
 }
 

@@ -121,7 +121,9 @@ Napi::Value TensorHandle::upload(const Napi::CallbackInfo& info) {
     const napi_typedarray_type want = t.dtype == DType::f32   ? napi_float32_array
                                       : t.dtype == DType::i32 ? napi_int32_array
                                                               : napi_uint8_array;
-    const char* want_name = t.dtype == DType::f32 ? "Float32Array" : t.dtype == DType::i32 ? "Int32Array" : "Uint8Array";
+    const char* want_name = t.dtype == DType::f32   ? "Float32Array"
+                            : t.dtype == DType::i32 ? "Int32Array"
+                                                    : "Uint8Array";
     if (array.TypedArrayType() != want)
       throw alexnet::TypeError(std::string("Tensor.upload: data must be a ") + want_name + " for a " +
                                dtype_name(t.dtype) + " tensor");

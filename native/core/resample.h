@@ -62,7 +62,8 @@ inline ResampleTable bilinear_table(int64_t in, int64_t out) {
     t.first[static_cast<size_t>(o)] = static_cast<int32_t>(lo);
     t.count[static_cast<size_t>(o)] = static_cast<int32_t>(n);
     for (int64_t k = 0; k < n; ++k)
-      t.weights[static_cast<size_t>(o * t.taps + k)] = total > 0 ? static_cast<float>(w[static_cast<size_t>(k)] / total) : 0.0f;
+      t.weights[static_cast<size_t>(o * t.taps + k)] =
+          total > 0 ? static_cast<float>(w[static_cast<size_t>(k)] / total) : 0.0f;
   }
   return t;
 }

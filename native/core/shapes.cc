@@ -189,8 +189,8 @@ void step_scalars(const char* op, Arg scalars) {
 
 void counter_word(const char* op, Arg t, int64_t word) {
   if (word < 0 || word % 2 != 0 || word + 2 > numel_of(t.shape))
-    fail<RangeError>(op, ": word must be an even index with a word after it in ", t.name, " ",
-                     shape_string(t.shape), ", got ", word);
+    fail<RangeError>(op, ": word must be an even index with a word after it in ", t.name, " ", shape_string(t.shape),
+                     ", got ", word);
 }
 
 int64_t relu_mask_words(int64_t rows, int64_t cols) { return rows * ((cols + 127) / 128) * 4; }

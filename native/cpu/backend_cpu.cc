@@ -239,9 +239,9 @@ class CpuBackend : public Backend {
     if (pool_) pool_->set_system_allocation_allowed(allowed);
   }
 
-  std::shared_ptr<CachingAllocator> tensors_;    // tensor memory, stream-ordered (see borrow)
-  std::shared_ptr<CachingAllocator> transient_;  // blocks owned by queued work: staging, oneDNN temporaries
-  std::shared_ptr<CachingAllocator> pool_;       // a graph's pool, while one is in use
+  std::shared_ptr<CachingAllocator> tensors_;           // tensor memory, stream-ordered (see borrow)
+  std::shared_ptr<CachingAllocator> transient_;         // blocks owned by queued work: staging, oneDNN temporaries
+  std::shared_ptr<CachingAllocator> pool_;              // a graph's pool, while one is in use
   std::vector<std::weak_ptr<CachingAllocator>> pools_;  // every graph pool alive, for the statistics
   std::optional<std::vector<std::function<void()>>> recording_;  // the capture in progress
   WorkQueue queue_;  // declared last: destroyed first, so queued work finishes while the allocators live

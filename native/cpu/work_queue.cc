@@ -103,10 +103,10 @@ void WorkQueue::loop() {
       std::lock_guard<std::mutex> lock(mutex_);
       if (!failure_) failure_ = std::current_exception();
     }
-    busy_ns_.fetch_add(static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                                 std::chrono::steady_clock::now() - start)
-                                                 .count()),
-                       std::memory_order_relaxed);
+    busy_ns_.fetch_add(
+        static_cast<uint64_t>(
+            std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start).count()),
+        std::memory_order_relaxed);
     // Destroy the closure here, outside the lock: it may hold the last reference to a staging buffer.
     work = nullptr;
     std::lock_guard<std::mutex> lock(mutex_);

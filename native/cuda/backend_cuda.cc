@@ -455,8 +455,7 @@ class CudaBackend : public Backend {
     // One double per row: the per-row losses, summed in a fixed order.
     Tensor row_loss = ctx_.temporary({rows * 2}, DType::f32);
     launch_softmax_cross_entropy(ctx_.stream(), logits.f32(), labels.i32(), rows, cols,
-                                 static_cast<double*>(row_loss.data()), loss.f32(),
-                                 dlogits ? dlogits->f32() : nullptr);
+                                 static_cast<double*>(row_loss.data()), loss.f32(), dlogits ? dlogits->f32() : nullptr);
   }
   void count_topk_correct(const Tensor& logits, const Tensor& labels, int k, const Tensor& counter) override {
     launch_count_topk_correct(ctx_.stream(), logits.f32(), labels.i32(), logits.dim(0), logits.dim(1), k,

@@ -36,8 +36,8 @@ void launch_preprocess(cudaStream_t stream, const PreprocessParams& p, const uin
                        const ResampleAxis& rows, const ResampleAxis& cols) {
   const int64_t total = n * oc * oh * ow;
   if (total <= 0) return;
-  preprocess_kernel<<<grid_for(total), kThreads, 0, stream>>>(p, x, y, PreprocessShape{n, c, h, w, oc, oh, ow},
-                                                              resize, rows, cols);
+  preprocess_kernel<<<grid_for(total), kThreads, 0, stream>>>(p, x, y, PreprocessShape{n, c, h, w, oc, oh, ow}, resize,
+                                                              rows, cols);
   check_launch("preprocess_kernel");
 }
 

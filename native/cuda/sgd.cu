@@ -47,8 +47,7 @@ __device__ __forceinline__ float sgd_element(float param, float grad, float* buf
   float g = grad;
   if (c.weight_decay != 0.0f) g = __fadd_rn(g, __fmul_rn(c.weight_decay, param));
   if (c.has_momentum) {
-    const float b =
-        first_step ? g : __fadd_rn(__fmul_rn(c.momentum, *buf), __fmul_rn(__fsub_rn(1.0f, c.dampening), g));
+    const float b = first_step ? g : __fadd_rn(__fmul_rn(c.momentum, *buf), __fmul_rn(__fsub_rn(1.0f, c.dampening), g));
     *buf = b;
     g = c.nesterov ? __fadd_rn(g, __fmul_rn(c.momentum, b)) : b;
   }
@@ -73,9 +72,9 @@ __global__ void sgd_kernel(SgdTable table, SgdConsts c, const SgdScalars* scalar
 // One pass over flat buffers: float4 loads and stores for the first n4 * 4 elements, then the rest
 // (fewer than 4) one by one.
 template <bool kMomentum>
-__global__ void __launch_bounds__(kFlatThreads) sgd_flat_kernel(float* __restrict__ param, const float* __restrict__ grad,
-                                                            float* __restrict__ buf, int64_t n, SgdConsts c,
-                                                            const SgdScalars* scalars) {
+__global__ void __launch_bounds__(kFlatThreads)
+    sgd_flat_kernel(float* __restrict__ param, const float* __restrict__ grad, float* __restrict__ buf, int64_t n,
+                    SgdConsts c, const SgdScalars* scalars) {
   const float lr = scalars->lr;
   const bool first_step = scalars->step == 0;
   const int64_t n4 = n / 4;
@@ -111,8 +110,8 @@ void launch_sgd_step(cudaStream_t stream, const SgdParams& p, const std::vector<
     const SgdSpan& s = spans[0];
     const unsigned blocks = grid_for((s.n + 3) / 4, kFlatThreads);
     if (consts.has_momentum) {
-      sgd_flat_kernel<true><<<blocks, kFlatThreads, 0, stream>>>(s.param, s.grad, s.momentum_buffer, s.n, consts,
-                                                                  scalars);
+      sgd_flat_kernel<true>
+          <<<blocks, kFlatThreads, 0, stream>>>(s.param, s.grad, s.momentum_buffer, s.n, consts, scalars);
     } else {
       sgd_flat_kernel<false><<<blocks, kFlatThreads, 0, stream>>>(s.param, s.grad, nullptr, s.n, consts, scalars);
     }

@@ -31,8 +31,10 @@ void test_graph(Backend& be) {
     be.add_scaled(doubled, grad, 1.0f);  // doubled = 2 g
     be.sgd_step(SgdParams{}, {{param, doubled, {}}}, scalars);
     be.advance_counter(scalars, kSgdStepWord, 1);
-    expect_throw("graph: upload during a capture", [&] { be.upload(grad, g.data()); }, "not allowed during a graph capture");
-    expect_throw("graph: a new block during a capture", [&] { make(be, {n + 12345}); }, "system allocations are not allowed");
+    expect_throw(
+        "graph: upload during a capture", [&] { be.upload(grad, g.data()); }, "not allowed during a graph capture");
+    expect_throw(
+        "graph: a new block during a capture", [&] { make(be, {n + 12345}); }, "system allocations are not allowed");
   } catch (...) {
     be.end_capture();
     be.use_pool(nullptr);
