@@ -1,6 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
-// CPU tests: always run. GPU tests live in test/gpu and run with `npm run test:gpu`.
+// The CPU suite: always runs. The per-op tests of test/ops run here on the CPU build (an empty
+// ALEXNET_TEST_DEVICE, whatever the shell holds: see test/support/device.ts); the GPU suite
+// (`npm run test:gpu`, vitest.gpu.config.ts) runs them again on the device, with test/gpu.
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
@@ -8,6 +10,6 @@ export default defineConfig({
     pool: 'forks',
     testTimeout: 120_000,
     hookTimeout: 120_000,
-    env: { ALEXNET_QUIET: '1' },
+    env: { ALEXNET_QUIET: '1', ALEXNET_TEST_DEVICE: '' },
   },
 });

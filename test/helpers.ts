@@ -77,6 +77,12 @@ export const ciRequiresEverything = process.env.ALEXNET_CI === '1';
 /** The tolerance for fp32 results against the float64 reference (see test/reference/README.md). */
 export const FP32_RTOL = 1e-4;
 
+/**
+ * The tolerance for results computed in TF32 (the device's math mode 'tf32'): inputs rounded to 10
+ * mantissa bits give about 1e-3 in each output, and that is what TF32 mode is for.
+ */
+export const TF32_RTOL = 1e-2;
+
 /** Where test/reference/make_fixtures.py writes its fixtures. */
 export const FIXTURES_DIR = join(__dirname, 'reference', 'fixtures');
 

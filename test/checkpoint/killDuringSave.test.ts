@@ -22,7 +22,7 @@ afterAll(() => {
 function saver(file: string, start: number): string {
   return `
 const { createAlexNet } = require(${JSON.stringify(path.join(distRoot, 'index.js'))});
-const { encodeCheckpoint } = require(${JSON.stringify(path.join(distRoot, 'checkpoint.js'))});
+const { encodeCheckpoint } = require(${JSON.stringify(path.join(distRoot, 'checkpoint', 'format.js'))});
 const { writeFileAtomic } = require(${JSON.stringify(path.join(distRoot, 'io', 'atomicWrite.js'))});
 (async () => {
   const model = createAlexNet({ preset: 'torchvision', width: 0.25, numClasses: 10, seed: 1, backend: 'cpu' });

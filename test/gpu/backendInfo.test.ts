@@ -8,8 +8,8 @@ import { expect, it } from 'vitest';
 
 import { backendAvailability, cudaUnavailableReasons, getBackend } from '../../lib/backend/backend';
 import { Tensor } from '../../lib/tensor';
-import { describeOnDevice, rehearsal } from './support/device';
-import { checkThat, recordInfo } from './support/report';
+import { describeOnDevice, rehearsal } from '../support/device';
+import { checkThat, recordInfo } from '../support/report';
 
 const GROUP = 'backend selection and info';
 const VERSION = /^\d+\.\d+(\.\d+)?$/;

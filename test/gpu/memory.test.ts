@@ -15,8 +15,8 @@ import { it } from 'vitest';
 
 import { createAlexNet } from '../../lib/models/alexnet';
 import { SGD } from '../../lib/optim/sgd';
-import { describeOnDevice, device } from './support/device';
-import { checkThat } from './support/report';
+import { describeOnDevice, device } from '../support/device';
+import { checkThat } from '../support/report';
 import { syntheticBatches, trainStep } from './support/training';
 
 const STEPS = 1000;

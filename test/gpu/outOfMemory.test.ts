@@ -14,8 +14,8 @@ import { BackendError, OutOfMemoryError } from '../../lib/errors';
 import { createAlexNet } from '../../lib/models/alexnet';
 import { SGD } from '../../lib/optim/sgd';
 import { Tensor } from '../../lib/tensor';
-import { describeOnDevice, device, rehearsal } from './support/device';
-import { checkThat } from './support/report';
+import { describeOnDevice, device, rehearsal } from '../support/device';
+import { checkThat } from '../support/report';
 import { syntheticBatches, trainStep, type HostBatch } from './support/training';
 
 const GROUP = 'out-of-memory recovery';

@@ -36,10 +36,10 @@ import { createAlexNet, PRESETS, type PresetName } from '../../lib/models/alexne
 import type { InitScheme } from '../../lib/models/init';
 import { FP32_RTOL, loadFixture } from '../helpers';
 import { loadReducedPreset } from '../models/reducedPreset';
-import { cpu, describeOnDevice, device } from './support/device';
+import { cpu, describeOnDevice, device } from '../support/device';
 import { copyParameters, recordLayers, replayLayers, trainingPass } from './support/models';
-import { checkClose, checkNormwise } from './support/report';
-import { disposeAll, disposePairs, fixtureTensor, pairFrom, randomPair } from './support/tensors';
+import { checkClose, checkNormwise } from '../support/report';
+import { disposeAll, disposePairs, fixtureTensor, pairFrom, randomPair } from '../support/tensors';
 
 const BATCH = 2;
 const MODEL_SEED = 2012;

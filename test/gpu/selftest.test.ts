@@ -12,8 +12,8 @@
 import { expect, it } from 'vitest';
 
 import { runSelftest, selftestBinary, type SelftestRun } from '../native/selftest';
-import { describeOnDevice, rehearsal } from './support/device';
-import { checkThat } from './support/report';
+import { describeOnDevice, rehearsal } from '../support/device';
+import { checkThat } from '../support/report';
 
 const GROUP = 'native self-test';
 

@@ -30,10 +30,10 @@ import { copyInto } from '../../lib/ops/index';
 import { SGD, type SgdOptions } from '../../lib/optim/sgd';
 import { FP32_RTOL, loadFixture } from '../helpers';
 import { loadReducedPreset } from '../models/reducedPreset';
-import { cpu, describeOnDevice, device } from './support/device';
+import { cpu, describeOnDevice, device } from '../support/device';
 import { copyParameters } from './support/models';
-import { checkClose, checkThat } from './support/report';
-import { fixtureTensor } from './support/tensors';
+import { checkClose, checkThat } from '../support/report';
+import { fixtureTensor } from '../support/tensors';
 import { syntheticBatch, trainLosses, trainStep, type HostBatch } from './support/training';
 
 const STEPS = 200;

@@ -7,7 +7,7 @@ import type { Backend } from '../../../lib/backend/backend';
 import { CrossEntropyLoss, type Module } from '../../../lib/nn/index';
 import type { SGD } from '../../../lib/optim/sgd';
 import { Tensor } from '../../../lib/tensor';
-import { cpu } from './device';
+import { cpu } from '../../support/device';
 
 /** One batch on the host. */
 export interface HostBatch {

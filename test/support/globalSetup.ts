@@ -1,5 +1,6 @@
 /**
- * The GPU suite's summary. Before the run: a folder where each test process appends its records
+ * The GPU suite's summary (vitest.gpu.config.ts's globalSetup; the CPU suite has none, so its
+ * checks record nothing). Before the run: a folder where each test process appends its records
  * (report.ts). After the run: a table of the worst error per op, the failing checks in full, and
  * why anything was skipped; with ALEXNET_GPU_REPORT=path, the same as JSON (one entry per check:
  * name, group, maxRelativeError, tolerance, pass, detail).
@@ -98,7 +99,7 @@ function summarize(lines: ReportLine[]): { text: string; json: object } {
  * scripts/device-bundle.sh recorded in .device/source.json (a GPU machine gets a copy without .git).
  */
 function sourceRevision(): { commit: string; dirty: boolean | null; from: string } {
-  const root = join(__dirname, '..', '..', '..');
+  const root = join(__dirname, '..', '..');
   const git = (...args: string[]) => spawnSync('git', args, { cwd: root, encoding: 'utf8' });
   const head = git('rev-parse', 'HEAD');
   if (head.status === 0) {

@@ -1,7 +1,8 @@
 /**
  * Checks that are recorded as well as asserted, so that one run of the GPU suite yields a table of
  * the worst error per op (printed at the end by globalSetup.ts, and written as JSON to the path in
- * ALEXNET_GPU_REPORT).
+ * ALEXNET_GPU_REPORT). In the CPU suite no report folder is provided (it has no globalSetup), so
+ * recording does nothing and the checks are plain assertions.
  *
  * Each check measures with compareArrays (test/helpers.ts: relative error against
  * max(|expected|, RMS of expected)), appends a record for the summary, and asserts with
@@ -13,9 +14,9 @@ import { join } from 'node:path';
 
 import { expect, inject } from 'vitest';
 
-import type { SafetensorsTensor } from '../../../lib/io/safetensors';
-import type { Tensor } from '../../../lib/tensor';
-import { compareArrays, normwiseError } from '../../helpers';
+import type { SafetensorsTensor } from '../../lib/io/safetensors';
+import type { Tensor } from '../../lib/tensor';
+import { compareArrays, normwiseError } from '../helpers';
 
 declare module 'vitest' {
   export interface ProvidedContext {

@@ -1,11 +1,11 @@
 /**
- * Inputs for comparing the backend under test with the CPU build: the same values on both, drawn
- * once on the CPU (so that the comparison never depends on the two generators agreeing, which
- * fills.test.ts checks on its own).
+ * Tensors for the tests: fixture tensors uploaded to a backend, and inputs for comparing the device
+ * with the CPU build: the same values on both, drawn once on the CPU (so that the comparison never
+ * depends on the two generators agreeing, which test/ops/elementwise.test.ts checks on its own).
  */
-import type { Backend } from '../../../lib/backend/backend';
-import type { SafetensorsTensor } from '../../../lib/io/safetensors';
-import { Tensor, type Seed } from '../../../lib/tensor';
+import type { Backend } from '../../lib/backend/backend';
+import type { SafetensorsTensor } from '../../lib/io/safetensors';
+import { Tensor, type Seed } from '../../lib/tensor';
 import { cpu } from './device';
 
 /** One array of values as a tensor on the CPU and as a tensor on the device. */

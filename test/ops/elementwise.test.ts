@@ -1,25 +1,29 @@
 /**
- * Fills, the seeded generators and transfers on the device.
+ * Fills, the seeded generators and transfers on the backend under test (test/support/device.ts);
+ * the native code is elementwise.cc / elementwise.cu.
  *
- * The same seed must give the same values on every backend: uniform draws bit for bit (they are
- * integer arithmetic on Philox words and one exact scaling), normal draws within 1e-5 relative
- * (Box-Muller's log, sqrt and cos in float32 may round differently on the GPU). Every initializer
- * of the AlexNet presets draws through these, so whole models are compared as well. Uploads,
- * downloads, copies and views must move bits unchanged.
+ * The same seed must give the same values on every backend: Tensor.uniform draws the shared Philox
+ * stream bit for bit (integer arithmetic on Philox words and one exact scaling), Tensor.normal its
+ * Box-Muller transform within 1e-5 relative (log, sqrt and cos in float32 may round differently),
+ * with TensorFlow-style truncation redrawing from the same stream; deriveSeed is SplitMix64. Every
+ * initializer of the AlexNet presets draws through these, so whole models are compared as well.
+ * Uploads, downloads, copies and views must move bits unchanged.
  *
  * - Against the reference Philox stream: test/reference/fixtures/ops/random.
- * - Against the CPU build: sizes that no vector width divides, 64-bit seeds, every init scheme.
+ * - Against the CPU build, in the GPU suite only: sizes that no vector width divides, 64-bit
+ *   seeds, every init scheme, transfers and copies.
  */
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { createAlexNet } from '../../lib/models/alexnet';
 import { INIT_SCHEMES } from '../../lib/models/init';
 import { addScaled, copyInto } from '../../lib/ops/index';
+import { deriveSeed } from '../../lib/random';
 import { Tensor } from '../../lib/tensor';
 import { FP32_RTOL, loadFixture } from '../helpers';
-import { cpu, describeOnDevice, device } from './support/device';
-import { checkTensor } from './support/report';
-import { disposeAll, disposePairs, pairFrom, randomPair } from './support/tensors';
+import { cpu, describeDeviceOnly, describeOnDevice, device } from '../support/device';
+import { checkTensor } from '../support/report';
+import { disposeAll, disposePairs, pairFrom, randomPair } from '../support/tensors';
 
 const NORMAL_RTOL = 1e-5;
 const SIZES = [[1], [1001], [3, 5, 7], [1 << 20]];
@@ -27,10 +31,10 @@ const SEEDS = [0n, 5n, 0x5eedn, (1n << 64n) - 3n];
 
 const fixture = loadFixture('ops/random');
 
-describeOnDevice('fills, seeded generators and transfers on the device', () => {
+describeOnDevice('fills, seeded generators and transfers', () => {
   describe('against the reference Philox stream (fixtures)', () => {
     for (const name of ['uniform_small_seed', 'uniform_big_seed']) {
-      it(`${name}: Tensor.uniform bit for bit`, async () => {
+      it(`${name}: Tensor.uniform in [0, 1) bit for bit`, async () => {
         const c = fixture.cases.find((k) => k.name === name)!;
         const expected = fixture.get(`${name}.values`);
         const t = Tensor.uniform(expected.shape, { low: 0, high: 1, seed: BigInt(c.seed as string) }, { backend: device() });
@@ -39,16 +43,47 @@ describeOnDevice('fills, seeded generators and transfers on the device', () => {
       });
     }
 
-    it('Tensor.normal (Box-Muller over the same stream)', async () => {
+    it('Tensor.normal: Box-Muller over the same stream (float32 log and cos, so within 1e-5)', async () => {
       const c = fixture.cases.find((k) => k.name === 'normal')!;
       const expected = fixture.get('normal.values');
       const t = Tensor.normal(expected.shape, { mean: c.mean as number, std: c.std as number, seed: BigInt(c.seed as string) }, { backend: device() });
       await checkTensor('normal fill vs reference', 'normal', t, expected, NORMAL_RTOL);
       t.dispose();
     });
+
+    it('Tensor.normal with truncation 2 (TensorFlow truncated_normal): redraws from the same stream, within 1e-5', async () => {
+      const dev = device();
+      const c = fixture.cases.find((k) => k.name === 'truncated_normal')!;
+      const expected = fixture.get('truncated_normal.values');
+      const options = { mean: c.mean as number, std: c.std as number, seed: BigInt(c.seed as string) };
+      const t = Tensor.normal(expected.shape, { ...options, truncation: 2 }, { backend: dev });
+      const values = (await checkTensor('normal fill vs reference', 'truncated normal', t, expected, NORMAL_RTOL)) as Float32Array;
+      // Every value within two standard deviations; the script saw some draws that needed a redraw.
+      expect(c.redrawn as number).toBeGreaterThan(40);
+      for (const v of values) expect(Math.abs(v - options.mean)).toBeLessThanOrEqual(2 * options.std * (1 + 1e-6));
+      // Where no redraw was needed, the value is the untruncated draw of the same seed.
+      const plain = Tensor.normal(expected.shape, options, { backend: dev });
+      const plainValues = (await plain.toArray()) as Float32Array;
+      let same = 0;
+      for (let i = 0; i < values.length; i++) if (values[i] === plainValues[i]) same++;
+      expect(same).toBe(values.length - (c.redrawn as number));
+      disposeAll(t, plain);
+    });
+
+    it('Tensor.normal rejects a negative or non-finite truncation by name', () => {
+      const backend = device();
+      expect(() => Tensor.normal([2], { seed: 1, truncation: -1 }, { backend })).toThrow(/truncation must be non-negative/);
+      expect(() => Tensor.normal([2], { seed: 1, truncation: Number.NaN }, { backend })).toThrow(/truncation must be finite/);
+    });
+
+    it('deriveSeed is SplitMix64 of base + 0x9e3779b97f4a7c15 * (stream + 1), as the script computes it', () => {
+      const table = JSON.parse(fixture.metadata.derive_seed!) as [string, number, string][];
+      expect(table.length).toBeGreaterThan(0);
+      for (const [base, stream, expected] of table) expect(deriveSeed(BigInt(base), stream).toString()).toBe(expected);
+    });
   });
 
-  describe('against the CPU build', () => {
+  describeDeviceOnly('against the CPU build', () => {
     it('Tensor.full and Tensor.zeros', async () => {
       for (const shape of SIZES) {
         for (const value of [0, -2.5, 3.0e38, 1e-40]) {
