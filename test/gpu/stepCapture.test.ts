@@ -24,9 +24,9 @@ import { preprocess } from '../../lib/ops/preprocess';
 import { SGD } from '../../lib/optim/sgd';
 import { Tensor } from '../../lib/tensor';
 import { InferenceRunner, TrainStepper, trainStep } from '../../lib/training/step';
-import { cpu, describeOnDevice, device } from './support/device';
+import { cpu, describeOnDevice, device } from '../support/device';
 import { copyParameters } from './support/models';
-import { checkBitwise, checkClose, checkThat } from './support/report';
+import { checkBitwise, checkClose, checkThat } from '../support/report';
 
 const GROUP = 'step graphs';
 const SIZES = [16, 16, 16, 16, 16, 16, 8, 8, 8, 8, 16, 16];
