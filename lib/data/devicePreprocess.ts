@@ -54,7 +54,7 @@ export function devicePreprocessPlan(specs: readonly TransformSpec[] | undefined
   }
   let out: ImageShape;
   try {
-    out = new Pipeline(specs as TransformSpec[]).outputShape(shape);
+    out = new Pipeline(specs).outputShape(shape);
   } catch {
     return null; // the pipeline cannot take these images: the host path reports it
   }

@@ -17,6 +17,11 @@ import { Tensor } from '../tensor';
 import { describe } from '../validate';
 import { Parameter } from './module';
 
+/** Array.isArray without narrowing a typed array to any[] (arguments are checked, JavaScript callers included). */
+function isArray(value: unknown): boolean {
+  return Array.isArray(value);
+}
+
 /** Elements between the starts of consecutive parameters in the flat buffers are multiples of this. */
 export const FLAT_ALIGNMENT = 64;
 
@@ -61,13 +66,13 @@ export class FlatParameters {
    * is disposed); its gradient starts null and is written into its view by backward passes.
    */
   static adopt(params: readonly Parameter[]): FlatParameters {
-    if (!Array.isArray(params) || params.length === 0) throw new TypeError('FlatParameters.adopt: params must be a non-empty array of Parameters');
+    if (!isArray(params) || params.length === 0) throw new TypeError('FlatParameters.adopt: params must be a non-empty array of Parameters');
     params.forEach((p, i) => {
       if (!(p instanceof Parameter)) throw new TypeError(`FlatParameters.adopt: params[${i}] must be a Parameter, got ${describe(p)}`);
       if (p.flat) throw new TypeError(`FlatParameters.adopt: params[${i}] (${p.name}) is in flat buffers already`);
     });
     if (new Set(params).size !== params.length) throw new TypeError('FlatParameters.adopt: params must not repeat a Parameter');
-    const backend = params[0]!.value.backend;
+    const backend = params[0].value.backend;
     const offsets: number[] = [];
     let total = 0;
     for (const [i, p] of params.entries()) {
@@ -83,7 +88,7 @@ export class FlatParameters {
     const segments: FlatSegment[] = [];
     const group = new FlatParameters(values, grads, segments);
     for (const [i, p] of params.entries()) {
-      const offset = offsets[i]!;
+      const offset = offsets[i];
       const value = values.slice(offset, p.value.shape);
       callNative(() => backend.native.copy(value.handle, p.value.handle));
       p.bindFlat(group, value, grads.slice(offset, p.value.shape));
@@ -94,7 +99,7 @@ export class FlatParameters {
 
   /** Whether `params` are exactly this group's parameters, in order (what a one-pass update needs). */
   covers(params: readonly Parameter[]): boolean {
-    return params.length === this.segments.length && params.every((p, i) => this.segments[i]!.parameter === p);
+    return params.length === this.segments.length && params.every((p, i) => this.segments[i].parameter === p);
   }
 
   /** Releases the buffers (the parameters' views keep the memory until they are disposed too). */

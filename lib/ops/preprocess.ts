@@ -9,6 +9,11 @@ import type { Tensor } from '../tensor';
 import { native, sameBackend, wrap } from './common';
 import { positiveInt } from '../validate';
 
+/** Array.isArray without narrowing a typed array to any[] (JavaScript callers may pass anything). */
+function isArray(value: unknown): boolean {
+  return Array.isArray(value);
+}
+
 /** Options of {@link preprocess}. */
 export interface PreprocessOptions {
   /** Output channels: the input's, or 3 from a grey (1-channel) input. */
@@ -26,16 +31,28 @@ export interface PreprocessOptions {
   };
 }
 
-/** float32 [N, channels, height, width] from uint8 [N, C, H, W] image bytes (see the module notes). */
+/**
+ * float32 [N, channels, height, width] from uint8 [N, C, H, W] image bytes, or [N, H, W] grey ones
+ * (see the module notes).
+ */
 export function preprocess(bytes: Tensor<'uint8'>, options: PreprocessOptions): Tensor<'float32'> {
   const backend = sameBackend('preprocess', { bytes });
+  if (bytes.shape.length === 3) {
+    const [n, h, w] = bytes.shape as [number, number, number];
+    const grey = bytes.slice(0, [n, 1, h, w]);
+    try {
+      return preprocess(grey, options);
+    } finally {
+      grey.dispose();
+    }
+  }
   const channels = positiveInt(options?.channels, 'channels');
   const height = positiveInt(options.height, 'height');
   const width = positiveInt(options.width, 'width');
   let normalize = null;
   if (options.normalize) {
     const { mean, std } = options.normalize;
-    if (!Array.isArray(mean) || !Array.isArray(std) || mean.length !== std.length) {
+    if (!isArray(mean) || !isArray(std) || mean.length !== std.length) {
       throw new TypeError('preprocess: normalize.mean and normalize.std must be arrays of the same length');
     }
     if (std.some((s) => !(s > 0))) throw new RangeError('preprocess: every normalize.std must be positive');

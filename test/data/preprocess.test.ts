@@ -35,11 +35,11 @@ function randomBytes(n: number, seed: number): Uint8Array {
 function hostBatch(bytes: Uint8Array, [n, c, h, w]: number[], specs: TransformSpec[]): { data: Float32Array; shape: number[] } {
   const pipeline = new Pipeline(specs);
   const parts = [];
-  for (let i = 0; i < n!; i++) parts.push(pipeline.apply(imageFromBytesCHW(bytes, c!, h!, w!, i * c! * h! * w!), new Rng(0, 0, i)));
-  const first = parts[0]!;
-  const data = new Float32Array(n! * first.data.length);
+  for (let i = 0; i < n; i++) parts.push(pipeline.apply(imageFromBytesCHW(bytes, c, h, w, i * c * h * w), new Rng(0, 0, i)));
+  const first = parts[0];
+  const data = new Float32Array(n * first.data.length);
   parts.forEach((p, i) => data.set(p.data, i * first.data.length));
-  return { data, shape: [n!, first.channels, first.height, first.width] };
+  return { data, shape: [n, first.channels, first.height, first.width] };
 }
 
 function expectSameBits(what: string, got: Float32Array, want: Float32Array): void {
@@ -76,7 +76,7 @@ describe('preprocess: image bytes to a model input, bit for bit as the transform
       const n = shape.reduce((a, b) => a * b, 1);
       const bytes = randomBytes(n, shape.join('').length + specs.length);
       const want = hostBatch(bytes, shape, specs);
-      const plan = devicePreprocessPlan(specs, [shape[1]!, shape[2]!, shape[3]!]);
+      const plan = devicePreprocessPlan(specs, [shape[1], shape[2], shape[3]]);
       expect(plan, 'the pipeline runs on the device').not.toBeNull();
       expect([shape[0], plan!.channels, plan!.height, plan!.width]).toEqual(want.shape);
       const input = Tensor.fromArray(bytes, shape, { backend: backend(), dtype: 'uint8' });
@@ -94,6 +94,15 @@ describe('preprocess: image bytes to a model input, bit for bit as the transform
     const out = preprocess(input, { channels: 1, height: 16, width: 16 });
     expectSameBits('0..255', await out.toArray(), imageFromBytesCHW(bytes, 1, 16, 16).data);
     input.dispose();
+    out.dispose();
+  });
+
+  it('takes [N, H, W] grey bytes as [N, 1, H, W]', async () => {
+    const bytes = randomBytes(2 * 28 * 28, 5);
+    const flat = Tensor.fromArray(bytes, [2, 28, 28], { backend: backend(), dtype: 'uint8' });
+    const out = preprocess(flat, { channels: 3, height: 56, width: 56 });
+    expectSameBits('[N, H, W]', await out.toArray(), hostBatch(bytes, [2, 1, 28, 28], [{ kind: 'greyToRgb' }, { kind: 'resize', size: [56, 56] }]).data);
+    flat.dispose();
     out.dispose();
   });
 
@@ -144,11 +153,11 @@ describe('the loader with devicePreprocess', () => {
       for await (const b of host.batches(epoch)) a.push(b);
       let i = 0;
       for await (const b of device.batches(epoch)) {
-        expect([...b.input.shape]).toEqual([...a[i]!.input.shape]);
-        expectSameBits(`epoch ${epoch} batch ${i}`, (await b.input.toArray()) as Float32Array, (await a[i]!.input.toArray()) as Float32Array);
-        expect(Array.from(await b.labels.toArray())).toEqual(Array.from(await a[i]!.labels.toArray()));
+        expect([...b.input.shape]).toEqual([...a[i].input.shape]);
+        expectSameBits(`epoch ${epoch} batch ${i}`, (await b.input.toArray()), (await a[i].input.toArray()));
+        expect(Array.from(await b.labels.toArray())).toEqual(Array.from(await a[i].labels.toArray()));
         b.dispose();
-        a[i]!.dispose();
+        a[i].dispose();
         i++;
       }
       expect(i).toBe(a.length);

@@ -68,10 +68,10 @@ async function replayedAgainstPlain(preset: PresetName, deterministic: boolean):
       if (stepper.capture.phaseFor([images, labels]) === 'replay') replays++;
       const a = trainStep(plain.model, plain.optimizer, images, labels);
       const b = stepper.step(images, labels);
-      plainLosses.push(((await a.loss.toArray()) as Float32Array)[0]!);
-      replayedLosses.push(((await b.loss.toArray()) as Float32Array)[0]!);
+      plainLosses.push(((await a.loss.toArray()) as Float32Array)[0]);
+      replayedLosses.push(((await b.loss.toArray()) as Float32Array)[0]);
       if (deterministic && step === SIZES.length - 1) {
-        checkBitwise(GROUP, `${name}: last step's logits`, (await b.logits.toArray()) as Float32Array, (await a.logits.toArray()) as Float32Array);
+        checkBitwise(GROUP, `${name}: last step's logits`, (await b.logits.toArray()), (await a.logits.toArray()));
       }
       for (const t of [a.loss, a.logits, b.loss, b.logits, images, labels]) t.dispose();
     }
@@ -81,8 +81,8 @@ async function replayedAgainstPlain(preset: PresetName, deterministic: boolean):
       checkBitwise(
         GROUP,
         `${name}: parameters after ${SIZES.length} steps`,
-        (await captured.model.flat.values.toArray()) as Float32Array,
-        (await plain.model.flat.values.toArray()) as Float32Array,
+        (await captured.model.flat.values.toArray()),
+        (await plain.model.flat.values.toArray()),
       );
     } else {
       checkClose(GROUP, `${name}: every step's loss`, Float32Array.from(replayedLosses), Float32Array.from(plainLosses), 1e-4);
@@ -119,7 +119,7 @@ describeOnDevice('step graphs on the device (issue 13)', () => {
         const { images, labels } = batch(model, step, n);
         const a = model.forward(images);
         const b = runner.forward(images);
-        checkBitwise(GROUP, `inference step ${step} (batch ${n})`, (await b.toArray()) as Float32Array, (await a.toArray()) as Float32Array);
+        checkBitwise(GROUP, `inference step ${step} (batch ${n})`, (await b.toArray()), (await a.toArray()));
         for (const t of [a, b, images, labels]) t.dispose();
       }
       checkThat(GROUP, 'inference graphs captured', runner.capture.graphCount === 2, `graphs ${runner.capture.graphCount}`);
@@ -143,11 +143,11 @@ describeOnDevice('step graphs on the device (issue 13)', () => {
       for (const backend of [cpu(), device()]) {
         const input = Tensor.fromArray(bytes, shape, { backend, dtype: 'uint8' });
         const out = preprocess(input, options);
-        outs.push((await out.toArray()) as Float32Array);
+        outs.push((await out.toArray()));
         input.dispose();
         out.dispose();
       }
-      checkBitwise(GROUP, `preprocess ${shape.join('x')} -> ${options.height}x${options.width}`, outs[1]!, outs[0]!);
+      checkBitwise(GROUP, `preprocess ${shape.join('x')} -> ${options.height}x${options.width}`, outs[1], outs[0]);
     }
   });
 
@@ -170,7 +170,7 @@ describeOnDevice('step graphs on the device (issue 13)', () => {
       optimizer.dispose();
       model.dispose();
     }
-    checkBitwise(GROUP, 'flat SGD, 2 steps, Nesterov with weight decay (61.1M parameters)', results[1]!, results[0]!);
+    checkBitwise(GROUP, 'flat SGD, 2 steps, Nesterov with weight decay (61.1M parameters)', results[1], results[0]);
   });
 
   it('the Linear, ReLU, Linear epilogues follow the unfused path (torchvision, 5 steps)', async () => {
@@ -182,7 +182,7 @@ describeOnDevice('step graphs on the device (issue 13)', () => {
       for (let step = 0; step < 5; step++) {
         const { images, labels } = batch(model, step, 32);
         const { loss, logits } = trainStep(model, optimizer, images, labels);
-        run.push(((await loss.toArray()) as Float32Array)[0]!);
+        run.push(((await loss.toArray()) as Float32Array)[0]);
         for (const t of [loss, logits, images, labels]) t.dispose();
       }
       losses.push(run);
@@ -190,6 +190,6 @@ describeOnDevice('step graphs on the device (issue 13)', () => {
       model.dispose();
     }
     setLinearEpilogues(false);
-    checkClose(GROUP, 'epilogues on vs off: losses of 5 steps', Float32Array.from(losses[1]!), Float32Array.from(losses[0]!), 1e-5);
+    checkClose(GROUP, 'epilogues on vs off: losses of 5 steps', Float32Array.from(losses[1]), Float32Array.from(losses[0]), 1e-5);
   });
 });

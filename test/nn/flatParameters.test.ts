@@ -39,14 +39,14 @@ describe('flat parameter buffers', () => {
 
   it('Parameter.set copies into the view (same tensor, new values) and disposes what it was given', async () => {
     const model = createAlexNet({ preset: 'paper', width: 1 / 16, numClasses: 10, seed: 3, backend: 'cpu' });
-    const [, p] = model.namedParameters()[4]!;
+    const [, p] = model.namedParameters()[4];
     const view = p.value;
     const incoming = Tensor.full(p.value.shape, 0.25, { backend: cpu() });
     p.set(incoming);
     expect(p.value).toBe(view);
     expect(incoming.disposed).toBe(true);
     const all = (await model.flat.values.toArray()) as Float32Array;
-    const segment = model.flat.segments[4]!;
+    const segment = model.flat.segments[4];
     expect(all.subarray(segment.offset, segment.offset + segment.size).every((v) => v === 0.25)).toBe(true);
     expect(() => p.set(Tensor.zeros([3], { backend: cpu() }))).toThrow(/new value has shape \[3\]/);
     model.dispose();
@@ -103,11 +103,11 @@ describe('SGD over flat buffers', () => {
       expect(b.flat).toBe(group);
       for (let step = 0; step < 3; step++) {
         if (step === 2) a.lr = b.lr = options.lr / 2;
-        SHAPES.forEach((s, i) => separate[i]!.setGrad(Tensor.normal(s, { seed: 100 * step + i }, { backend: cpu() })));
+        SHAPES.forEach((s, i) => separate[i].setGrad(Tensor.normal(s, { seed: 100 * step + i }, { backend: cpu() })));
         // A flat parameter's gradient lives in its view: write the same values there, as backward does.
         for (const [i, p] of flatParams.entries()) {
           const target = p.gradTarget!;
-          const g = Tensor.normal(SHAPES[i]!, { seed: 100 * step + i }, { backend: cpu() });
+          const g = Tensor.normal(SHAPES[i], { seed: 100 * step + i }, { backend: cpu() });
           cpu().native.copy(target.handle, g.handle);
           g.dispose();
           p.receiveGrad(target);
@@ -116,8 +116,8 @@ describe('SGD over flat buffers', () => {
         b.step();
       }
       for (let i = 0; i < SHAPES.length; i++) {
-        expect(await bits(flatParams[i]!.value), `p${i}`).toEqual(await bits(separate[i]!.value));
-        if (a.buffers.length) expect(await bits(b.buffers[i]!), `buffer ${i}`).toEqual(await bits(a.buffers[i]!));
+        expect(await bits(flatParams[i].value), `p${i}`).toEqual(await bits(separate[i].value));
+        if (a.buffers.length) expect(await bits(b.buffers[i]), `buffer ${i}`).toEqual(await bits(a.buffers[i]));
       }
       a.dispose();
       b.dispose();
@@ -144,7 +144,7 @@ describe('SGD over flat buffers', () => {
         optimizer.step();
         for (const [i, p] of params.entries()) {
           await expectTensorClose(`${c.name} step ${step} p${i}`, p.value.share(), get(`p${i}.after${step}`));
-          if ((c.momentum ?? 0) > 0) await expectTensorClose(`${c.name} step ${step} buffer ${i}`, optimizer.buffers[i]!.share(), get(`p${i}.buffer${step}`));
+          if ((c.momentum ?? 0) > 0) await expectTensorClose(`${c.name} step ${step} buffer ${i}`, optimizer.buffers[i].share(), get(`p${i}.buffer${step}`));
         }
       }
       optimizer.dispose();
@@ -157,7 +157,7 @@ describe('SGD over flat buffers', () => {
     const params = [new Parameter('a', Tensor.zeros([5], { backend: cpu() })), new Parameter('b', Tensor.zeros([3], { backend: cpu() }))];
     const group = FlatParameters.adopt(params);
     const optimizer = new SGD(params, { lr: 0.1, momentum: 0.9 });
-    const view = optimizer.buffers[1]!;
+    const view = optimizer.buffers[1];
     optimizer.setBuffer(1, Tensor.fromArray([1, 2, 3]));
     expect(optimizer.buffers[1]).toBe(view);
     expect(Array.from(await view.toArray())).toEqual([1, 2, 3]);

@@ -62,7 +62,7 @@ describe('a captured training step gives the bits of a plain one (CPU recording)
         if (step === 7) {
           // What loading a checkpoint does: Parameter.set copies into the flat buffers.
           for (const { model } of [plain, captured]) {
-            const [, p] = model.namedParameters()[2]!;
+            const [, p] = model.namedParameters()[2];
             p.set(Tensor.full(p.value.shape, 0.01, { backend: backend() }));
           }
         }
@@ -78,7 +78,7 @@ describe('a captured training step gives the bits of a plain one (CPU recording)
       expect(phases).toEqual(['eager', 'pool', 'capture', 'replay', 'replay', 'eager', 'pool', 'capture', 'replay', 'replay', 'replay', 'replay']);
       await expectSameBits('parameters', plain.model.flat.values, captured.model.flat.values);
       for (const [i, buffer] of plain.optimizer.buffers.entries()) {
-        await expectSameBits(`momentum buffer ${i}`, buffer, captured.optimizer.buffers[i]!);
+        await expectSameBits(`momentum buffer ${i}`, buffer, captured.optimizer.buffers[i]);
       }
       expect(captured.optimizer.steps).toBe(plain.optimizer.steps);
       const offsets = (m: AlexNet) => dropoutLayers(m).map(([, d]) => d.offset);
@@ -124,7 +124,7 @@ describe('a captured training step gives the bits of a plain one (CPU recording)
       prepare: () => optimizer.syncScalars(),
       run: ([images, labels]) => {
         Tensor.fromArray([1, 2, 3]).dispose();
-        const { loss, logits } = trainStep(model, optimizer, images!, labels!);
+        const { loss, logits } = trainStep(model, optimizer, images, labels);
         logits.dispose();
         return { loss };
       },

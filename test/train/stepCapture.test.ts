@@ -35,9 +35,9 @@ class FakeStep implements CapturableStep<Out> {
     if (this.captureMode && this.failRun) throw new TypeError('a call the graph cannot hold');
     this.runs++;
     this.counter++;
-    const doubled = input!.clone();
-    addScaled(doubled, input!, 1);
-    if (this.captureMode) this.recorded = { input: input!, output: doubled };
+    const doubled = input.clone();
+    addScaled(doubled, input, 1);
+    if (this.captureMode) this.recorded = { input: input, output: doubled };
     return { doubled };
   }
   saveState(): () => void {
