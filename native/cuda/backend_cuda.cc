@@ -154,9 +154,13 @@ class PreprocessTables {
       const size_t index_bytes = t.first.size() * sizeof(int32_t), weight_bytes = t.weights.size() * sizeof(float);
       e.storage = ctx_.base_allocator()->allocate(2 * index_bytes + weight_bytes);
       char* base = static_cast<char*>(e.storage->data);
-      CUDA_CHECK(cudaMemcpy(base, t.first.data(), index_bytes, cudaMemcpyHostToDevice));
-      CUDA_CHECK(cudaMemcpy(base + index_bytes, t.count.data(), index_bytes, cudaMemcpyHostToDevice));
-      CUDA_CHECK(cudaMemcpy(base + 2 * index_bytes, t.weights.data(), weight_bytes, cudaMemcpyHostToDevice));
+      // On the stream: the block may have been released by a tensor that queued work still reads
+      // (stream-ordered reuse). From pageable memory the call returns once the bytes are staged.
+      CUDA_CHECK(cudaMemcpyAsync(base, t.first.data(), index_bytes, cudaMemcpyHostToDevice, ctx_.stream()));
+      CUDA_CHECK(
+          cudaMemcpyAsync(base + index_bytes, t.count.data(), index_bytes, cudaMemcpyHostToDevice, ctx_.stream()));
+      CUDA_CHECK(cudaMemcpyAsync(base + 2 * index_bytes, t.weights.data(), weight_bytes, cudaMemcpyHostToDevice,
+                                 ctx_.stream()));
       e.first = reinterpret_cast<const int32_t*>(base);
       e.count = reinterpret_cast<const int32_t*>(base + index_bytes);
       e.weights = reinterpret_cast<const float*>(base + 2 * index_bytes);
