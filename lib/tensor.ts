@@ -3,6 +3,13 @@
  * Creating and computing with tensors only queues work; reading values back with
  * {@link Tensor.toArray} is the one point that waits, and it never blocks the event loop.
  * A tensor's memory is freed by {@link Tensor.dispose}, or by garbage collection as a safety net.
+ *
+ * Failures: an op whose work fails after its call has returned (the CPU backend runs ops on a
+ * worker thread) leaves the tensors it was to write poisoned. Reading one, with toArray or as an
+ * input of another op, throws that op's error (a `BackendError` or `OutOfMemoryError` whose
+ * message starts with the op's name), and ops queued on it before the failure was known
+ * pass it on to their results; nothing else is blamed. Writing a poisoned tensor whole (copying
+ * into it) makes it good again.
  * @module
  */
 import { Backend, getBackend, type BackendChoice } from './backend/backend';

@@ -10,8 +10,12 @@
 namespace {
 
 Napi::Object init(Napi::Env env, Napi::Object exports) {
-  auto* state = new alexnet::binding::AddonState();
+  auto* state = new alexnet::binding::AddonState(env);
   env.SetInstanceData(state);  // deleted, with the backend, when the environment shuts down
+  NAPI_THROW_IF_FAILED(env,
+                       napi_add_env_cleanup_hook(
+                           env, [](void* arg) { static_cast<alexnet::binding::AddonState*>(arg)->tear_down(); }, state),
+                       exports);
   Napi::Function tensor = alexnet::binding::TensorHandle::define(env);
   state->tensor_constructor = Napi::Persistent(tensor);
   exports.Set("Tensor", tensor);

@@ -18,6 +18,9 @@ cd "$(dirname "$0")/.."
 out=${OUT:-/tmp/alexnet-recipe}
 mkdir -p "$out"
 export ALEXNET_QUIET=1
+# The CUDA build was linked here against pip's cuDNN and cuBLAS; there the image's are used. Without
+# the CPU build (not carried) nothing preloads them, so the system loader must find them.
+export LD_LIBRARY_PATH=/usr/local/cuda/lib64:/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 data=/tmp/fashion-mnist
 mkdir -p "$data" && tar -C "$data" -xJf .device/fashion-mnist.tar.xz
 cat .device/source.json 2>/dev/null

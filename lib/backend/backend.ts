@@ -5,7 +5,7 @@
  * missing (driver, libcudart.so.13, libcublas.so.13, libcudnn.so.9, a device) and how to get each.
  * @module
  */
-import { BackendUnavailableError, callNative } from '../errors';
+import { BackendUnavailableError, callNative, translateNativeError } from '../errors';
 import { loadCpuAddon, loadCudaAddon } from './load';
 import type { NativeAddon, NativeAllocatorStats } from './native';
 
@@ -42,9 +42,17 @@ export class Backend {
     return callNative(() => this.native.info());
   }
 
-  /** Resolves once every op queued so far has run; rejects with the first failure among them. */
-  synchronize(): Promise<void> {
-    return callNative(() => this.native.synchronize());
+  /**
+   * Resolves once every op queued so far has run; rejects with the first failure of an op queued
+   * since the previous synchronize() (a failure is reported here once, and always by reading the
+   * tensors the op was to write), as a `BackendError` or one of its subclasses.
+   */
+  async synchronize(): Promise<void> {
+    try {
+      await this.native.synchronize();
+    } catch (error) {
+      throw translateNativeError(error);
+    }
   }
 
   /** Memory held by this backend's caching allocator. */

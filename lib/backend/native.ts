@@ -119,6 +119,12 @@ export interface NativeAddon {
   mark(): NativeMark;
   msBetween(start: NativeMark, end: NativeMark): number;
   loadSharedLibrary(path: string): string | null;
+  /**
+   * TEST-ONLY, for the CPU suite's failure tests: the next call of the op of that JavaScript name
+   * (e.g. 'conv2dForward') fails where the op runs, on the CPU build's queue, with an
+   * OutOfMemoryError, a DeviceLostError or a BackendError, instead of running. Inert until called; the CUDA build throws.
+   */
+  testFailNextOp(op: string, kind: 'backend' | 'outOfMemory' | 'deviceLost'): void;
 
   conv2dForward(x: T, w: T, b: T | null, g: NativeConvGeometry, fuseRelu: boolean): T;
   conv2dBackwardData(dy: T, w: T, g: NativeConvGeometry, inputShape: readonly number[]): T;

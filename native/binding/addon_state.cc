@@ -4,6 +4,13 @@
 
 namespace alexnet::binding {
 
+AddonState::AddonState(Napi::Env env) : completions(env) {}
+
+void AddonState::tear_down() noexcept {
+  if (backend) backend->abandon();
+  completions.shutdown();
+}
+
 AddonState& state(Napi::Env env) { return *env.GetInstanceData<AddonState>(); }
 
 Backend& backend(Napi::Env env) {

@@ -9,11 +9,22 @@
 
 namespace alexnet::binding {
 
+namespace {
+
+// An op that reads a tensor whose values are known to be bad fails at once with the error that
+// made them so (core/poison.h); when the failure is not known yet, the queue passes it on instead.
+void require_unpoisoned(const Tensor& t) {
+  if (std::exception_ptr failure = t.storage->poison->failure()) std::rethrow_exception(failure);
+}
+
+}  // namespace
+
 Backend& OpCall::backend() const { return binding::backend(env()); }
 
 Tensor OpCall::tensor(size_t index, const char* name, DType dtype) const {
   Tensor t = TensorHandle::unwrap(info_[index], op_, name);
   require_dtype(op_, name, t, dtype);
+  require_unpoisoned(t);
   return t;
 }
 
@@ -32,12 +43,19 @@ std::vector<Tensor> OpCall::tensors(size_t index, const char* name, DType dtype)
     const std::string element = std::string(name) + "[" + std::to_string(i) + "]";
     Tensor t = TensorHandle::unwrap(array.Get(i), op_, element.c_str());
     require_dtype(op_, element.c_str(), t, dtype);
+    require_unpoisoned(t);
     out.push_back(std::move(t));
   }
   return out;
 }
 
 Tensor OpCall::tensor_of_either_dtype(size_t index, const char* name) const {
+  Tensor t = TensorHandle::unwrap(info_[index], op_, name);
+  require_unpoisoned(t);
+  return t;
+}
+
+Tensor OpCall::destination(size_t index, const char* name) const {
   return TensorHandle::unwrap(info_[index], op_, name);
 }
 

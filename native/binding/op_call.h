@@ -23,13 +23,17 @@ class OpCall {
   Backend& backend() const;
 
   // Arguments, by position. A tensor must be a live Tensor of this addon with the element type
-  // given: each op states the type of every tensor it takes, once, where it reads it.
+  // given: each op states the type of every tensor it takes, once, where it reads it. A tensor
+  // that an op reads must not be poisoned (core/poison.h): reading one throws the error of the op
+  // that failed to write it.
   Tensor tensor(size_t index, const char* name, DType dtype) const;
   OptTensor optional_tensor(size_t index, const char* name, DType dtype) const;  // none for null or undefined
   // An array of tensors, its elements named name[i] in messages.
   std::vector<Tensor> tensors(size_t index, const char* name, DType dtype) const;
   // For the one op that takes either type (copy, whose source must then match).
   Tensor tensor_of_either_dtype(size_t index, const char* name) const;
+  // A tensor the op overwrites whole, of either type (copy's destination): it may be poisoned.
+  Tensor destination(size_t index, const char* name) const;
   bool flag(size_t index, const char* name) const;
   double number(size_t index, const char* name) const;
   int64_t integer(size_t index, const char* name) const;

@@ -121,7 +121,7 @@ Napi::Value advance_counter(OpCall& call) {
 
 // copy(dst, src), of either element type
 Napi::Value copy(OpCall& call) {
-  Tensor dst = call.tensor_of_either_dtype(0, "destination");
+  Tensor dst = call.destination(0, "destination");
   Tensor src = call.tensor_of_either_dtype(1, "source");
   if (dst.dtype != src.dtype)
     throw alexnet::TypeError(std::string(call.op()) + ": source and destination must have the same dtype, got " +
@@ -478,8 +478,8 @@ void register_ops(Napi::Env env, Napi::Object exports) {
     exports.Set(name, Napi::Function::New(env, fn, name, const_cast<char*>(name)));
   };
   // Every op of the list except the fills, which are Tensor methods (tensor_handle.cc).
-#define ALEXNET_OP(name, js_name, params, args) add(#js_name, run<name>);
-#define ALEXNET_TENSOR_OP(name, js_name, params, args)
+#define ALEXNET_OP(name, js_name, params, args, writes) add(#js_name, run<name>);
+#define ALEXNET_TENSOR_OP(name, js_name, params, args, writes)
 #include "../core/op_list.h"
 #undef ALEXNET_TENSOR_OP
 #undef ALEXNET_OP

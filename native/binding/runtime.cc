@@ -78,8 +78,9 @@ Napi::Value empty_cache(const Napi::CallbackInfo& info) {
 
 // synchronize() -> Promise<void>
 Napi::Value synchronize(const Napi::CallbackInfo& info) {
-  return guarded(info,
-                 [&]() -> Napi::Value { return CompletionWorker::start(info.Env(), backend(info.Env()).fence()); });
+  return guarded(info, [&]() -> Napi::Value {
+    return state(info.Env()).completions.start(info.Env(), backend(info.Env()).fence());
+  });
 }
 
 // synchronizeBlocking(): for benchmarks that must not measure the event loop's hop.
@@ -122,6 +123,29 @@ Napi::Value load_shared_library(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), error ? error : "dlopen failed");
 }
 
+// testFailNextOp(op, kind): TEST-ONLY, for the CPU suite's failure tests. The next call of the op
+// of that JavaScript name fails where the op runs (on the CPU build's queue), with an
+// OutOfMemoryError ('outOfMemory'), a DeviceLostError ('deviceLost') or a BackendError ('backend')
+// instead of running. Nothing changes until it is called; the CUDA build throws.
+Napi::Value test_fail_next_op(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    if (!info[0].IsString()) throw alexnet::TypeError("testFailNextOp: op must be a string");
+    const std::string kind = info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : "";
+    using Kind = Backend::InjectedFailure;
+    Kind failure;
+    if (kind == "backend")
+      failure = Kind::backend;
+    else if (kind == "outOfMemory")
+      failure = Kind::out_of_memory;
+    else if (kind == "deviceLost")
+      failure = Kind::device_lost;
+    else
+      throw alexnet::TypeError("testFailNextOp: kind must be 'backend', 'outOfMemory' or 'deviceLost'");
+    backend(info.Env()).fail_next_op_for_testing(info[0].As<Napi::String>(), failure);
+    return info.Env().Undefined();
+  });
+}
+
 }  // namespace
 
 void register_runtime(Napi::Env env, Napi::Object exports) {
@@ -137,6 +161,7 @@ void register_runtime(Napi::Env env, Napi::Object exports) {
   exports.Set("synchronizeBlocking", Napi::Function::New(env, synchronize_blocking, "synchronizeBlocking"));
   exports.Set("mark", Napi::Function::New(env, mark, "mark"));
   exports.Set("msBetween", Napi::Function::New(env, ms_between, "msBetween"));
+  exports.Set("testFailNextOp", Napi::Function::New(env, test_fail_next_op, "testFailNextOp"));
 }
 
 }  // namespace alexnet::binding

@@ -154,7 +154,7 @@ Napi::Value TensorHandle::download(const Napi::CallbackInfo& info) {
     else
       target = Napi::Uint8Array::New(env, static_cast<size_t>(t.numel()));
     void* dst = static_cast<uint8_t*>(target.ArrayBuffer().Data()) + target.ByteOffset();
-    return CompletionWorker::start(env, backend(env).download(t, dst), target);
+    return state(env).completions.start(env, backend(env).download(t, dst), target);
   });
 }
 

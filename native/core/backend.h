@@ -19,8 +19,9 @@ namespace alexnet {
 class CachingAllocator;
 using OptTensor = std::optional<Tensor>;
 
-// A pending device-to-host copy. wait() blocks until the bytes are in place (call it off the JS
-// thread) and throws the error of any queued op that failed before it.
+// A point in the backend's queue: a fence, or a device-to-host copy. wait() blocks until the queue
+// has reached it (call it off the JS thread). A download's wait() throws when the tensor it reads
+// is poisoned (core/poison.h), a fence's the first failure of an op queued since the previous fence.
 struct Completion {
   virtual ~Completion() = default;
   virtual void wait() = 0;
@@ -73,7 +74,9 @@ class Backend {
   virtual void empty_cache() = 0;
   virtual void upload(const Tensor& dst, const void* src) = 0;  // src may be reused once this returns
   virtual std::shared_ptr<Completion> download(const Tensor& src, void* dst) = 0;
-  // Completes when all work queued so far has run; its wait() throws the first queued failure.
+  // Completes when all work queued so far has run; its wait() throws the first failure of an op
+  // queued since the previous fence (each failure is reported by one fence, and by reading what
+  // the op was to write).
   virtual std::shared_ptr<Completion> fence() = 0;
   void synchronize() { fence()->wait(); }
   virtual std::shared_ptr<QueueMark> mark() = 0;
@@ -89,8 +92,19 @@ class Backend {
   virtual std::unique_ptr<Graph> end_capture() = 0;  // throws CaptureError when nothing usable was recorded
   virtual bool capturing() const = 0;
 
+  // The JavaScript environment that owns this backend is going away (a worker thread terminated or
+  // exiting): work not yet started may be dropped, since nothing will read its results. Returns
+  // once nothing queued runs any more, every completion handed out having fired. Never throws.
+  virtual void abandon() noexcept = 0;
+
+  // Test-only (the CPU suite's failure tests, through the addon's testFailNextOp): the next call
+  // of the op named `js_name` (its JavaScript name) fails where the op runs, with an error of the
+  // class `kind` names instead of running. Does nothing until called; only the CPU build has it.
+  enum class InjectedFailure { backend, out_of_memory, device_lost };
+  virtual void fail_next_op_for_testing(const std::string& js_name, InjectedFailure kind);
+
   // The ops (core/op_list.h, where each is described).
-#define ALEXNET_OP(name, js_name, params, args) virtual void name params = 0;
+#define ALEXNET_OP(name, js_name, params, args, writes) virtual void name params = 0;
 #include "op_list.h"
 #undef ALEXNET_OP
 };

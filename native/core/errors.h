@@ -2,6 +2,7 @@
 // the binding turns each into the matching JavaScript error. Nothing here ever aborts or exits.
 #pragma once
 
+#include <exception>
 #include <stdexcept>
 #include <string>
 
@@ -37,5 +38,10 @@ struct CaptureError : std::runtime_error {
 struct DeviceLostError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
+
+// `failure` as the same error class with its message prefixed by the op that failed, e.g.
+// "conv2dForward: out of host memory: ...": for failures reported after the call that queued the
+// op has returned (see poison.h), where nothing else would say which op it was.
+std::exception_ptr failure_in_op(const std::string& op, std::exception_ptr failure);
 
 }  // namespace alexnet

@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "poison.h"
+
 namespace alexnet {
 
 // u8 holds image bytes on their way to the preprocessing op; every other op takes f32 or i32.
@@ -29,12 +31,16 @@ inline const char* dtype_name(DType t) {
   }
 }
 
-// One allocation. `release` hands the memory back to whichever allocator produced it.
+// One allocation. `release` hands the memory back to whichever allocator produced it. `poison` is
+// shared with every view of the memory (a view made for queued work passes the owner's along).
 struct Storage {
   void* data = nullptr;
   size_t bytes = 0;
   std::function<void(void*, size_t)> release;
-  Storage(void* d, size_t n, std::function<void(void*, size_t)> r) : data(d), bytes(n), release(std::move(r)) {}
+  std::shared_ptr<Poison> poison;
+  Storage(void* d, size_t n, std::function<void(void*, size_t)> r,
+          std::shared_ptr<Poison> p = std::make_shared<Poison>())
+      : data(d), bytes(n), release(std::move(r)), poison(std::move(p)) {}
   Storage(const Storage&) = delete;
   Storage& operator=(const Storage&) = delete;
   ~Storage() {

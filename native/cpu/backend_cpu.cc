@@ -8,8 +8,10 @@
 #include <cstring>
 #include <dnnl.hpp>
 #include <fstream>
+#include <string>
 #include <tuple>
 #include <type_traits>
+#include <utility>
 
 #include "core/caching_allocator.h"
 #include "core/errors.h"
@@ -40,7 +42,7 @@ std::string cpu_model_name() {
 Tensor borrow(const Tensor& t) {
   if (!t.storage) return t;  // an absent tensor (SGD without momentum has no buffers)
   Tensor view = t;
-  view.storage = std::make_shared<Storage>(t.storage->data, t.storage->bytes, nullptr);
+  view.storage = std::make_shared<Storage>(t.storage->data, t.storage->bytes, nullptr, t.storage->poison);
   return view;
 }
 
@@ -61,6 +63,89 @@ T borrow(const T& value) {
 
 void* aligned_host_allocate(size_t bytes) { return std::aligned_alloc(64, (bytes + 63) / 64 * 64); }
 
+// ---- What an op writes (core/op_list.h's last column), for poisoning (core/poison.h) ----------
+
+struct Write {
+  std::shared_ptr<Poison> poison;
+  bool whole;         // overwrite(t): what the tensor held before is not read
+  const void* param;  // the op's parameter it came from, to tell it from the tensors the op reads
+};
+using Writes = std::vector<Write>;
+
+Writes overwrite(const Tensor& t) { return t.storage ? Writes{{t.storage->poison, true, &t}} : Writes{}; }
+Writes overwrite(const OptTensor& t) { return t ? Writes{{t->storage->poison, true, &t}} : Writes{}; }
+Writes update(const Tensor& t) { return {{t.storage->poison, false, &t}}; }
+Writes update(const std::vector<SgdTensors>& tensors) {
+  Writes writes;
+  for (const SgdTensors& t : tensors) {
+    writes.push_back({t.param.storage->poison, false, &tensors});
+    if (t.momentum_buffer.storage) writes.push_back({t.momentum_buffer.storage->poison, false, &tensors});
+  }
+  return writes;
+}
+template <typename... Lists>
+Writes written(Lists... lists) {
+  Writes all;
+  (all.insert(all.end(), lists.begin(), lists.end()), ...);
+  return all;
+}
+
+// The poison of every tensor an op reads: each tensor parameter but those it overwrites.
+using Reads = std::vector<std::shared_ptr<Poison>>;
+
+bool overwritten(const Writes& writes, const void* param) {
+  for (const Write& w : writes)
+    if (w.whole && w.param == param) return true;
+  return false;
+}
+void add_reads(Reads& reads, const Writes& writes, const Tensor& t) {
+  if (t.storage && !overwritten(writes, &t)) reads.push_back(t.storage->poison);
+}
+void add_reads(Reads& reads, const Writes& writes, const OptTensor& t) {
+  if (t && !overwritten(writes, &t)) reads.push_back(t->storage->poison);
+}
+void add_reads(Reads& reads, const Writes&, const std::vector<SgdTensors>& tensors) {
+  for (const SgdTensors& t : tensors)
+    for (const Tensor* u : {&t.param, &t.grad, &t.momentum_buffer})
+      if (u->storage) reads.push_back(u->storage->poison);
+}
+template <typename T>
+void add_reads(Reads&, const Writes&, const T&) {}  // not a tensor
+
+std::exception_ptr first_failure(const Reads& reads) {
+  for (const auto& poison : reads)
+    if (std::exception_ptr failure = poison->failure()) return failure;
+  return nullptr;
+}
+
+// Test-only: see Backend::fail_next_op_for_testing. Armed and taken on the JavaScript thread, as
+// the op is queued, so that "the next call" does not depend on how far the queue has got.
+class FailureInjection {
+ public:
+  enum class Kind { none, backend, out_of_memory, device_lost };
+  void arm(const std::string& op, Backend::InjectedFailure kind) {
+    op_ = op;
+    kind_ = kind == Backend::InjectedFailure::out_of_memory ? Kind::out_of_memory
+            : kind == Backend::InjectedFailure::device_lost ? Kind::device_lost
+                                                            : Kind::backend;
+  }
+  // The failure the op of this name is to have, once; none unless armed for it.
+  Kind take(const char* op) {
+    if (kind_ == Kind::none || op_ != op) return Kind::none;
+    return std::exchange(kind_, Kind::none);
+  }
+  static void raise(Kind kind) {
+    if (kind == Kind::out_of_memory)
+      throw OutOfMemoryError("out of host memory (a failure injected by testFailNextOp)");
+    if (kind == Kind::device_lost) throw DeviceLostError("a lost device injected by testFailNextOp");
+    if (kind == Kind::backend) throw BackendError("a failure injected by testFailNextOp");
+  }
+
+ private:
+  std::string op_;
+  Kind kind_ = Kind::none;
+};
+
 // The CPU's graph: the closures a capture queued, queued again as one item at every launch. Like a
 // CUDA graph it holds raw pointers into memory that its pool keeps reserved, and reads whatever
 // those hold when it runs (the step scalars above all).
@@ -70,7 +155,17 @@ class CpuGraph : public Graph {
       : queue_(queue), work_(std::make_shared<const std::vector<std::function<void()>>>(std::move(work))) {}
   void launch() override {
     queue_.push([work = work_] {
-      for (const auto& item : *work) item();
+      // Each recorded op poisons what it writes when it fails (CpuBackend::enqueue); the others
+      // still run, as they would have queued one by one, and the first failure goes to the fence.
+      std::exception_ptr first;
+      for (const auto& item : *work) {
+        try {
+          item();
+        } catch (...) {
+          if (!first) first = std::current_exception();
+        }
+      }
+      if (first) std::rethrow_exception(first);
     });
   }
 
@@ -131,7 +226,7 @@ class CpuBackend : public Backend {
 
   void empty_cache() override {
     refuse_during_capture("emptyCache");
-    queue_.fence()->wait();  // nothing queued reads a cached block any more
+    queue_.drain();  // nothing queued reads a cached block any more
     tensors_->empty_cache();
     transient_->empty_cache();
   }
@@ -168,29 +263,35 @@ class CpuBackend : public Backend {
   std::shared_ptr<QueueMark> mark() override {
     refuse_during_capture("mark");
     auto m = std::make_shared<CpuMark>();
-    queue_.push([busy = m->busy_ns, this] { *busy = queue_.busy_ns(); });
-    m->reached = queue_.fence();
+    m->reached = queue_.push_waited([busy = m->busy_ns, this] { *busy = queue_.busy_ns(); });
     return m;
   }
 
+  // An upload writes the tensor whole, so it also clears its poison.
   void upload(const Tensor& dst, const void* src) override {
     refuse_during_capture("upload");
     if (queue_.idle()) {
       // Nothing is queued, so nothing can still read the block: write it now.
       std::memcpy(dst.data(), src, dst.bytes());
+      dst.storage->poison->clear();
       return;
     }
     // Queued work may read the block (it may have held other values until recently): copy through
     // a staging buffer that the queued copy owns, in queue order.
     Tensor staging{transient_->allocate(dst.bytes()), dst.shape, dst.dtype};
     std::memcpy(staging.storage->data, src, dst.bytes());
-    queue_.push([dst = borrow(dst), staging] { std::memcpy(dst.data(), staging.storage->data, dst.bytes()); });
+    queue_.push([dst = borrow(dst), staging] {
+      std::memcpy(dst.data(), staging.storage->data, dst.bytes());
+      dst.storage->poison->clear();
+    });
   }
 
   std::shared_ptr<Completion> download(const Tensor& src, void* dst) override {
     refuse_during_capture("download");
-    queue_.push([src = borrow(src), dst] { std::memcpy(dst, src.data(), src.bytes()); });
-    return queue_.fence();
+    return queue_.push_waited([src = borrow(src), dst] {
+      if (std::exception_ptr failure = src.storage->poison->failure()) std::rethrow_exception(failure);
+      std::memcpy(dst, src.data(), src.bytes());
+    });
   }
 
   std::shared_ptr<Completion> fence() override {
@@ -198,27 +299,57 @@ class CpuBackend : public Backend {
     return queue_.fence();
   }
 
+  void abandon() noexcept override { queue_.cancel(); }
+
+  void fail_next_op_for_testing(const std::string& js_name, InjectedFailure kind) override {
+    injection_.arm(js_name, kind);
+  }
+
   // Every op: queued on the worker, which calls the cpu:: kernel of the same name (kernels.h).
-#define ALEXNET_OP(name, js_name, params, args) \
-  void name params override { enqueue<&cpu::name> args; }
+#define ALEXNET_ARGUMENTS(...) __VA_ARGS__
+#define ALEXNET_OP(name, js_name, params, args, writes) \
+  void name params override { enqueue<&cpu::name>(#js_name, written writes, ALEXNET_ARGUMENTS args); }
 #include "core/op_list.h"
 #undef ALEXNET_OP
+#undef ALEXNET_ARGUMENTS
 
  private:
   // Queues kernel(args...) with each tensor argument borrowed (see borrow). Convolution's kernels
   // take the transient allocator first, for oneDNN's temporaries (layout conversions,
   // scratchpads): those are taken on the worker while it runs an op, so they must never be a block
   // that an op queued later still reads.
+  //
+  // Failures (core/poison.h): an op that reads a poisoned tensor does not run and passes the
+  // poison on to what it writes; an op that throws poisons what it writes with its error, named
+  // after the op, which the queue also keeps for the next fence; an op that runs clears it.
   template <auto kernel, typename... Args>
-  void enqueue(const Args&... args) {
+  void enqueue(const char* op, Writes writes, const Args&... args) {
+    Reads reads;
+    (add_reads(reads, writes, args), ...);
+    for (Write& w : writes) w.param = nullptr;  // the parameters are gone once this returns
     auto work = std::make_tuple(borrow(args)...);
-    if constexpr (std::is_invocable_v<decltype(kernel), CachingAllocator&, const Args&...>) {
-      submit([scratch = transient_, work = std::move(work)] {
+    auto run = [scratch = transient_, work = std::move(work)] {
+      if constexpr (std::is_invocable_v<decltype(kernel), CachingAllocator&, const Args&...>)
         std::apply([&](const auto&... a) { kernel(*scratch, a...); }, work);
-      });
-    } else {
-      submit([work = std::move(work)] { std::apply(kernel, work); });
-    }
+      else
+        std::apply(kernel, work);
+    };
+    const FailureInjection::Kind injected = injection_.take(op);
+    submit([op, injected, writes = std::move(writes), reads = std::move(reads), run = std::move(run)] {
+      if (std::exception_ptr failure = first_failure(reads)) {
+        for (const Write& w : writes) w.poison->set(failure);  // reported already, where it arose
+        return;
+      }
+      try {
+        FailureInjection::raise(injected);
+        run();
+      } catch (...) {
+        std::exception_ptr failure = failure_in_op(op, std::current_exception());
+        for (const Write& w : writes) w.poison->set(failure);
+        std::rethrow_exception(failure);
+      }
+      for (const Write& w : writes) w.poison->clear();
+    });
   }
 
   // Queues an op, or records it while a capture is in progress.
@@ -244,7 +375,8 @@ class CpuBackend : public Backend {
   std::shared_ptr<CachingAllocator> pool_;              // a graph's pool, while one is in use
   std::vector<std::weak_ptr<CachingAllocator>> pools_;  // every graph pool alive, for the statistics
   std::optional<std::vector<std::function<void()>>> recording_;  // the capture in progress
-  WorkQueue queue_;  // declared last: destroyed first, so queued work finishes while the allocators live
+  FailureInjection injection_;                                   // test-only, inert until armed
+  WorkQueue queue_;  // declared last: destroyed first, so queued work ends while the rest lives
 };
 
 }  // namespace

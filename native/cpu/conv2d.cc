@@ -79,9 +79,10 @@ std::string key_of(const ConvShape& s, bool bias) {
   return k.str();
 }
 
-// Only the worker thread touches this cache.
+// One cache per queue thread: each JavaScript environment (the main thread, every worker thread
+// that loads the addon) has its own backend and queue, and they run at the same time.
 ConvPrimitives& primitives(const ConvShape& s, bool bias) {
-  static std::map<std::string, ConvPrimitives> cache;
+  thread_local std::map<std::string, ConvPrimitives> cache;
   std::string key = key_of(s, bias);
   auto it = cache.find(key);
   if (it != cache.end()) return it->second;

@@ -7,8 +7,9 @@ dnnl::engine& onednn_engine() {
   return engine;
 }
 
+// A stream is not thread-safe, and every environment's queue thread runs primitives at once.
 dnnl::stream& onednn_stream() {
-  static dnnl::stream stream(onednn_engine());
+  thread_local dnnl::stream stream(onednn_engine());
   return stream;
 }
 

@@ -1,6 +1,7 @@
-// Shared oneDNN plumbing for the CPU build: one engine and stream (used only on the worker thread),
-// wrapping our buffers as oneDNN memory, converting to and from the layouts a primitive prefers,
-// and taking temporaries from the caching allocator so a steady-state step allocates nothing.
+// Shared oneDNN plumbing for the CPU build: one engine and a stream per queue thread (each
+// JavaScript environment that loads the addon has its own queue), wrapping our buffers as oneDNN
+// memory, converting to and from the layouts a primitive prefers, and taking temporaries from the
+// caching allocator so a steady-state step allocates nothing.
 #pragma once
 
 #include <dnnl.hpp>

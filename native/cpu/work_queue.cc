@@ -7,8 +7,8 @@
 namespace alexnet::cpu {
 namespace {
 
-// Signalled by the worker thread once the fence's place in the queue is reached.
-class FenceCompletion : public Completion {
+// Signalled by the worker thread once its place in the queue is reached.
+class QueuedCompletion : public Completion {
  public:
   void signal(std::exception_ptr failure) {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -34,6 +34,7 @@ class FenceCompletion : public Completion {
 WorkQueue::WorkQueue() : thread_([this] { loop(); }) {}
 
 WorkQueue::~WorkQueue() {
+  cancel();
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stopping_ = true;
@@ -42,42 +43,48 @@ WorkQueue::~WorkQueue() {
   thread_.join();
 }
 
-void WorkQueue::push(std::function<void()> work) {
+void WorkQueue::enqueue(Item item) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (failure_) {
-      // Surface an earlier failure at the next call rather than piling up work that cannot be right.
-      std::exception_ptr failure = failure_;
-      failure_ = nullptr;
-      std::rethrow_exception(failure);
-    }
-    work_.push_back(std::move(work));
+    work_.push_back(std::move(item));
   }
   wake_.notify_one();
 }
 
-std::shared_ptr<Completion> WorkQueue::fence() {
-  auto completion = std::make_shared<FenceCompletion>();
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    // The fence is the one item that still runs after a failure: it reports the failure.
-    work_.push_back([this, completion] {
-      std::exception_ptr failure;
-      {
-        std::lock_guard<std::mutex> l(mutex_);
-        failure = failure_;
-        failure_ = nullptr;
-      }
-      completion->signal(failure);
-    });
-  }
-  wake_.notify_one();
+void WorkQueue::push(std::function<void()> work) { enqueue({std::move(work), true}); }
+
+std::shared_ptr<Completion> WorkQueue::push_waited(std::function<void()> work) {
+  auto completion = std::make_shared<QueuedCompletion>();
+  enqueue({[completion, work = std::move(work)] {
+             try {
+               work();
+             } catch (...) {
+               completion->signal(std::current_exception());
+               return;
+             }
+             completion->signal(nullptr);
+           },
+           false});
   return completion;
 }
 
-void WorkQueue::run_and_wait(std::function<void()> work) {
-  push(std::move(work));
-  fence()->wait();
+std::shared_ptr<Completion> WorkQueue::fence() {
+  auto completion = std::make_shared<QueuedCompletion>();
+  enqueue({[this, completion] {
+             std::exception_ptr failure;
+             {
+               std::lock_guard<std::mutex> lock(mutex_);
+               failure = failure_;
+               failure_ = nullptr;
+             }
+             completion->signal(failure);
+           },
+           false});
+  return completion;
+}
+
+void WorkQueue::drain() {
+  push_waited([] {})->wait();
 }
 
 bool WorkQueue::idle() {
@@ -85,32 +92,43 @@ bool WorkQueue::idle() {
   return work_.empty() && !running_;
 }
 
+void WorkQueue::cancel() noexcept {
+  std::unique_lock<std::mutex> lock(mutex_);
+  cancelled_ = true;
+  idle_.wait(lock, [&] { return work_.empty() && !running_; });
+}
+
 void WorkQueue::loop() {
   for (;;) {
-    std::function<void()> work;
+    Item item;
+    bool run;
     {
       std::unique_lock<std::mutex> lock(mutex_);
       wake_.wait(lock, [&] { return stopping_ || !work_.empty(); });
       if (work_.empty()) return;  // stopping, and everything queued has run
-      work = std::move(work_.front());
+      item = std::move(work_.front());
       work_.pop_front();
-      running_ = true;
+      run = !(cancelled_ && item.is_op);
+      running_ = run;
     }
     const auto start = std::chrono::steady_clock::now();
-    try {
-      work();
-    } catch (...) {
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (!failure_) failure_ = std::current_exception();
+    if (run) {
+      try {
+        item.work();
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (!failure_) failure_ = std::current_exception();
+      }
     }
     busy_ns_.fetch_add(
         static_cast<uint64_t>(
             std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start).count()),
         std::memory_order_relaxed);
     // Destroy the closure here, outside the lock: it may hold the last reference to a staging buffer.
-    work = nullptr;
+    item.work = nullptr;
     std::lock_guard<std::mutex> lock(mutex_);
     running_ = false;
+    if (work_.empty()) idle_.notify_all();
   }
 }
 

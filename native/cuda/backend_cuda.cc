@@ -4,9 +4,9 @@
 // allocator over cudaMalloc; transfers go through pinned staging buffers (pinned_staging.h).
 //
 // Threading: ops, uploads, downloads and settings are called from the JavaScript thread only;
-// Completion::wait() runs on libuv's thread pool and touches nothing but its own event and staging
-// buffer (both thread-safe). Errors surface as exceptions from the call that queued the work, or,
-// for failures that CUDA reports asynchronously, from the next wait() or checked call.
+// Completion::wait() runs on the binding's completion thread (binding/completion_worker.h) and
+// touches nothing but its own event and staging buffer (both thread-safe). Errors surface as exceptions from the call
+// that queued the work, or, for failures that CUDA reports asynchronously, from the next wait() or checked call.
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 
 #include <algorithm>
@@ -352,6 +352,12 @@ class CudaBackend : public Backend {
   std::shared_ptr<Completion> fence() override {
     refuse_during_capture("fence");
     return std::make_shared<EventCompletion>(ctx_.stream());
+  }
+
+  // Kernels already on the stream cannot be taken back: wait for them, so that every completion
+  // handed out has fired (a failure here is for the destructor, which ignores it, to meet again).
+  void abandon() noexcept override {
+    if (cudaStreamSynchronize(ctx_.stream()) != cudaSuccess) cudaGetLastError();
   }
 
   void fill(const Tensor& t, float value) override {

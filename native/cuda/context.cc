@@ -60,14 +60,7 @@ CudaContext::CudaContext() {
     allocator_ = std::make_shared<CachingAllocator>("device", raw_device_allocate, raw_device_free);
     size_t free_bytes = 0, total_bytes = 0;
     CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
-    max_workspace_bytes_ = std::min(kMaxWorkspaceBytes, total_bytes / 16);
-    if (const char* mb = std::getenv("ALEXNET_CUDA_WORKSPACE_MB")) {
-      char* end = nullptr;
-      const unsigned long long value = std::strtoull(mb, &end, 10);
-      if (end == mb || *end != '\0' || value > (1ull << 20))
-        throw BackendError(std::string("ALEXNET_CUDA_WORKSPACE_MB must be a number of MiB, got '") + mb + "'");
-      max_workspace_bytes_ = static_cast<size_t>(value) << 20;
-    }
+    max_workspace_bytes_ = workspace_limit(total_bytes, std::getenv("ALEXNET_CUDA_WORKSPACE_MB"));
   } catch (...) {
     if (cublaslt_) cublasLtDestroy(cublaslt_);
     if (cudnn_) cudnnDestroy(cudnn_);

@@ -14,15 +14,10 @@
 #include "core/caching_allocator.h"
 #include "core/op_params.h"
 #include "core/tensor.h"
+#include "workspace_limit.h"
 
 namespace alexnet::cuda {
 
-// The most workspace a convolution algorithm may use, by default: 1 GiB, or a sixteenth of the
-// device's memory if that is less; the environment variable ALEXNET_CUDA_WORKSPACE_MB overrides it.
-// The bound matters: on an H200 at batch 128 the paper's grouped conv2 takes 7.7 ms (forward and
-// backward, fp32) with 256 MiB, where the faster algorithms are out of reach, and 1.4 ms with more.
-// The one shared workspace grows to what the searches asked for and stays reserved.
-constexpr size_t kMaxWorkspaceBytes = size_t(1) << 30;
 // cuBLASLt's heuristics are asked for algorithms that fit in this much workspace (NVIDIA's advice).
 constexpr size_t kMatmulWorkspaceBytes = size_t(32) << 20;
 

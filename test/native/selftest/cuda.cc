@@ -1,5 +1,6 @@
-// Checks of the CUDA build alone: a sticky device error, and cuDNN's fused convolution call.
-// Compiled into the CUDA self-test only (ALEXNET_SELFTEST_CUDA).
+// Checks of the CUDA build alone: how status codes become exceptions (no device needed), a sticky
+// device error, and cuDNN's fused convolution call. Compiled into the CUDA self-test only
+// (ALEXNET_SELFTEST_CUDA).
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 #include <cuda_runtime_api.h>
 #include <cudnn.h>
@@ -7,11 +8,81 @@
 #include <stdexcept>
 
 #include "core/errors.h"
+#include "cuda/check.h"
 #include "selftest.h"
 
 void launch_illegal_address_kernel();  // fault.cu
 
 namespace alexnet::selftest {
+namespace {
+
+// The class of exception `f` throws: "OutOfMemoryError", "DeviceLostError", "BackendError", or what else.
+template <typename F>
+std::string thrown_class(F f, std::string* message) {
+  try {
+    f();
+  } catch (const OutOfMemoryError& e) {
+    *message = e.what();
+    return "OutOfMemoryError";
+  } catch (const DeviceLostError& e) {
+    *message = e.what();
+    return "DeviceLostError";
+  } catch (const BackendError& e) {
+    *message = e.what();
+    return "BackendError";
+  } catch (const std::exception& e) {
+    *message = e.what();
+    return "another exception";
+  }
+  return "nothing";
+}
+
+void expect_class(const std::string& name, const std::string& want, const std::string& must_contain,
+                  const std::string& got, const std::string& message) {
+  report(got == want && message.find(must_contain) != std::string::npos, name, got + ": " + message);
+}
+
+}  // namespace
+
+// native/cuda/check.cc's mapping of status codes to exception classes, which the binding turns
+// into OutOfMemoryError, DeviceLostError and BackendError in JavaScript. Needs the CUDA runtime's
+// error tables only, not a device: the CPU suite runs it (--errors) where the CUDA build exists.
+void test_cuda_errors() {
+  using namespace alexnet::cuda;
+  std::string m;
+  for (cudaError_t sticky :
+       {cudaErrorIllegalAddress, cudaErrorLaunchFailure, cudaErrorAssert, cudaErrorECCUncorrectable}) {
+    const std::string name = cudaGetErrorName(sticky);
+    report(is_sticky(sticky), "cuda errors: " + name + " is sticky", "");
+    std::string got = thrown_class([&] { check_cuda(sticky, "cudaMemcpyAsync(...)"); }, &m);
+    expect_class("cuda errors: " + name + " becomes DeviceLostError, saying to restart", "DeviceLostError", "restart",
+                 got, m);
+  }
+  for (cudaError_t plain : {cudaErrorInvalidValue, cudaErrorInvalidConfiguration, cudaErrorNoDevice}) {
+    const std::string name = cudaGetErrorName(plain);
+    report(!is_sticky(plain), "cuda errors: " + name + " is not sticky", "");
+    std::string got = thrown_class([&] { check_cuda(plain, "cudaMemcpyAsync(...)"); }, &m);
+    expect_class("cuda errors: " + name + " becomes BackendError naming the call", "BackendError",
+                 "cudaMemcpyAsync(...) failed: " + name, got, m);
+  }
+  std::string got = thrown_class([&] { check_cuda(cudaErrorMemoryAllocation, "cudaMalloc(&p, n)"); }, &m);
+  expect_class("cuda errors: cudaErrorMemoryAllocation becomes OutOfMemoryError", "OutOfMemoryError",
+               "out of device memory", got, m);
+  got = thrown_class([&] { check_cudnn(CUDNN_STATUS_ALLOC_FAILED, "cudnnCreate(&h)"); }, &m);
+  expect_class("cuda errors: CUDNN_STATUS_ALLOC_FAILED becomes OutOfMemoryError", "OutOfMemoryError",
+               "cudnnCreate(&h) failed", got, m);
+  got = thrown_class([&] { check_cudnn(CUDNN_STATUS_BAD_PARAM, "cudnnSetTensor4dDescriptor(...)"); }, &m);
+  expect_class("cuda errors: CUDNN_STATUS_BAD_PARAM becomes BackendError", "BackendError", "CUDNN_STATUS_BAD_PARAM",
+               got, m);
+  got = thrown_class([&] { check_cublas(CUBLAS_STATUS_ALLOC_FAILED, "cublasLtCreate(&h)"); }, &m);
+  expect_class("cuda errors: CUBLAS_STATUS_ALLOC_FAILED becomes OutOfMemoryError", "OutOfMemoryError",
+               "cublasLtCreate(&h) failed", got, m);
+  got = thrown_class([&] { check_cublas(CUBLAS_STATUS_INVALID_VALUE, "cublasLtMatmul(...)"); }, &m);
+  expect_class("cuda errors: CUBLAS_STATUS_INVALID_VALUE becomes BackendError", "BackendError",
+               "CUBLAS_STATUS_INVALID_VALUE", got, m);
+  got = thrown_class([] { check_cuda(cudaSuccess, "cudaMemcpyAsync(...)"); }, &m);
+  report(got == "nothing", "cuda errors: success throws nothing", got);
+}
 
 // A kernel that writes to an invalid address poisons the CUDA context: the backend must report
 // DeviceLostError saying so (not crash, not hang), and its destructor must not throw.

@@ -5,6 +5,7 @@
 //   --bench   the timings only
 //   --fault   CUDA only: the sticky-error check, which leaves the CUDA context unusable (run it
 //             last, in its own process)
+//   --errors  CUDA only: how status codes become exceptions; needs no device (the CPU suite runs it)
 #include <cstdio>
 #include <functional>
 #include <string>
@@ -18,6 +19,13 @@ int main(int argc, char** argv) {
   const std::string mode = argc > 1 ? argv[1] : "";
   const bool quick = mode == "--quick";
   const bool timings = mode.empty();
+#ifdef ALEXNET_SELFTEST_CUDA
+  if (mode == "--errors") {
+    test_cuda_errors();
+    std::printf("%d of %d checks failed\n", failures, checks);
+    return failures ? 1 : 0;
+  }
+#endif
   std::unique_ptr<Backend> be;
   try {
     be = create_backend();
@@ -60,8 +68,11 @@ int main(int argc, char** argv) {
 #endif
   run("elementwise", test_elementwise);
   run("conv", test_conv2d);
+  run("conv plan bookkeeping", [](Backend&) { test_conv2d_plan(); });
+  run("cuda configuration", [](Backend&) { test_cuda_config(); });
 #ifdef ALEXNET_SELFTEST_CUDA
   run("fused conv directly", [](Backend&) { test_fused_conv_directly(); });
+  run("conv graph engine", [](Backend&) { test_conv2d_graph(); });
 #endif
   run("lrn", test_lrn);
   run("max pool", test_max_pool2d);

@@ -57,9 +57,14 @@ double now_ms();
 
 // ---- the checks, one file per concern ------------------------------------------------------------
 
-void test_elementwise(Backend& be);            // elementwise.cc
-void test_conv2d(Backend& be);                 // conv2d.cc, fp32 and tf32
-void test_determinism(Backend& be);            // conv2d.cc
+void test_elementwise(Backend& be);  // elementwise.cc
+void test_conv2d(Backend& be);       // conv2d.cc, fp32 and tf32
+void test_determinism(Backend& be);  // conv2d.cc
+void test_conv2d_plan();             // conv2d_plan.cc: the CUDA build's plan keys, rules, cache file
+void test_cuda_config();             // cuda_config.cc: the CUDA build's workspace bound
+#ifdef ALEXNET_SELFTEST_CUDA
+void test_cuda_errors();  // cuda.cc: CUDA, cuDNN and cuBLAS statuses to exception classes
+#endif
 void test_lrn(Backend& be);                    // lrn.cc
 void test_max_pool2d(Backend& be);             // pool2d.cc
 void test_adaptive_avg_pool2d(Backend& be);    // pool2d.cc
@@ -77,6 +82,7 @@ void test_memory(Backend& be);                 // memory.cc
 #ifdef ALEXNET_SELFTEST_CUDA
 void test_device_lost(Backend& be);  // cuda.cc; leaves the CUDA context unusable
 void test_fused_conv_directly();     // cuda.cc
+void test_conv2d_graph();            // conv2d_graph.cc: the graph engine directly, every path forced
 #endif
 
 // bench.cc: timings, not checks.
