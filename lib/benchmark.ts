@@ -13,6 +13,12 @@
  * gradient, backward through every layer (no gradient for the input images), and an SGD update with
  * momentum 0.9 and weight decay 5e-4 — the work `torch.optim.SGD` and `loss.backward()` do in the
  * PyTorch baseline (bench/pytorch_baseline.py).
+ *
+ * Steps and inference forwards run as the Trainer runs them: captured into a graph after warm-up
+ * and replayed (lib/training/stepCapture.ts; `graphs: false` times plain calls instead). Each timed
+ * iteration of those two also records the device's own time between two marks in the queue (CUDA
+ * events around the replay; on the CPU build the time its worker spent inside ops): next to the
+ * wall time, it shows how much the host adds.
  * @module
  */
 import { getBackend, type Backend, type BackendChoice, type BackendKind, type MathMode } from './backend/backend';
@@ -27,7 +33,7 @@ import { Sequential } from './nn/sequential';
 import { nonNegativeInt, oneOf, options as checkOptions, positiveInt } from './validate';
 import { softmaxCrossEntropy } from './ops/loss';
 import { SGD } from './optim/sgd';
-import { trainStep } from './training/step';
+import { InferenceRunner, TrainStepper } from './training/step';
 import { Tensor } from './tensor';
 import { describe } from './validate';
 
@@ -59,6 +65,12 @@ export interface BenchmarkOptions {
   iterations?: number;
   /** Channel-width multiplier passed to the model (for quick runs); default 1 (full size). */
   width?: number;
+  /**
+   * Capture training steps and inference forwards into graphs and time the replays, as the Trainer
+   * runs them (default true); false times plain calls. With graphs, at least 3 untimed iterations
+   * run (plain, pool warm-up, capture) whatever `warmup` says.
+   */
+  graphs?: boolean;
 }
 
 /** A whole-model measurement. */
@@ -73,10 +85,17 @@ export interface StepBenchmark {
   backend: BackendKind;
   /** The math mode it ran in (the CPU computes in fp32 whatever this says). */
   mathMode: MathMode;
-  /** Milliseconds per iteration. */
+  /** Milliseconds per iteration: wall time, from the first call to the device being idle. */
   timing: Timing;
   /** batchSize / median seconds. */
   imagesPerSecond: number;
+  /**
+   * The device's own time per iteration (CUDA events around it; on the CPU build, the time its
+   * worker spent inside ops), whose difference from {@link StepBenchmark.timing} is the host's share.
+   */
+  deviceTiming: Timing;
+  /** Whether the timed iterations were graph replays (false: plain calls, or a capture that failed). */
+  captured: boolean;
 }
 
 /**
@@ -122,6 +141,7 @@ interface Resolved {
   warmup: number;
   iterations: number;
   width: number;
+  graphs: boolean;
 }
 
 /** Hyper-parameters of the timed SGD update (those of the paper and of torchvision's reference script). */
@@ -139,6 +159,8 @@ function resolve(options: BenchmarkOptions): Resolved {
     throw new RangeError(`width must be a number in (0, 16], got ${describe(width)}`);
   }
   const backend = getBackend(options.backend);
+  const graphs = options.graphs ?? true;
+  if (typeof graphs !== 'boolean') throw new TypeError(`graphs must be a boolean, got ${describe(graphs)}`);
   return {
     preset,
     batchSize: positiveInt(options.batchSize, 'batchSize'),
@@ -147,6 +169,7 @@ function resolve(options: BenchmarkOptions): Resolved {
     warmup: nonNegativeInt(options.warmup ?? 3, 'warmup'),
     iterations: positiveInt(options.iterations ?? 10, 'iterations'),
     width,
+    graphs,
   };
 }
 
@@ -220,15 +243,53 @@ async function sample(r: Resolved, step: () => void): Promise<Timing> {
   return summarize(samples);
 }
 
-function stepResult(task: StepBenchmark['task'], r: Resolved, timing: Timing): StepBenchmark {
+/** Wall and device time of `work`: the device's between marks queued before and after it. */
+function timeWithDevice(backend: Backend, work: () => void): { wall: number; device: number } {
+  const start = process.hrtime.bigint();
+  const before = callNative(() => backend.native.mark());
+  work();
+  const after = callNative(() => backend.native.mark());
+  drain(backend);
+  const wall = Number(process.hrtime.bigint() - start) / 1e6;
+  return { wall, device: callNative(() => backend.native.msBetween(before, after)) };
+}
+
+/** Like sample(), also timing the device's own work; `untimed` iterations first. */
+async function sampleWithDevice(r: Resolved, untimed: number, step: () => void): Promise<{ wall: Timing; device: Timing }> {
+  drain(r.backend);
+  for (let i = 0; i < untimed; i++) timeOnce(r.backend, step);
+  const wall: number[] = [];
+  const device: number[] = [];
+  for (let i = 0; i < r.iterations; i++) {
+    const t = timeWithDevice(r.backend, step);
+    wall.push(t.wall);
+    device.push(t.device);
+  }
+  await yieldToEventLoop();
+  return { wall: summarize(wall), device: summarize(device) };
+}
+
+/** Untimed iterations: with graphs, enough to reach the replays (plain, pool warm-up, capture). */
+function untimedIterations(r: Resolved): number {
+  return r.graphs ? Math.max(r.warmup, 3) : r.warmup;
+}
+
+function stepResult(
+  task: StepBenchmark['task'],
+  r: Resolved,
+  timing: { wall: Timing; device: Timing },
+  captured: boolean,
+): StepBenchmark {
   return {
     task,
     preset: r.preset,
     batchSize: r.batchSize,
     backend: r.backend.kind,
     mathMode: r.mathMode,
-    timing,
-    imagesPerSecond: r.batchSize / (timing.medianMs / 1000),
+    timing: timing.wall,
+    imagesPerSecond: r.batchSize / (timing.wall.medianMs / 1000),
+    deviceTiming: timing.device,
+    captured,
   };
 }
 
@@ -243,15 +304,17 @@ export async function benchmarkTraining(options: BenchmarkOptions): Promise<Step
     const images = randomImages(model, r);
     const labels = labelsFor(r.batchSize, model.config.numClasses, r.backend);
     const optimizer = new SGD(allParameters(model), BENCHMARK_SGD);
+    const stepper = new TrainStepper(model, optimizer, { graphs: r.graphs });
     try {
       model.train();
-      const timing = await sample(r, () => {
-        const { logits, loss } = trainStep(model, optimizer, images, labels);
+      const timing = await sampleWithDevice(r, untimedIterations(r), () => {
+        const { logits, loss } = stepper.step(images, labels);
         logits.dispose();
         loss.dispose();
       });
-      return stepResult('train', r, timing);
+      return stepResult('train', r, timing, stepper.capture.phaseFor([images, labels]) === 'replay');
     } finally {
+      stepper.dispose();
       optimizer.dispose();
       model.dispose();
       images.dispose();
@@ -266,11 +329,13 @@ export async function benchmarkInference(options: BenchmarkOptions): Promise<Ste
   return withMathMode(r, async () => {
     const model = buildModel(r);
     const images = randomImages(model, r);
+    model.eval();
+    const runner = new InferenceRunner(model, { graphs: r.graphs });
     try {
-      model.eval();
-      const timing = await sample(r, () => model.forward(images).dispose());
-      return stepResult('inference', r, timing);
+      const timing = await sampleWithDevice(r, untimedIterations(r), () => runner.forward(images).dispose());
+      return stepResult('inference', r, timing, runner.capture.phaseFor([images]) === 'replay');
     } finally {
+      runner.dispose();
       model.dispose();
       images.dispose();
     }

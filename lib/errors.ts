@@ -31,6 +31,17 @@ export class DeviceLostError extends BackendError {
   override readonly code = 'ERR_DEVICE_LOST';
 }
 
+/**
+ * A graph capture failed (a call the graph cannot hold, or memory the warm-up did not provide). The
+ * step capture logic catches it, logs one line and runs the step without a graph.
+ */
+export class CaptureError extends BackendError {
+  /** Always 'CaptureError'. */
+  override readonly name = 'CaptureError';
+  /** Always 'ERR_CAPTURE'. */
+  override readonly code = 'ERR_CAPTURE';
+}
+
 /** A backend that was asked for cannot run here; `reasons` lists what is missing and how to get it. */
 export class BackendUnavailableError extends BackendError {
   /** Always 'BackendUnavailableError'. */
@@ -55,6 +66,8 @@ export function translateNativeError(error: unknown): unknown {
       return new OutOfMemoryError(error.message);
     case 'ERR_DEVICE_LOST':
       return new DeviceLostError(error.message);
+    case 'ERR_CAPTURE':
+      return new CaptureError(error.message);
     case 'ERR_BACKEND':
       return new BackendError(error.message);
     case 'ERR_BACKEND_UNAVAILABLE':

@@ -31,7 +31,7 @@ export {
 } from './checkpoint/format';
 export * from './data/index';
 export * as transforms from './data/transforms/index';
-export { BackendError, BackendUnavailableError, DeviceLostError, OutOfMemoryError } from './errors';
+export { BackendError, BackendUnavailableError, CaptureError, DeviceLostError, OutOfMemoryError } from './errors';
 export { CheckpointDirectory, resolveCheckpointFile, type CheckpointDirectoryOptions } from './checkpoint/directory';
 export { RunFolderError } from './checkpoint/runFolder';
 export { FileError } from './io/fileError';
@@ -61,7 +61,7 @@ export { SGD, type SgdOptions, type SgdState } from './optim/sgd';
 export { renderCurvesSvg, writeCurvesPng, type CurvePoint } from './plot';
 export { predict, type ClassScore, type Prediction, type PredictInput, type PredictOptions } from './predict';
 export { deriveSeed, nextSeed, resetSeedCounter } from './random';
-export { Tensor, type DType, type HostArray, type Seed, type TensorOptions } from './tensor';
+export { Tensor, type DType, type HostArray, type NumericDType, type Seed, type TensorOptions } from './tensor';
 export {
   Trainer,
   type BatchInfo,

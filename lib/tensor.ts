@@ -15,13 +15,19 @@
 import { Backend, getBackend, type BackendChoice } from './backend/backend';
 import type { NativeTensor } from './backend/native';
 import { callNative, translateNativeError } from './errors';
-import { describe, finiteNumber, seedValue } from './validate';
+import { describe, finiteNumber, nonNegativeInt, seedValue } from './validate';
 
-/** Element types: float32 for data and parameters, int32 for class labels. */
-export type DType = 'float32' | 'int32';
+/**
+ * Element types: float32 for data and parameters, int32 for class labels, uint8 for image bytes on
+ * their way to the device's preprocessing (lib/data/devicePreprocess.ts; no other op takes them).
+ */
+export type DType = 'float32' | 'int32' | 'uint8';
+
+/** The element types ops compute with (a plain `Tensor` is one of these; uint8 tensors are `Tensor<'uint8'>`). */
+export type NumericDType = 'float32' | 'int32';
 
 /** The typed array that holds a tensor's values on the host. */
-export type HostArray<D extends DType> = D extends 'int32' ? Int32Array : Float32Array;
+export type HostArray<D extends DType> = D extends 'int32' ? Int32Array : D extends 'uint8' ? Uint8Array : Float32Array;
 
 /** Where a new tensor lives and what it holds. */
 export interface TensorOptions<D extends DType = DType> {
@@ -54,7 +60,7 @@ function product(shape: readonly number[]): number {
 }
 
 /** An n-dimensional array in a backend's memory. */
-export class Tensor<D extends DType = DType> {
+export class Tensor<D extends DType = NumericDType> {
   /** The backend whose memory holds this tensor. */
   readonly backend: Backend;
   /** Sizes of each dimension. */
@@ -75,8 +81,8 @@ export class Tensor<D extends DType = DType> {
   static empty<D extends DType = 'float32'>(shape: readonly number[], options: TensorOptions<D> = {}): Tensor<D> {
     const backend = getBackend(options.backend);
     const dtype = (options.dtype ?? 'float32') as D;
-    if (dtype !== 'float32' && dtype !== 'int32') {
-      throw new TypeError(`dtype must be 'float32' or 'int32', got ${describe(dtype)}`);
+    if (dtype !== 'float32' && dtype !== 'int32' && dtype !== 'uint8') {
+      throw new TypeError(`dtype must be 'float32', 'int32' or 'uint8', got ${describe(dtype)}`);
     }
     const dims = checkShape(shape);
     return new Tensor<D>(backend, callNative(() => new backend.native.Tensor(dims, dtype)));
@@ -98,9 +104,22 @@ export class Tensor<D extends DType = DType> {
     if (product(dims) !== data.length) {
       throw new RangeError(`data has ${data.length} elements, shape [${dims.join(', ')}] needs ${product(dims)}`);
     }
-    const dtype = (options.dtype ?? (data instanceof Int32Array ? 'int32' : 'float32')) as D;
-    let host: Float32Array | Int32Array;
-    if (dtype === 'int32') {
+    const dtype = (options.dtype ?? (data instanceof Int32Array ? 'int32' : data instanceof Uint8Array ? 'uint8' : 'float32')) as D;
+    let host: Float32Array | Int32Array | Uint8Array;
+    if (dtype === 'uint8') {
+      if (data instanceof Uint8Array) {
+        host = data;
+      } else {
+        host = new Uint8Array(data.length);
+        for (let i = 0; i < data.length; i++) {
+          const v = data[i]!;
+          if (!Number.isInteger(v) || v < 0 || v > 255) {
+            throw new RangeError(`data[${i}] must be an integer from 0 to 255 for a uint8 tensor, got ${describe(v)}`);
+          }
+          host[i] = v;
+        }
+      }
+    } else if (dtype === 'int32') {
       if (data instanceof Int32Array) {
         host = data;
       } else {
@@ -238,6 +257,21 @@ export class Tensor<D extends DType = DType> {
       );
     }
     return new Tensor<D>(this.backend, callNative(() => this.handle.view(dims)));
+  }
+
+  /**
+   * A tensor of `shape` over this one's memory from element `offset` (the flat parameter buffers
+   * hand each layer such views). It shares the memory and keeps all of it alive until disposed.
+   */
+  slice(offset: number, shape: readonly number[]): Tensor<D> {
+    nonNegativeInt(offset, 'offset');
+    const dims = checkShape(shape);
+    if (offset + product(dims) > this.size) {
+      throw new RangeError(
+        `slice: elements ${offset} to ${offset + product(dims)} are outside the tensor [${this.shape.join(', ')}] of ${this.size} elements`,
+      );
+    }
+    return new Tensor<D>(this.backend, callNative(() => this.handle.slice(offset, dims)));
   }
 
   /** Another handle to the same memory: it stays valid when this one is disposed. */

@@ -3,6 +3,7 @@
 #include <napi.h>
 
 #include "binding/addon_state.h"
+#include "binding/graph_handle.h"
 #include "binding/ops.h"
 #include "binding/tensor_handle.h"
 
@@ -18,6 +19,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   Napi::Function tensor = alexnet::binding::TensorHandle::define(env);
   state->tensor_constructor = Napi::Persistent(tensor);
   exports.Set("Tensor", tensor);
+  exports.Set("Graph", alexnet::binding::GraphHandle::define(env));
   alexnet::binding::register_runtime(env, exports);
   alexnet::binding::register_ops(env, exports);
   return exports;

@@ -3,8 +3,11 @@
 # builds both addons from source there (against the image's cuDNN and cuBLAS), runs the GPU suite,
 # the per-convolution diagnosis on both sides (our bench/convLayers.ts and PyTorch's
 # bench/torch_conv_layers.py, then bench/convCompare.ts's table), the GPU benchmark against
-# PyTorch, a second process that must start from the convolution plan cache without a search, and,
-# if time is left, the legacy convolution path's diagnosis and the per-layer timings.
+# PyTorch, issue 13's figures (bench/stepGraphs.ts: captured against plain steps, batch-1 latency
+# against PyTorch eager, the host's share of a step, the SGD kernel against its memory bound, the
+# Linear-ReLU-Linear epilogues), a second process that must start from the convolution plan cache
+# without a search, and, if time is left, the legacy convolution path's diagnosis and the per-layer
+# timings. Issue 13's call: STEPS=build,tests,graphs (bench/README.md).
 #
 # Every step is time-boxed, and all of them together stay under TOTAL_BUDGET seconds (default 460,
 # under 8 minutes): a step gets at most what is left, in this order. The device tool brings back
@@ -25,7 +28,7 @@ work=/tmp/alexnet-device-run
 rm -rf "$work" && mkdir -p "$work" "$out"
 start_all=$(date +%s)
 deadline=$(( start_all + ${TOTAL_BUDGET:-460} ))
-steps=",${STEPS:-build,tests,convs,torch,bench,second,legacy,layers},"
+steps=",${STEPS:-build,tests,convs,torch,bench,graphs,second,legacy,layers},"
 export ALEXNET_QUIET=1 PATH=/usr/local/cuda/bin:$PATH PYTHONUNBUFFERED=1
 # Build for the one GPU there, with every core; keep the convolution plans of this session in one
 # place, so that later steps (and the second-process check) find what earlier ones chose.
@@ -114,6 +117,11 @@ fi
 step bench "GPU benchmark (bench:gpu)" 100 bench.log \
   npx tsx bench/gpu.ts --warmup 3 --iters 10 --latency-iters 30 --json "$work/bench.json"
 
+# Issue 13: steps captured into CUDA graphs against plain ones, batch-1 latency, the host's share,
+# SGD against its memory bound, the epilogues (bench/README.md says what each must show).
+step graphs "step graphs (bench:graphs)" 200 graphs.log \
+  npx tsx bench/stepGraphs.ts --json "$work/graphs.json"
+
 # A second process over the same plan cache must rebuild its plans, not search for them.
 step second "second process, from the plan cache" 45 convs-second.log \
   npx tsx bench/convLayers.ts --warmup 1 --iters 1 --repeat 1 --json "$work/convs-second.json"
@@ -147,9 +155,12 @@ if (second) {
   tail -n +4 "$work/convs-table.txt" 2>/dev/null | cut -c1-110 | head -70
   echo "-- training and inference against PyTorch:"
   grep -A 14 "^preset" "$work/bench.log" 2>/dev/null | head -15
+  echo "-- step graphs (issue 13):"
+  grep -A 30 "^preset" "$work/graphs.log" 2>/dev/null | head -32
+  grep -h "step capture failed" "$work"/*.log 2>/dev/null | sort -u | head -3
 }
 summary | tee "$work/summary.txt"
 collect
-for f in summary.txt convs-table.md bench.json gpu-tests.json; do [ -f "$work/$f" ] && cp "$work/$f" "$out/"; done
+for f in summary.txt convs-table.md bench.json graphs.json gpu-tests.json; do [ -f "$work/$f" ] && cp "$work/$f" "$out/"; done
 cp "$ALEXNET_CUDA_PLAN_CACHE"/*.tsv "$out"/ 2>/dev/null
 true

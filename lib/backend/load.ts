@@ -28,6 +28,20 @@ export function loadCpuAddon(): NativeAddon {
   return cpuAddon;
 }
 
+/**
+ * An addon for the backend-free functions (the shape queries): the CPU build, or the CUDA build
+ * where only that one loads. Throws the CPU build's load error when neither does.
+ */
+export function loadAnyAddon(): NativeAddon {
+  try {
+    return loadCpuAddon();
+  } catch (error) {
+    const cuda = loadCudaAddon();
+    if (cuda.ok) return cuda.addon;
+    throw error;
+  }
+}
+
 export type CudaLoadResult =
   | { ok: true; addon: NativeAddon; libraries: CudaLibraryReport }
   | { ok: false; reasons: string[]; libraries?: CudaLibraryReport };
@@ -52,7 +66,16 @@ export function loadCudaAddon(): CudaLoadResult {
       ],
     });
   }
-  const libraries = preloadCudaLibraries((lib) => loadCpuAddon().loadSharedLibrary(lib));
+  // The CPU build's loadSharedLibrary preloads the CUDA libraries from pip's folders. Where the CPU
+  // build itself cannot load (a GPU machine given only the CUDA build, without oneDNN), the system
+  // loader must find them, and the require below says which it did not.
+  let cpu: NativeAddon | null = null;
+  try {
+    cpu = loadCpuAddon();
+  } catch {
+    cpu = null;
+  }
+  const libraries: CudaLibraryReport = cpu ? preloadCudaLibraries((lib) => cpu.loadSharedLibrary(lib)) : { missing: [], loaded: {} };
   const missingLibraries = libraries.missing.filter((m) => m.library.soname !== 'libcuda.so.1');
   if (missingLibraries.length > 0) {
     return (cudaResult = {

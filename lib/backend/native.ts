@@ -5,16 +5,18 @@
  * @module
  */
 
-export type NativeDType = 'float32' | 'int32';
+export type NativeDType = 'float32' | 'int32' | 'uint8';
 
 export interface NativeTensor {
   readonly shape: number[];
   readonly dtype: NativeDType;
   readonly numel: number;
   readonly disposed: boolean;
-  upload(data: Float32Array | Int32Array): void;
-  download(): Promise<Float32Array | Int32Array>;
+  upload(data: Float32Array | Int32Array | Uint8Array): void;
+  download(): Promise<Float32Array | Int32Array | Uint8Array>;
   view(shape: readonly number[]): NativeTensor;
+  /** numel(shape) elements from element `offset`, sharing (and keeping alive) this tensor's memory. */
+  slice(offset: number, shape: readonly number[]): NativeTensor;
   dispose(): void;
   fill(value: number): NativeTensor;
   fillUniform(low: number, high: number, seed: number | bigint): NativeTensor;
@@ -49,14 +51,37 @@ export interface NativeLrnParams {
   k: number;
 }
 
+/** SGD's fixed options; the learning rate and the step count are step scalars (a tensor). */
 export interface NativeSgdOptions {
-  lr: number;
   momentum: number;
   dampening: number;
   weightDecay: number;
   nesterov: boolean;
-  firstStep: boolean;
 }
+
+/** Normalization of the preprocess op: per output channel (or one for all), inverse std precomputed. */
+export interface NativeNormalize {
+  mean: number[];
+  invStd: number[];
+}
+
+/**
+ * A graph (native/binding/graph_handle.h): a memory pool of its own and, once captured, recorded
+ * work that launch() queues again.
+ */
+export interface NativeGraph {
+  readonly captured: boolean;
+  beginWarmup(): void;
+  endWarmup(): void;
+  beginCapture(): void;
+  /** Throws an Error with code ERR_CAPTURE when the capture failed (the graph stays uncaptured). */
+  endCapture(): void;
+  launch(): void;
+  dispose(): void;
+}
+
+/** An opaque point in the backend's queue (mark()). */
+export type NativeMark = { readonly __mark: unique symbol };
 
 /**
  * Counters of a backend's caching allocator (the CPU build sums those of its allocators); public as
@@ -81,6 +106,7 @@ type T = NativeTensor;
 export interface NativeAddon {
   readonly backendName: 'cpu' | 'cuda';
   Tensor: new (shape: readonly number[], dtype: NativeDType) => NativeTensor;
+  Graph: new () => NativeGraph;
   probe(): { available: boolean; reason?: string };
   info(): Record<string, string | number | boolean>;
   setMathMode(mode: 'fp32' | 'tf32'): void;
@@ -89,6 +115,9 @@ export interface NativeAddon {
   emptyCache(): void;
   synchronize(): Promise<void>;
   synchronizeBlocking(): void;
+  /** A point in the queue; msBetween(a, b) waits for b and gives the device's own time from a to b. */
+  mark(): NativeMark;
+  msBetween(start: NativeMark, end: NativeMark): number;
   loadSharedLibrary(path: string): string | null;
   /**
    * TEST-ONLY, for the CPU suite's failure tests: the next call of the op of that JavaScript name
@@ -99,7 +128,15 @@ export interface NativeAddon {
 
   conv2dForward(x: T, w: T, b: T | null, g: NativeConvGeometry, fuseRelu: boolean): T;
   conv2dBackwardData(dy: T, w: T, g: NativeConvGeometry, inputShape: readonly number[]): T;
-  conv2dBackwardFilter(x: T, dy: T, g: NativeConvGeometry, weightShape: readonly number[], withBias: boolean): [T, T | null];
+  conv2dBackwardFilter(
+    x: T,
+    dy: T,
+    g: NativeConvGeometry,
+    weightShape: readonly number[],
+    withBias: boolean,
+    dwOut?: T | null,
+    dbOut?: T | null,
+  ): [T, T | null];
   lrnForward(x: T, p: NativeLrnParams): T;
   lrnBackward(x: T, y: T, dy: T, p: NativeLrnParams): T;
   maxPool2dForward(x: T, g: NativePoolGeometry): T;
@@ -108,17 +145,27 @@ export interface NativeAddon {
   adaptiveAvgPool2dBackward(dy: T, inputShape: readonly number[]): T;
   reluForward(x: T): T;
   reluBackward(y: T, dy: T): T;
-  dropoutForward(x: T, p: number, seed: number | bigint, offset: number | bigint): [T, T];
+  /** Seed and offset are read from `scalars` (int32 [4], a DropoutScalars) when the op runs. */
+  dropoutForward(x: T, p: number, scalars: T): [T, T];
   multiply(a: T, b: T): T;
   linearForward(x: T, w: T, b: T | null, fuseRelu: boolean): T;
   linearBackwardData(dy: T, w: T): T;
-  linearBackwardWeight(x: T, dy: T, withBias: boolean): [T, T | null];
+  linearBackwardWeight(x: T, dy: T, withBias: boolean, dwOut?: T | null, dbOut?: T | null): [T, T | null];
+  /** relu(x wᵀ + b) and the ReLU's mask (int32, the backend's own bit layout). */
+  linearForwardReluMask(x: T, w: T, b: T): [T, T];
+  /** (dy w) where the mask is set, and its column sums (the masked layer's bias gradient). */
+  linearBackwardDataRelu(dy: T, w: T, mask: T, dbOut?: T | null): [T, T];
   softmaxForward(x: T): T;
   softmaxCrossEntropy(logits: T, labels: T, withGrad: boolean): [T, T | null];
   countTopkCorrect(logits: T, labels: T, k: number, counter: T): void;
   copy(dst: T, src: T): void;
   addScaled(dst: T, src: T, alpha: number): void;
-  sgdStep(params: T[], grads: T[], buffers: T[] | null, options: NativeSgdOptions): void;
+  /** The uint64 at int32 words [word, word + 1] of t += increment. */
+  advanceCounter(t: T, word: number, increment: number | bigint): void;
+  /** lr and the step count are read from `scalars` (int32 [4], an SgdScalars) when the update runs. */
+  sgdStep(params: T[], grads: T[], buffers: T[] | null, options: NativeSgdOptions, scalars: T): void;
+  /** uint8 [N, C, H, W] image bytes to float32 [N, outChannels, outHeight, outWidth] (see lib/data/devicePreprocess.ts). */
+  preprocess(x: T, outChannels: number, outHeight: number, outWidth: number, normalize: NativeNormalize | null): T;
 
   // Shape queries: an op's output shape from its input shapes, with the op's own shape checks (a
   // RangeError naming the parameter when they fail), without running it.

@@ -367,9 +367,8 @@ export function loadOptimizerState(optimizer: SGD, model: AlexNet, checkpoint: C
         const slot = {
           value: b,
           set(v: Tensor) {
-            optimizer.buffers[i]!.dispose();
-            optimizer.buffers[i] = v;
-            slot.value = v;
+            optimizer.setBuffer(i, v); // copies into the flat buffer's view, or swaps the tensor in
+            slot.value = optimizer.buffers[i]!;
           },
         };
         return [names[i]!, slot] as const;

@@ -24,6 +24,7 @@ const spec: CommandSpec = {
     iterations: { type: 'string', value: 'N', description: 'timed iterations (the median is reported)', default: '10' },
     warmup: { type: 'string', value: 'N', description: 'untimed iterations first', default: '3' },
     width: { type: 'string', value: 'X', description: 'channel-width multiplier (quick runs)', default: '1' },
+    'no-graphs': { type: 'boolean', description: 'time plain calls instead of captured graph replays' },
     json: { type: 'boolean', description: 'print one JSON object per measurement' },
     ...BACKEND_OPTIONS,
   },
@@ -52,6 +53,7 @@ async function run(args: ParsedArgs, io: CliIo): Promise<number> {
       iterations: intArg(values, 'iterations', 10, 1),
       warmup: intArg(values, 'warmup', 3, 0),
       width: numberArg(values, 'width', 1, 1e-3, 16),
+      graphs: values['no-graphs'] !== true,
     };
     for (const task of tasks as Task[]) {
       if (task === 'layers') {
@@ -73,7 +75,10 @@ async function run(args: ParsedArgs, io: CliIo): Promise<number> {
       if (values.json === true) {
         out(JSON.stringify(result));
       } else {
-        out(`${task.padEnd(9)} batch ${String(batchSize).padStart(4)}: ${ms(result.timing)}, ${Math.round(result.imagesPerSecond)} img/s`);
+        out(
+          `${task.padEnd(9)} batch ${String(batchSize).padStart(4)}: ${ms(result.timing)}, ${Math.round(result.imagesPerSecond)} img/s; ` +
+            `device ${result.deviceTiming.medianMs.toFixed(2)} ms (${result.captured ? 'graph replays' : 'plain calls'})`,
+        );
       }
     }
   }

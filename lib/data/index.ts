@@ -26,5 +26,6 @@ export {
 export { imageFromBytesCHW, imageFromBytesHWC, type Image, type ImageShape } from './image';
 export { loadIdxDataset, parseIdx, readIdxFile, type IdxArray } from './idx';
 export { IMAGE_EXTENSIONS, ImageFolderDataset, type ImageFolderOptions } from './imageFolder';
+export { devicePreprocessPlan, type DevicePreprocessPlan } from './devicePreprocess';
 export { DataLoader, type Batch, type DataLoaderOptions } from './loader';
 export { permutation, Rng } from './rng';

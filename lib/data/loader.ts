@@ -16,9 +16,11 @@ import * as os from 'node:os';
 import { getBackend, type Backend, type BackendChoice } from '../backend/backend';
 import { boolean, describe, nonNegativeInt, options as checkOptions, positiveInt, seedValue } from '../validate';
 import { Tensor, type Seed } from '../tensor';
+import { preprocess } from '../ops/preprocess';
 import { assembleBatch, checkBatchSize, type HostBatch } from './batchAssembly';
 import { BatchWorkers, batchWorkerScript } from './batchWorkers';
-import type { Dataset, Sample } from './dataset';
+import type { Dataset, Sample, WorkerSource } from './dataset';
+import { devicePreprocessPlan, type DevicePreprocessPlan } from './devicePreprocess';
 import type { Image } from './image';
 import { permutation } from './rng';
 import { Pipeline, type TransformList } from './transforms/pipeline';
@@ -46,6 +48,14 @@ export interface DataLoaderOptions {
   workers?: number | 'auto';
   /** Where the batch tensors live (default: the process default backend). */
   backend?: Backend | BackendChoice;
+  /**
+   * Hand the device image bytes and let it convert, resize and normalize them (lib/data/
+   * devicePreprocess.ts: the same bits as the transforms). 'auto' (default): on the CUDA backend,
+   * whenever the dataset holds its images as bytes in memory (IDX, CIFAR) and the transforms are
+   * only greyToRgb, resize and normalize, unless ALEXNET_DEVICE_PREPROCESS=0. true asks for it (a
+   * TypeError when it cannot be done); false never.
+   */
+  devicePreprocess?: boolean | 'auto';
 }
 
 /** One batch, on the loader's backend. Dispose it (or let the Trainer do it) when done. */
@@ -64,9 +74,8 @@ export interface Batch {
   dispose(): void;
 }
 
-interface PreparedBatch extends HostBatch {
-  labels: Int32Array;
-}
+/** A batch ready for upload: transformed float32 images, or image bytes for the device to preprocess. */
+type PreparedBatch = (HostBatch & { labels: Int32Array }) | { bytes: Uint8Array; labels: Int32Array };
 
 /**
  * Batches of a dataset as tensors on a backend, prepared ahead (on worker threads when possible)
@@ -93,6 +102,10 @@ export class DataLoader {
   readonly backend: Backend;
   /** Worker threads in use (0: the main thread prepares batches). */
   readonly workers: number;
+  /** Whether batches travel as bytes and the device preprocesses them (see DataLoaderOptions.devicePreprocess). */
+  readonly devicePreprocess: boolean;
+  readonly #plan: DevicePreprocessPlan | null;
+  readonly #source: Extract<WorkerSource, { kind: 'arrays' }> | null;
   #pool: BatchWorkers | null = null;
   readonly #freeBuffers: ArrayBuffer[] = [];
   #orderCache: { epoch: number; order: Int32Array } | null = null;
@@ -116,7 +129,23 @@ export class DataLoader {
     this.pipeline = options.transform instanceof Pipeline ? options.transform : new Pipeline(options.transform ?? []);
     if (dataset.imageShape) checkBatchSize(Math.min(this.batchSize, dataset.length), this.pipeline.outputShape(dataset.imageShape));
     this.backend = getBackend(options.backend);
-    this.workers = this.#workerCount(options.workers ?? 'auto');
+    const wanted = options.devicePreprocess ?? 'auto';
+    if (wanted !== 'auto' && typeof wanted !== 'boolean') {
+      throw new TypeError(`devicePreprocess must be true, false or 'auto', got ${describe(wanted)}`);
+    }
+    const source = wanted === false ? undefined : dataset.workerSource?.();
+    const plan =
+      source?.kind === 'arrays' && typeof dataset.label === 'function' ? devicePreprocessPlan(this.pipeline.specs, source.shape) : null;
+    if (wanted === true && !plan) {
+      throw new TypeError(
+        'devicePreprocess: needs a dataset of image bytes in memory (IDX, CIFAR) and transforms that are only greyToRgb, resize and normalize (normalize after the resize)',
+      );
+    }
+    const auto = this.backend.kind === 'cuda' && process.env.ALEXNET_DEVICE_PREPROCESS !== '0';
+    this.devicePreprocess = plan !== null && (wanted === true || (wanted === 'auto' && auto));
+    this.#plan = this.devicePreprocess ? plan : null;
+    this.#source = this.devicePreprocess ? (source as Extract<WorkerSource, { kind: 'arrays' }>) : null;
+    this.workers = this.devicePreprocess ? 0 : this.#workerCount(options.workers ?? 'auto');
     this.prefetch = Math.max(positiveInt(options.prefetch ?? 2, 'prefetch'), this.workers);
   }
 
@@ -173,6 +202,20 @@ export class DataLoader {
 
   async #prepare(epoch: number, index: number): Promise<PreparedBatch> {
     const indices = this.batchIndices(epoch, index);
+    if (this.#source) {
+      // Only gathering bytes here: the device converts, resizes and normalizes them (#upload).
+      const { images, shape, indices: storage } = this.#source;
+      const size = shape[0] * shape[1] * shape[2];
+      const bytes = new Uint8Array(indices.length * size);
+      const labels = new Int32Array(indices.length);
+      for (let p = 0; p < indices.length; p++) {
+        const i = indices[p]!;
+        const at = storage ? storage[i]! : i;
+        bytes.set(images.subarray(at * size, (at + 1) * size), p * size);
+        labels[p] = this.dataset.label!(i);
+      }
+      return { bytes, labels };
+    }
     if (this.workers > 0) {
       this.#pool ??= new BatchWorkers(this.workers, {
         source: this.dataset.workerSource!(),
@@ -212,9 +255,20 @@ export class DataLoader {
         throw new RangeError(`batch ${index} of epoch ${epoch}: sample ${i} has label ${label}, outside [0, ${classes}) for ${classes} classes`);
       }
     }
-    const input = Tensor.fromArray(prepared.data, [n, ...prepared.sampleShape], { backend: this.backend, dtype: 'float32' });
-    // Upload copies (the backend may reuse the source once it returns): the buffer can serve another batch.
-    if (this.#freeBuffers.length < this.prefetch + 1) this.#freeBuffers.push(prepared.data.buffer as ArrayBuffer);
+    let input: Tensor<'float32'>;
+    if ('bytes' in prepared) {
+      const plan = this.#plan!;
+      const bytes = Tensor.fromArray(prepared.bytes, [n, ...plan.inputShape], { backend: this.backend, dtype: 'uint8' });
+      try {
+        input = preprocess(bytes, plan);
+      } finally {
+        bytes.dispose(); // the op queued before it reads the bytes; memory is reused in queue order
+      }
+    } else {
+      input = Tensor.fromArray(prepared.data, [n, ...prepared.sampleShape], { backend: this.backend, dtype: 'float32' });
+      // Upload copies (the backend may reuse the source once it returns): the buffer can serve another batch.
+      if (this.#freeBuffers.length < this.prefetch + 1) this.#freeBuffers.push(prepared.data.buffer as ArrayBuffer);
+    }
     let labels: Tensor<'int32'>;
     try {
       labels = Tensor.fromArray(prepared.labels, [n], { backend: this.backend, dtype: 'int32' });

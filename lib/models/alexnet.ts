@@ -22,6 +22,7 @@ import { oneOf, options as checkOptions, positiveInt } from '../validate';
 import { ReLU } from '../nn/activation';
 import { Conv2d, type Conv2dConfig } from '../nn/conv2d';
 import { Dropout } from '../nn/dropout';
+import { FlatParameters } from '../nn/flatParameters';
 import { Flatten } from '../nn/flatten';
 import { Linear } from '../nn/linear';
 import { LocalResponseNorm } from '../nn/lrn';
@@ -261,6 +262,11 @@ export class AlexNet extends Module {
   preprocessing: readonly TransformSpec[] | null = null;
   /** Whether a training-mode forward still waits for its backward. */
   #awaitingBackward = false;
+  /**
+   * The flat buffers every parameter's value and gradient are views of (lib/nn/flatParameters.ts):
+   * one pass of SGD updates them all, and a captured training step finds them at fixed addresses.
+   */
+  readonly flat: FlatParameters;
 
   constructor(options: AlexNetOptions = {}) {
     super();
@@ -290,6 +296,13 @@ export class AlexNet extends Module {
     entries.push(['classifier', buildClassifier(preset, b, flat, numClasses)]);
     this.network = new Sequential(...entries);
     initialize(this.network, this.config.init, seed);
+    this.flat = FlatParameters.adopt(this.network.namedParameters().map(([, p]) => p));
+  }
+
+  /** Frees the parameters, their flat buffers and anything kept for backward. */
+  override dispose(): void {
+    super.dispose();
+    this.flat.dispose();
   }
 
   override children(): [string, Module][] {

@@ -171,9 +171,10 @@ export class Conv2d extends Module {
       const { gradWeight, gradBias } = conv2dBackwardFilter(input, gradOutput, this.weight.value.shape, {
         ...opts,
         bias: this.bias !== null,
+        into: { gradWeight: this.weight.gradTarget, gradBias: this.bias?.gradTarget ?? null },
       });
-      this.weight.setGrad(gradWeight);
-      this.bias?.setGrad(gradBias);
+      this.weight.receiveGrad(gradWeight);
+      if (gradBias) this.bias?.receiveGrad(gradBias);
       return options.inputGrad === false ? null : conv2dBackwardData(gradOutput, this.weight.value, this.#inputShape, opts);
     } finally {
       input.dispose();

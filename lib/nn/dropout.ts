@@ -1,11 +1,15 @@
 /**
  * Dropout layer: inverted dropout in training, identity in evaluation. Each forward pass draws a
  * fresh mask from the layer's seed and a running offset; both are part of a checkpoint's state,
- * so a resumed run draws the masks the uninterrupted run would have drawn.
+ * so a resumed run draws the masks the uninterrupted run would have drawn. The kernel reads seed
+ * and offset from device memory and the forward pass advances the offset there
+ * (ops/stepScalars.ts), so a captured training step draws a new mask at every launch.
  * @module
  */
+import type { Backend } from '../backend/backend';
 import { describe, numberIn, options as checkOptions } from '../validate';
-import { dropout, multiply } from '../ops/dropout';
+import { dropoutWithScalars, multiply } from '../ops/dropout';
+import { DROPOUT_OFFSET_WORD, dropoutScalarWords, StepScalars } from '../ops/stepScalars';
 import { nextSeed } from '../random';
 import { seedValue } from '../validate';
 import { checkTensor, Tensor, type Seed } from '../tensor';
@@ -34,6 +38,8 @@ export class Dropout extends Module {
   offset = 0n;
   readonly #saved = new SavedTensors();
   #identity = false;
+  #scalars: StepScalars | null = null;
+  #lastElements = 0;
 
   constructor(p = 0.5, options: { seed?: Seed } = {}) {
     super();
@@ -59,12 +65,57 @@ export class Dropout extends Module {
     this.#saved.clear();
     this.#identity = this.p === 0;
     if (this.#identity) return input.share();
-    const { output, mask } = dropout(input, this.p, this.seed, this.offset);
-    // Philox draws 4 words per counter: keep each call's counters apart by rounding up to 4.
-    this.offset += BigInt(Math.ceil(input.size / 4) * 4);
+    const scalars = this.#scalarsOn(input.backend);
+    scalars.sync(dropoutScalarWords(this.seed, this.offset));
+    const { output, mask } = dropoutWithScalars(input, this.p, scalars.tensor);
+    const increment = Dropout.offsetIncrement(input.size);
+    scalars.advance(DROPOUT_OFFSET_WORD, increment);
+    this.offset += increment;
+    this.#lastElements = input.size;
     this.#saved.save(mask);
     mask.dispose();
     return output;
+  }
+
+  /** How far one training forward pass over `elements` values moves the offset. */
+  static offsetIncrement(elements: number): bigint {
+    // Philox draws 4 words per counter: keep each call's counters apart by rounding up to 4.
+    return BigInt(Math.ceil(elements / 4) * 4);
+  }
+
+  /**
+   * @internal Records a training forward pass over `elements` values that ran inside a replayed
+   * graph: the offset moves as {@link Dropout.forward} would have moved it.
+   */
+  replayedForward(elements: number): void {
+    const increment = Dropout.offsetIncrement(elements);
+    this.#scalars?.advanced(DROPOUT_OFFSET_WORD, increment);
+    this.offset += increment;
+  }
+
+  /** @internal Elements the last training forward pass masked (0 when it was the identity). */
+  get lastForwardElements(): number {
+    return this.#identity ? 0 : this.#lastElements;
+  }
+
+  /** @internal Writes seed and offset to the device on `backend` if they changed since it last saw them. */
+  syncScalars(backend: Backend): void {
+    if (!this.training || this.p === 0) return;
+    this.#scalarsOn(backend).sync(dropoutScalarWords(this.seed, this.offset));
+  }
+
+  /** @internal Forgets what the device holds (after a capture that never ran), so the next forward writes it. */
+  invalidateScalars(): void {
+    this.#scalars?.invalidate();
+  }
+
+  #scalarsOn(backend: Backend): StepScalars {
+    if (this.#scalars && this.#scalars.tensor.backend !== backend) {
+      this.#scalars.dispose();
+      this.#scalars = null;
+    }
+    this.#scalars ??= new StepScalars(backend);
+    return this.#scalars;
   }
 
   /** `gradOutput` times the last forward's mask (a new handle to `gradOutput` when that forward was the identity). */
@@ -102,5 +153,11 @@ export class Dropout extends Module {
 
   override clearSaved(): void {
     this.#saved.clear();
+  }
+
+  override dispose(): void {
+    super.dispose();
+    this.#scalars?.dispose();
+    this.#scalars = null;
   }
 }

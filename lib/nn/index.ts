@@ -5,6 +5,8 @@
 export { ReLU } from './activation';
 export { Conv2d, type Conv2dConfig } from './conv2d';
 export { Dropout, type DropoutState } from './dropout';
+export { linearEpilogues, setLinearEpilogues } from './epilogues';
+export { FLAT_ALIGNMENT, FlatParameters, type FlatSegment } from './flatParameters';
 export { Flatten } from './flatten';
 export { Linear, type LinearConfig } from './linear';
 export { LocalResponseNorm } from './lrn';

@@ -4,7 +4,14 @@
  */
 import { getBackend, type Backend, type BackendChoice } from '../backend/backend';
 import { options as checkOptions, positiveInt } from '../validate';
-import { linear, linearBackwardData, linearBackwardWeight, linearOutputShape } from '../ops/linear';
+import {
+  linear,
+  linearBackwardData,
+  linearBackwardDataRelu,
+  linearBackwardWeight,
+  linearOutputShape,
+  linearReluWithMask,
+} from '../ops/linear';
 import { deriveSeed, nextSeed } from '../random';
 import { seedValue } from '../validate';
 import { Tensor, type Seed } from '../tensor';
@@ -90,17 +97,60 @@ export class Linear extends Module {
   }
 
   /**
+   * @internal Forward with bias and ReLU that also returns the ReLU's mask, for the epilogue pair
+   * (Sequential, with {@link setLinearEpilogues}); needs a bias.
+   */
+  forwardReluMask(input: Tensor): { output: Tensor; mask: Tensor } {
+    if (!this.bias) throw new TypeError('Linear.forwardReluMask: the layer has no bias');
+    const result = linearReluWithMask(input, this.weight.value, this.bias.value);
+    if (this.training) {
+      this.#saved.clear();
+      this.#saved.save(input);
+    }
+    return result;
+  }
+
+  /**
    * Sets `weight.grad` (and `bias.grad`) from `gradOutput` [N, outFeatures] and returns the input's
    * gradient [N, inFeatures], or null when `inputGrad` is false.
    */
   override backward(gradOutput: Tensor, options: BackwardOptions = {}): Tensor | null {
+    return this.#backward(gradOutput, options.inputGrad !== false, null, false);
+  }
+
+  /**
+   * @internal Backward of this layer when a ReLU with `mask` and the Linear `previous` (which made
+   * the mask) come before it: this layer's gradients as usual, then the gradient of `previous`'s
+   * pre-activation through the mask with `previous`'s bias gradient in the same product (cuBLASLt's
+   * DRELU_BGRAD epilogue). Returns that gradient; finish with `previous.backward(it, ..., true)`.
+   */
+  backwardThroughRelu(gradOutput: Tensor, mask: Tensor, previous: Linear): Tensor {
+    return this.#backward(gradOutput, true, { mask, previous }, false)!;
+  }
+
+  /** @internal Backward whose bias gradient an epilogue has set already (see backwardThroughRelu). */
+  backwardBiasDone(gradOutput: Tensor, inputGrad: boolean): Tensor | null {
+    return this.#backward(gradOutput, inputGrad, null, true);
+  }
+
+  #backward(gradOutput: Tensor, inputGrad: boolean, relu: { mask: Tensor; previous: Linear } | null, biasDone: boolean): Tensor | null {
     const [input] = this.#saved.take();
     if (!input) throw new Error('Linear.backward: call forward in training mode first');
     try {
-      const { gradWeight, gradBias } = linearBackwardWeight(input, gradOutput, { bias: this.bias !== null });
-      this.weight.setGrad(gradWeight);
-      this.bias?.setGrad(gradBias);
-      return options.inputGrad === false ? null : linearBackwardData(gradOutput, this.weight.value);
+      const bias = this.bias !== null && !biasDone;
+      const { gradWeight, gradBias } = linearBackwardWeight(input, gradOutput, {
+        bias,
+        into: { gradWeight: this.weight.gradTarget, gradBias: bias ? this.bias!.gradTarget : null },
+      });
+      this.weight.receiveGrad(gradWeight);
+      if (gradBias) this.bias!.receiveGrad(gradBias);
+      if (relu) {
+        const previousBias = relu.previous.bias!;
+        const { gradInput, gradBias: masked } = linearBackwardDataRelu(gradOutput, this.weight.value, relu.mask, previousBias.gradTarget);
+        previousBias.receiveGrad(masked);
+        return gradInput;
+      }
+      return inputGrad ? linearBackwardData(gradOutput, this.weight.value) : null;
     } finally {
       input.dispose();
     }

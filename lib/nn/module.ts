@@ -6,21 +6,34 @@
  * @module
  */
 import type { Backend } from '../backend/backend';
+import { callNative } from '../errors';
 import { checkTensor, Tensor } from '../tensor';
+import type { FlatParameters } from './flatParameters';
 
-/** A trainable tensor and its latest gradient. */
+/**
+ * A trainable tensor and its latest gradient. In a model built by createAlexNet (or after
+ * {@link FlatParameters.adopt}) the value and the gradient are views of one flat buffer each,
+ * shared by every parameter: {@link Parameter.set} then copies into the view, and backward passes
+ * write the gradient into its view, so that the optimizer updates everything in one pass and a
+ * captured training step always finds the parameters at the same addresses.
+ */
 export class Parameter {
   /** The gradient from the last backward pass, or null before the first. */
   grad: Tensor | null = null;
+  #flat: { group: FlatParameters; grad: Tensor } | null = null;
 
   constructor(
     /** Name within its module ('weight', 'bias'); models prefix it with the module's path. */
     readonly name: string,
-    /** The values. Replace with {@link Parameter.set}, which disposes the old tensor. */
+    /** The values. Replace with {@link Parameter.set}. */
     public value: Tensor,
   ) {}
 
-  /** Replaces the values (shapes must match), disposing the previous tensor. */
+  /**
+   * Replaces the values (shapes must match). The parameter takes `value` over: a separate
+   * parameter disposes its previous tensor and keeps `value`; one in a flat buffer copies `value`
+   * into its view there and disposes `value` (the copy is queued, so this is safe at once).
+   */
   set(value: Tensor): void {
     checkTensor(value, `${this.name}: value`);
     if (value.shape.join(',') !== this.value.shape.join(',')) {
@@ -28,20 +41,62 @@ export class Parameter {
         `${this.name}: new value has shape [${value.shape.join(', ')}], expected [${this.value.shape.join(', ')}]`,
       );
     }
-    if (value !== this.value) this.value.dispose();
+    if (value === this.value) return;
+    if (this.#flat) {
+      if (value.backend !== this.value.backend) {
+        throw new TypeError(`${this.name}: value lives on the ${value.backend.kind} backend, expected ${this.value.backend.kind}`);
+      }
+      callNative(() => this.value.backend.native.copy(this.value.handle, value.handle));
+      value.dispose();
+      return;
+    }
+    this.value.dispose();
     this.value = value;
   }
 
-  /** Replaces the gradient, disposing the previous one. */
+  /** Replaces the gradient, disposing the previous one (a flat buffer's view of it is kept). */
   setGrad(grad: Tensor | null): void {
-    if (this.grad && this.grad !== grad) this.grad.dispose();
+    if (this.grad && this.grad !== grad && this.grad !== this.#flat?.grad) this.grad.dispose();
     this.grad = grad;
+  }
+
+  /** The flat buffers this parameter's value and gradient are views of, or null. */
+  get flat(): FlatParameters | null {
+    return this.#flat?.group ?? null;
+  }
+
+  /** @internal Where a backward pass writes the gradient (the flat buffer's view), or null for a new tensor. */
+  get gradTarget(): Tensor | null {
+    return this.#flat?.grad ?? null;
+  }
+
+  /**
+   * @internal Takes a gradient a backward pass produced: with a flat buffer, `grad` is a handle to
+   * the view it was written into (released here) and `grad` becomes the view itself.
+   */
+  receiveGrad(grad: Tensor): void {
+    if (this.#flat) {
+      if (grad !== this.#flat.grad) grad.dispose();
+      this.grad = this.#flat.grad;
+      return;
+    }
+    this.setGrad(grad);
+  }
+
+  /** @internal Makes `value` and `grad` (views of `group`'s buffers, holding this parameter's values) its own. */
+  bindFlat(group: FlatParameters, value: Tensor, grad: Tensor): void {
+    if (this.value !== value) this.value.dispose();
+    if (this.grad && this.grad !== this.#flat?.grad) this.grad.dispose();
+    this.value = value;
+    this.grad = null;
+    this.#flat = { group, grad };
   }
 
   /** Frees the value and the gradient (the module's {@link Module.dispose} calls this). */
   dispose(): void {
     this.value.dispose();
     this.setGrad(null);
+    this.#flat?.grad.dispose();
   }
 }
 

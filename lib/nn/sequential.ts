@@ -9,11 +9,17 @@
 import { Tensor } from '../tensor';
 import { ReLU } from './activation';
 import { Conv2d } from './conv2d';
+import { linearEpilogues } from './epilogues';
 import { Linear } from './linear';
 import { Module, type BackwardOptions } from './module';
 
 function isFusable(layer: Module | undefined, next: Module | undefined): layer is Conv2d | Linear {
   return (layer instanceof Conv2d || layer instanceof Linear) && next instanceof ReLU;
+}
+
+/** A Linear (with bias), ReLU, Linear sequence that the epilogue pair covers (epilogues.ts). */
+function isEpiloguePair(layer: Module | undefined, relu: Module | undefined, next: Module | undefined): layer is Linear {
+  return layer instanceof Linear && layer.bias !== null && relu instanceof ReLU && next instanceof Linear;
 }
 
 /**
@@ -67,7 +73,13 @@ export class Sequential extends Module {
       const layer = layers[i]!;
       const next = layers[i + 1];
       let y: Tensor;
-      if (isFusable(layer, next)) {
+      if (this.training && linearEpilogues() && isEpiloguePair(layer, next, layers[i + 2])) {
+        const { output, mask } = layer.forwardReluMask(x);
+        y = output;
+        (next as ReLU).adoptOutput(y);
+        (next as ReLU).adoptMask(mask);
+        i++;
+      } else if (isFusable(layer, next)) {
         y = layer.forwardFused(x, true);
         (next as ReLU).adoptOutput(y);
         i++;
@@ -85,8 +97,31 @@ export class Sequential extends Module {
     const layers = this.layers;
     let grad: Tensor | null = gradOutput;
     for (let i = layers.length - 1; i >= 0; i--) {
+      const layer = layers[i]!;
+      const relu = layers[i - 1];
+      const first = layers[i - 2];
+      if (layer instanceof Linear && relu instanceof ReLU && relu.hasMask && isEpiloguePair(first, relu, layer)) {
+        // The epilogue pair: this layer's backward-data product runs through the ReLU's mask and
+        // gives the first layer's bias gradient; the first layer then does the rest.
+        const mask = relu.takeMask()!;
+        let preActivation: Tensor;
+        try {
+          preActivation = layer.backwardThroughRelu(grad!, mask, first);
+        } finally {
+          mask.dispose();
+          relu.clearSaved();
+        }
+        if (grad !== gradOutput) grad!.dispose();
+        try {
+          grad = first.backwardBiasDone(preActivation, i - 2 > 0 || options.inputGrad !== false);
+        } finally {
+          preActivation.dispose();
+        }
+        i -= 2;
+        continue;
+      }
       const wantInput = i > 0 || options.inputGrad !== false;
-      const next: Tensor | null = layers[i]!.backward(grad!, { inputGrad: wantInput });
+      const next: Tensor | null = layer.backward(grad!, { inputGrad: wantInput });
       if (grad !== gradOutput) grad!.dispose();
       grad = next;
     }

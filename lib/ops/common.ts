@@ -5,7 +5,7 @@
  * @module
  */
 import type { Backend } from '../backend/backend';
-import { loadCpuAddon } from '../backend/load';
+import { loadAnyAddon } from '../backend/load';
 import type { NativeAddon, NativeTensor } from '../backend/native';
 import { callNative } from '../errors';
 import { checkTensor, Tensor } from '../tensor';
@@ -42,13 +42,13 @@ export function native<T>(fn: () => T): T {
 }
 
 /**
- * Asks the native shape rules (native/core/shapes.cc, the same code in both builds; the CPU build is
- * always loaded) for an output shape. Their RangeError is re-labelled with `who` (a layer's or op's
+ * Asks the native shape rules (native/core/shapes.cc, the same code in both builds; the CPU build's
+ * unless only the CUDA build loads) for an output shape. Their RangeError is re-labelled with `who` (a layer's or op's
  * name), so a layer's outputShape and its forward report a shape problem in the same words.
  */
 export function nativeShape(who: string, query: (addon: NativeAddon) => number[]): number[] {
   try {
-    return callNative(() => query(loadCpuAddon()));
+    return callNative(() => query(loadAnyAddon()));
   } catch (error) {
     if (error instanceof RangeError || error instanceof TypeError) {
       const relabelled = new (error.constructor as typeof RangeError)(`${who}: ${error.message.replace(/^\w+: /, '')}`);

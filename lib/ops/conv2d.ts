@@ -113,24 +113,47 @@ export function conv2dBackwardData(
   return wrap(backend, native(() => backend.native.conv2dBackwardData(gradOutput.handle, weight.handle, g, inputShape)));
 }
 
-/** Gradients of conv2d with respect to its weight (of shape `weightShape`) and, when `bias`, its bias. */
+/**
+ * Gradients of conv2d with respect to its weight (of shape `weightShape`) and, when `bias`, its bias.
+ * With `into`, they are written into those tensors (float32 of the gradients' shapes; a layer's
+ * views of a flat gradient buffer) and the results are new handles to them.
+ */
 export function conv2dBackwardFilter(
   input: Tensor,
   gradOutput: Tensor,
   weightShape: readonly number[],
-  options: Conv2dOptions & { bias?: boolean } = {},
+  options: Conv2dOptions & {
+    /** Also the bias gradient. */
+    bias?: boolean;
+    /** Where to write the gradients instead of new tensors. */
+    into?: {
+      /** Receives dL/dweight. */
+      gradWeight?: Tensor | null;
+      /** Receives dL/dbias. */
+      gradBias?: Tensor | null;
+    };
+  } = {},
 ): {
   /** dL/dweight, of shape `weightShape` ([out, in/groups, kh, kw]); the caller disposes it. */
   gradWeight: Tensor;
   /** dL/dbias [out] (gradOutput summed over N, H and W), or null unless `options.bias`; the caller disposes it. */
   gradBias: Tensor | null;
 } {
-  const backend = sameBackend('conv2dBackwardFilter', { input, gradOutput });
-  checkOptions(options, ['stride', 'padding', 'groups', 'bias'], 'conv2dBackwardFilter options');
+  const into = options.into ?? {};
+  const backend = sameBackend('conv2dBackwardFilter', { input, gradOutput }, { 'into.gradWeight': into.gradWeight, 'into.gradBias': into.gradBias });
+  checkOptions(options, ['stride', 'padding', 'groups', 'bias', 'into'], 'conv2dBackwardFilter options');
   const g = convGeometry(options);
   if (Array.isArray(weightShape)) checkPaddingFits(g, weightShape.slice(2), 'conv2dBackwardFilter');
   const [dw, db] = native(() =>
-    backend.native.conv2dBackwardFilter(input.handle, gradOutput.handle, g, weightShape, options.bias === true),
+    backend.native.conv2dBackwardFilter(
+      input.handle,
+      gradOutput.handle,
+      g,
+      weightShape,
+      options.bias === true,
+      into.gradWeight?.handle ?? null,
+      into.gradBias?.handle ?? null,
+    ),
   );
   return { gradWeight: wrap(backend, dw), gradBias: wrap(backend, db) };
 }

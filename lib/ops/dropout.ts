@@ -6,7 +6,21 @@
  */
 import { Tensor, type Seed } from '../tensor';
 import { native, sameBackend, wrap } from './common';
-import { numberIn } from '../validate';
+import { dropoutScalarWords } from './stepScalars';
+import { describe, numberIn } from '../validate';
+
+/** A seed or offset as the native ops take them: a non-negative integer or a bigint below 2^64. */
+function counterArg(value: unknown, name: string): bigint {
+  if (typeof value === 'bigint') {
+    if (value < 0n) throw new RangeError(`dropout: ${name} must be non-negative, got ${value}`);
+    if (value >= 1n << 64n) throw new RangeError(`dropout: ${name} must fit in 64 unsigned bits, got ${value}`);
+    return value;
+  }
+  if (typeof value !== 'number') throw new TypeError(`dropout: ${name} must be a number or a bigint, got ${describe(value)}`);
+  if (!Number.isInteger(value) || !Number.isSafeInteger(value)) throw new RangeError(`dropout: ${name} must be an integer, got ${value}`);
+  if (value < 0) throw new RangeError(`dropout: ${name} must be non-negative, got ${value}`);
+  return BigInt(value);
+}
 
 /** Returns the output and the mask (0 or 1 / (1 - p)); the backward pass is gradOutput * mask. */
 export function dropout(
@@ -22,7 +36,24 @@ export function dropout(
 } {
   const backend = sameBackend('dropout', { input });
   numberIn(p, 'p', 0, 1);
-  const [y, mask] = native(() => backend.native.dropoutForward(input.handle, p, seed, offset));
+  // The op reads seed and offset from device memory (the Dropout layer keeps them there: see
+  // stepScalars.ts); here they live in a small tensor for this call.
+  const scalars = Tensor.fromArray(dropoutScalarWords(counterArg(seed, 'seed'), counterArg(offset, 'offset')), [4], {
+    backend,
+    dtype: 'int32',
+  });
+  try {
+    const [y, mask] = native(() => backend.native.dropoutForward(input.handle, p, scalars.handle));
+    return { output: wrap(backend, y), mask: wrap(backend, mask) };
+  } finally {
+    scalars.dispose();
+  }
+}
+
+/** @internal {@link dropout} with seed and offset read from `scalars` (a DropoutScalars tensor) when the op runs. */
+export function dropoutWithScalars(input: Tensor, p: number, scalars: Tensor): { output: Tensor; mask: Tensor } {
+  const backend = sameBackend('dropout', { input, scalars });
+  const [y, mask] = native(() => backend.native.dropoutForward(input.handle, p, scalars.handle));
   return { output: wrap(backend, y), mask: wrap(backend, mask) };
 }
 

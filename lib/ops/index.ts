@@ -11,3 +11,4 @@ export * from './linear';
 export * from './loss';
 export * from './lrn';
 export * from './pool2d';
+export * from './preprocess';

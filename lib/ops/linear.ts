@@ -23,20 +23,74 @@ export function linearBackwardData(gradOutput: Tensor, weight: Tensor): Tensor {
   return wrap(backend, native(() => backend.native.linearBackwardData(gradOutput.handle, weight.handle)));
 }
 
-/** dW = dyᵀ · x and, when `bias`, db = column sums of dy. */
+/**
+ * dW = dyᵀ · x and, when `bias`, db = column sums of dy. With `into`, they are written into those
+ * tensors (float32 of the gradients' shapes; a layer's views of a flat gradient buffer) and the
+ * results are new handles to them.
+ */
 export function linearBackwardWeight(
   input: Tensor,
   gradOutput: Tensor,
-  options: { bias?: boolean } = {},
+  options: {
+    /** Also the bias gradient. */
+    bias?: boolean;
+    /** Where to write the gradients instead of new tensors. */
+    into?: {
+      /** Receives dL/dweight. */
+      gradWeight?: Tensor | null;
+      /** Receives dL/dbias. */
+      gradBias?: Tensor | null;
+    };
+  } = {},
 ): {
   /** dL/dweight [out, in]; the caller disposes it. */
   gradWeight: Tensor;
   /** dL/dbias [out], or null unless `options.bias`; the caller disposes it. */
   gradBias: Tensor | null;
 } {
-  const backend = sameBackend('linearBackwardWeight', { input, gradOutput });
-  const [dw, db] = native(() => backend.native.linearBackwardWeight(input.handle, gradOutput.handle, options?.bias === true));
+  const into = options?.into ?? {};
+  const backend = sameBackend('linearBackwardWeight', { input, gradOutput }, { 'into.gradWeight': into.gradWeight, 'into.gradBias': into.gradBias });
+  const [dw, db] = native(() =>
+    backend.native.linearBackwardWeight(
+      input.handle,
+      gradOutput.handle,
+      options?.bias === true,
+      into.gradWeight?.handle ?? null,
+      into.gradBias?.handle ?? null,
+    ),
+  );
   return { gradWeight: wrap(backend, dw), gradBias: wrap(backend, db) };
+}
+
+/**
+ * The first half of a Linear, ReLU, Linear epilogue pair: relu(x · weightᵀ + bias), and the ReLU's
+ * mask (an int32 tensor in the backend's own bit layout, only for {@link linearBackwardDataRelu}).
+ */
+export function linearReluWithMask(input: Tensor, weight: Tensor, bias: Tensor): {
+  /** The output; the caller disposes it. */
+  output: Tensor;
+  /** Where the output is positive; the caller disposes it. */
+  mask: Tensor;
+} {
+  const backend = sameBackend('linearReluWithMask', { input, weight, bias });
+  const [y, mask] = native(() => backend.native.linearForwardReluMask(input.handle, weight.handle, bias.handle));
+  return { output: wrap(backend, y), mask: wrap(backend, mask) };
+}
+
+/**
+ * The second half: the gradient that reaches the pre-activation of the layer whose ReLU made
+ * `mask`, (gradOutput · weight) where the mask is set and 0 elsewhere, and that layer's bias
+ * gradient, its column sums (written into `into` when given).
+ */
+export function linearBackwardDataRelu(gradOutput: Tensor, weight: Tensor, mask: Tensor, into: Tensor | null = null): {
+  /** The gradient of the pre-activation; the caller disposes it. */
+  gradInput: Tensor;
+  /** The masked layer's bias gradient; the caller disposes it. */
+  gradBias: Tensor;
+} {
+  const backend = sameBackend('linearBackwardDataRelu', { gradOutput, weight, mask }, { into });
+  const [dx, db] = native(() => backend.native.linearBackwardDataRelu(gradOutput.handle, weight.handle, mask.handle, into?.handle ?? null));
+  return { gradInput: wrap(backend, dx), gradBias: wrap(backend, db) };
 }
 
 /** The output shape of {@link linear} for these shapes (a RangeError when they do not fit, naming `who`). */

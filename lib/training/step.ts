@@ -1,12 +1,35 @@
 /**
- * One training step, as the Trainer runs it and the benchmark times it, and the bound on how far
- * the host runs ahead of the device.
+ * One training step, as the Trainer runs it and the benchmark times it (plainly, or captured into a
+ * graph and replayed: {@link TrainStepper}), the inference forward likewise ({@link InferenceRunner}),
+ * and the bound on how far the host runs ahead of the device.
  * @module
  */
 import type { AlexNet } from '../models/alexnet';
+import { linearEpilogues } from '../nn/epilogues';
+import type { Dropout } from '../nn/dropout';
 import { softmaxCrossEntropy } from '../ops/loss';
 import type { SGD } from '../optim/sgd';
 import type { Tensor } from '../tensor';
+import { dropoutLayers } from './resume';
+import { nativeGraphs, StepCapture, type CapturableStep, type GraphFactory } from './stepCapture';
+
+const ids = new WeakMap<object, number>();
+let nextId = 1;
+/** A number naming an object for as long as it lives (structure keys compare them). */
+function idOf(object: object): number {
+  let id = ids.get(object);
+  if (id === undefined) {
+    id = nextId++;
+    ids.set(object, id);
+  }
+  return id;
+}
+
+/** What besides the parameters decides the recorded work: the backend's modes and the epilogue switch. */
+function modeKey(model: AlexNet): string {
+  const backend = model.backend;
+  return `${backend.kind}:${backend.mathMode}:${backend.deterministic ? 'det' : 'any'}:${linearEpilogues() ? 'epi' : 'plain'}`;
+}
 
 /**
  * Forward in the model's current mode, fused softmax cross-entropy (mean) with its gradient,
@@ -32,6 +55,152 @@ export function trainStep(model: AlexNet, optimizer: SGD, input: Tensor, labels:
     logits.dispose();
     loss?.dispose();
     throw error;
+  }
+}
+
+/** The training step as a {@link CapturableStep}: inputs [images, labels], outputs logits and loss. */
+export class TrainStepProgram implements CapturableStep<{ logits: Tensor; loss: Tensor }> {
+  readonly #dropouts: Dropout[];
+
+  constructor(
+    /** The model trained (its parameters must be its flat buffers for the step to be captured). */
+    readonly model: AlexNet,
+    /** The optimizer (updating the model's flat buffers in one pass). */
+    readonly optimizer: SGD,
+  ) {
+    this.#dropouts = dropoutLayers(model).map(([, d]) => d);
+  }
+
+  structureKey(): string | null {
+    const { model, optimizer } = this;
+    // A graph holds raw addresses: only parameters that never move (the flat buffers) can be captured.
+    if (!optimizer.flat || optimizer.flat !== model.flat) return null;
+    return `train:${idOf(model.flat)}:${idOf(optimizer)}:${model.training}:${modeKey(model)}`;
+  }
+
+  prepare(): void {
+    this.optimizer.syncScalars();
+    const backend = this.model.backend;
+    for (const d of this.#dropouts) d.syncScalars(backend);
+  }
+
+  run([images, labels]: readonly Tensor[]): { logits: Tensor; loss: Tensor } {
+    return trainStep(this.model, this.optimizer, images!, labels!);
+  }
+
+  saveState(): () => void {
+    const steps = this.optimizer.steps;
+    const offsets = this.#dropouts.map((d) => d.offset);
+    return () => {
+      this.optimizer.steps = steps;
+      this.optimizer.invalidateScalars();
+      this.#dropouts.forEach((d, i) => {
+        d.offset = offsets[i]!;
+        d.invalidateScalars();
+      });
+    };
+  }
+
+  replayEffects(): () => void {
+    const elements = this.#dropouts.map((d) => d.lastForwardElements);
+    return () => {
+      this.optimizer.replayedStep();
+      this.#dropouts.forEach((d, i) => {
+        if (elements[i]! > 0) d.replayedForward(elements[i]!);
+      });
+    };
+  }
+}
+
+/** The inference forward as a {@link CapturableStep}: input [images], output logits (evaluation mode). */
+export class InferenceProgram implements CapturableStep<{ logits: Tensor }> {
+  constructor(
+    /** The model (in evaluation mode for the forward to be captured). */
+    readonly model: AlexNet,
+  ) {}
+
+  structureKey(): string | null {
+    const { model } = this;
+    if (model.training) return null; // training-mode forwards keep tensors for a backward pass
+    return `infer:${idOf(model.flat)}:${modeKey(model)}`;
+  }
+
+  prepare(): void {}
+
+  run([images]: readonly Tensor[]): { logits: Tensor } {
+    return { logits: this.model.forward(images!) };
+  }
+
+  saveState(): () => void {
+    return () => {};
+  }
+
+  replayEffects(): () => void {
+    return () => {};
+  }
+}
+
+/** Options of {@link TrainStepper} and {@link InferenceRunner}. */
+export interface StepperOptions {
+  /** Capture and replay graphs (default true; ALEXNET_CUDA_GRAPHS=0 turns them off everywhere). */
+  graphs?: boolean;
+  /** Plain calls before the capture, the pool warm-up included; default 2. */
+  warmup?: number;
+  /** Where the one line about a failed capture goes (default stderr). */
+  log?: (line: string) => void;
+  /** @internal Another graph factory (tests). */
+  graphFactory?: GraphFactory;
+}
+
+function captureOptions(model: AlexNet, options: StepperOptions) {
+  return {
+    graphs: options.graphs === false ? null : (options.graphFactory ?? nativeGraphs(model.backend)),
+    ...(options.warmup !== undefined ? { warmup: options.warmup } : {}),
+    ...(options.log ? { log: options.log } : {}),
+  };
+}
+
+/**
+ * Training steps as the Trainer and the benchmark run them: plainly at first, then captured into a
+ * graph per batch shape and replayed (lib/training/stepCapture.ts). The results are the same as
+ * {@link trainStep}'s, step for step.
+ */
+export class TrainStepper {
+  /** The capture logic (its phase per shape, for reports and tests). */
+  readonly capture: StepCapture<{ logits: Tensor; loss: Tensor }>;
+
+  constructor(model: AlexNet, optimizer: SGD, options: StepperOptions = {}) {
+    this.capture = new StepCapture(new TrainStepProgram(model, optimizer), captureOptions(model, options));
+  }
+
+  /** One step on a batch; returns the logits and the mean loss, new tensors the caller disposes. */
+  step(images: Tensor, labels: Tensor): { logits: Tensor; loss: Tensor } {
+    return this.capture.run([images, labels]);
+  }
+
+  /** Frees the graphs and their memory. */
+  dispose(): void {
+    this.capture.dispose();
+  }
+}
+
+/** Inference forwards (evaluation mode), captured and replayed per batch shape as {@link TrainStepper} does. */
+export class InferenceRunner {
+  /** The capture logic. */
+  readonly capture: StepCapture<{ logits: Tensor }>;
+
+  constructor(model: AlexNet, options: StepperOptions = {}) {
+    this.capture = new StepCapture(new InferenceProgram(model), captureOptions(model, options));
+  }
+
+  /** The logits for a batch (the model must be in evaluation mode to be captured); the caller disposes them. */
+  forward(images: Tensor): Tensor {
+    return this.capture.run([images]).logits;
+  }
+
+  /** Frees the graphs and their memory. */
+  dispose(): void {
+    this.capture.dispose();
   }
 }
 

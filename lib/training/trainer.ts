@@ -42,7 +42,7 @@ import { DeviceMetrics, meansOf, type MetricSums, type MetricValues } from './me
 import { MetricsLog } from './metricsLog';
 import { createProgress, formatDuration, type ProgressMode, type ProgressReporter } from './progress';
 import { dropoutLayers, readResumeCheckpoint, restoreTraining, type TrainingState } from './resume';
-import { StepWindow, trainStep } from './step';
+import { InferenceRunner, StepWindow, TrainStepper } from './step';
 import { StopSignals, type StopReason } from './stopSignals';
 
 
@@ -238,18 +238,24 @@ export class Trainer {
         ...(o.workers !== undefined ? { workers: o.workers } : {}),
         ...(o.prefetch !== undefined ? { prefetch: o.prefetch } : {}),
       });
-      return this.#evaluate(loader);
+      const runner = new InferenceRunner(model);
+      try {
+        return await this.#evaluate(loader, runner);
+      } finally {
+        runner.dispose();
+      }
     });
   }
 
-  async #evaluate(loader: DataLoader): Promise<EvalResult> {
+  /** One pass over `loader` in evaluation mode; forwards go through `runner` (captured after warm-up). */
+  async #evaluate(loader: DataLoader, runner: InferenceRunner): Promise<EvalResult> {
     const model = this.model;
     const metrics = new DeviceMetrics(model.backend, model.config.numClasses);
     const window = new StepWindow(2);
     const start = performance.now();
     try {
       for await (const batch of loader.batches(0)) {
-        const logits = inEvalMode(model, () => model.forward(batch.input));
+        const logits = inEvalMode(model, () => runner.forward(batch.input));
         const loss = this.#loss.value(logits, batch.labels);
         metrics.add(loss, logits, batch.labels);
         loss.dispose();
@@ -276,7 +282,7 @@ export class Trainer {
    */
   async fit(train: Dataset, val: Dataset | null, options: FitOptions): Promise<FitResult> {
     return useModel(this.model, 'Trainer.fit', async () => {
-      const run = new FitRun(this.model, (loader) => this.#evaluate(loader), train, val, options);
+      const run = new FitRun(this.model, (loader, runner) => this.#evaluate(loader, runner), train, val, options);
       this.optimizer?.dispose();
       this.optimizer = run.optimizer;
       return run.run();
@@ -309,6 +315,10 @@ class FitRun {
   /** The run's id (a resumed run's comes from its checkpoint); set by #prepare. */
   runId = '';
   directory: CheckpointDirectory | null = null;
+  /** Training steps, captured into a graph per batch shape after warm-up (step.ts). */
+  readonly stepper: TrainStepper;
+  /** Validation forwards, likewise. */
+  readonly inference: InferenceRunner;
   history: EpochRecord[] = [];
   lastCheckpoint: string | null = null;
   /** Training images gone through in this call, and the estimate of the time left. */
@@ -320,7 +330,7 @@ class FitRun {
   constructor(
     model: AlexNet,
     /** Trainer.evaluate's loop, for the validation after each epoch. */
-    readonly validate: (loader: DataLoader) => Promise<EvalResult>,
+    readonly validate: (loader: DataLoader, runner: InferenceRunner) => Promise<EvalResult>,
     readonly train: Dataset,
     readonly val: Dataset | null,
     readonly options: FitOptions,
@@ -370,6 +380,8 @@ class FitRun {
     this.output = new TolerantOutput(options.output ?? process.stdout);
     this.progress = createProgress(options.progress ?? 'auto', this.output, this.readEverySeconds);
     this.log = options.metricsLog ? new MetricsLog(options.metricsLog) : null;
+    this.stepper = new TrainStepper(model, this.optimizer, { log: (line) => this.progress.line(line) });
+    this.inference = new InferenceRunner(model, { log: (line) => this.progress.line(line) });
     this.signals =
       options.handleSignals ?? true
         ? new StopSignals((signal) =>
@@ -410,6 +422,8 @@ class FitRun {
       this.progress.close();
       this.signals?.remove();
       this.output.release();
+      this.stepper.dispose();
+      this.inference.dispose();
       await Promise.all([this.loader.close(), this.valLoader?.close()]);
       // A log that cannot be written fails the run, but never hides the error that already did.
       if (failed) await this.log?.close().catch(() => {});
@@ -541,7 +555,7 @@ class FitRun {
         lr = this.baseLr * schedule.factor({ epoch, batch: batch.index, stepsPerEpoch: this.stepsPerEpoch });
         optimizer.lr = lr;
         const firstStepOfEpoch = epochImages === 0;
-        const { logits, loss } = trainStep(model, optimizer, batch.input, batch.labels);
+        const { logits, loss } = this.stepper.step(batch.input, batch.labels);
         metrics.add(loss, logits, batch.labels);
         logits.dispose();
         const step = optimizer.steps;
@@ -614,7 +628,7 @@ class FitRun {
       await check(sums, watch.pending);
       const trained = meansOf(sums);
       const validationStart = performance.now();
-      const validation = this.valLoader ? await this.validate(this.valLoader) : null;
+      const validation = this.valLoader ? await this.validate(this.valLoader, this.inference) : null;
       this.timing.validationSeconds += (performance.now() - validationStart) / 1000;
       const record: EpochRecord = {
         epoch,

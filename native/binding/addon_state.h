@@ -20,6 +20,7 @@ struct AddonState {
   std::unique_ptr<Backend> backend;
   std::string unavailable_reason;  // set once creation failed
   Napi::FunctionReference tensor_constructor;
+  const void* graph_scope = nullptr;  // the Graph whose warm-up or capture is in progress
   CompletionWorker completions;
 
   // The environment's cleanup hook (a worker thread terminated or exiting, or the process ending),

@@ -34,6 +34,8 @@ Napi::Error to_js_error(Napi::Env env, std::exception_ptr failure) {
     return Napi::RangeError::New(env, e.what());
   } catch (const OutOfMemoryError& e) {
     return coded_error(env, "OutOfMemoryError", "ERR_OUT_OF_MEMORY", e.what());
+  } catch (const CaptureError& e) {
+    return coded_error(env, "CaptureError", "ERR_CAPTURE", e.what());
   } catch (const DeviceLostError& e) {
     return coded_error(env, "DeviceLostError", "ERR_DEVICE_LOST", e.what());
   } catch (const BackendError& e) {

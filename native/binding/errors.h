@@ -14,7 +14,7 @@
 namespace alexnet::binding {
 
 // Runs `body`, converting any exception from native code into the matching JS error:
-// TypeError, RangeError, or an Error whose code is ERR_OUT_OF_MEMORY, ERR_DEVICE_LOST or ERR_BACKEND.
+// TypeError, RangeError, or an Error whose code is ERR_OUT_OF_MEMORY, ERR_DEVICE_LOST, ERR_CAPTURE or ERR_BACKEND.
 Napi::Value guarded(const Napi::CallbackInfo& info, const std::function<Napi::Value()>& body);
 // The JS error for a native failure, as guarded() throws it (also for failures of queued work).
 Napi::Error to_js_error(Napi::Env env, std::exception_ptr failure);

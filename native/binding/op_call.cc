@@ -78,6 +78,15 @@ Tensor OpCall::output(const Shape& shape, DType dtype) const {
   return t;
 }
 
+Tensor OpCall::output_into(size_t index, const char* name, const Shape& shape) const {
+  OptTensor given = optional_tensor(index, name, DType::f32);
+  if (!given) return output(shape);
+  if (given->shape != shape)
+    throw alexnet::RangeError(std::string(op_) + ": " + name + " must have shape " + shape_string(shape) + ", got " +
+                              shape_string(given->shape));
+  return *given;
+}
+
 Napi::Value OpCall::result(const Tensor& t) const { return TensorHandle::wrap(env(), t); }
 
 Napi::Value OpCall::result(const Tensor& a, const OptTensor& b) const {

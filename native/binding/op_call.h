@@ -40,9 +40,13 @@ class OpCall {
   uint64_t seed(size_t index, const char* name) const;  // a non-negative integer or a BigInt below 2^64
   Shape shape(size_t index, const char* name) const;
   Napi::Object object(size_t index, const char* name) const;
+  Napi::Value info_value(size_t index) const { return info_[index]; }
 
   // A new tensor for the op to write.
   Tensor output(const Shape& shape, DType dtype = DType::f32) const;
+  // The tensor at `index` for the op to write into (float32 of exactly `shape`: a view of a flat
+  // gradient buffer, say), or a new one when that argument is null or undefined.
+  Tensor output_into(size_t index, const char* name, const Shape& shape) const;
 
   // Results: a new Tensor handle; two as [a, b | null]; a shape as an array of numbers; nothing.
   Napi::Value result(const Tensor& t) const;

@@ -69,17 +69,22 @@ LrnParams lrn_params(const OpCall& call, size_t index) {
   return p;
 }
 
-// {lr, momentum, dampening, weightDecay, nesterov, firstStep}
+// {momentum, dampening, weightDecay, nesterov}; the learning rate and step count are step scalars.
 SgdParams sgd_params(const OpCall& call, size_t index) {
   Napi::Object o = call.object(index, "options");
   SgdParams p;
-  p.lr = static_cast<float>(number_arg(o.Get("lr"), call.op(), "lr"));
   p.momentum = static_cast<float>(number_arg(o.Get("momentum"), call.op(), "momentum"));
   p.dampening = static_cast<float>(number_arg(o.Get("dampening"), call.op(), "dampening"));
   p.weight_decay = static_cast<float>(number_arg(o.Get("weightDecay"), call.op(), "weightDecay"));
   p.nesterov = bool_arg(o.Get("nesterov"), call.op(), "nesterov");
-  p.first_step = bool_arg(o.Get("firstStep"), call.op(), "firstStep");
   return p;
+}
+
+// The step scalars at `index`: an int32 tensor of kScalarWords words (op_params.h).
+Tensor step_scalars(const OpCall& call, size_t index) {
+  Tensor scalars = call.tensor(index, "scalars", DType::i32);
+  shapes::step_scalars(call.op(), {"scalars", scalars.shape});
+  return scalars;
 }
 
 // ---- elementwise ------------------------------------------------------------------------------
@@ -102,6 +107,16 @@ Napi::Value multiply(OpCall& call) {
   Tensor out = call.output(a.shape);
   call.backend().multiply(a, b, out);
   return call.result(out);
+}
+
+// advanceCounter(t, word, increment): the uint64 at int32 words [word, word + 1] of t += increment
+Napi::Value advance_counter(OpCall& call) {
+  Tensor t = call.tensor(0, "tensor", i32);
+  int64_t word = call.integer(1, "word");
+  uint64_t increment = call.seed(2, "increment");
+  shapes::counter_word(call.op(), {"tensor", t.shape}, word);
+  call.backend().advance_counter(t, static_cast<int>(word), increment);
+  return call.none();
 }
 
 // copy(dst, src), of either element type
@@ -143,7 +158,8 @@ Napi::Value conv2d_backward_data(OpCall& call) {
   return call.result(dx);
 }
 
-// conv2dBackwardFilter(x, dy, geometry, weightShape, withBias) -> [dw, db | null]
+// conv2dBackwardFilter(x, dy, geometry, weightShape, withBias, dwOut?, dbOut?) -> [dw, db | null];
+// dw and db are written into dwOut and dbOut when given (views of the flat gradient buffer).
 Napi::Value conv2d_backward_filter(OpCall& call) {
   Tensor x = call.tensor(0, "input", f32);
   Tensor dy = call.tensor(1, "gradOutput", f32);
@@ -152,9 +168,9 @@ Napi::Value conv2d_backward_filter(OpCall& call) {
   bool with_bias = call.flag(4, "withBias");
   Shape output = shapes::conv2d_output(call.op(), {"input", x.shape}, {"weightShape", weight}, nullptr, g);
   shapes::require_same_shape(call.op(), {"the output computed from weightShape", output}, {"gradOutput", dy.shape});
-  Tensor dw = call.output(weight);
+  Tensor dw = call.output_into(5, "gradWeightOut", weight);
   OptTensor db;
-  if (with_bias) db = call.output({weight[0]});
+  if (with_bias) db = call.output_into(6, "gradBiasOut", {weight[0]});
   call.backend().conv2d_backward_filter(g, x, dy, dw, db);
   return call.result(dw, db);
 }
@@ -264,16 +280,15 @@ Napi::Value softmax_forward(OpCall& call) {
 
 // ---- dropout ----------------------------------------------------------------------------------
 
-// dropoutForward(x, p, seed, offset) -> [y, mask]
+// dropoutForward(x, p, scalars) -> [y, mask]; seed and offset are read from the scalars when it runs
 Napi::Value dropout_forward(OpCall& call) {
   Tensor x = call.tensor(0, "input", f32);
   float p = static_cast<float>(call.number(1, "p"));
-  uint64_t seed = call.seed(2, "seed");
-  uint64_t offset = call.seed(3, "offset");
+  Tensor scalars = step_scalars(call, 2);
   shapes::require_non_empty(call.op(), {"input", x.shape});
   Tensor y = call.output(x.shape);
   Tensor mask = call.output(x.shape);
-  call.backend().dropout_forward(p, seed, offset, x, y, mask);
+  call.backend().dropout_forward(p, scalars, x, y, mask);
   return call.result(y, mask);
 }
 
@@ -299,16 +314,44 @@ Napi::Value linear_backward_data(OpCall& call) {
   return call.result(dx);
 }
 
-// linearBackwardWeight(x, dy, withBias) -> [dw, db | null]
+// linearBackwardWeight(x, dy, withBias, dwOut?, dbOut?) -> [dw, db | null], written into dwOut and
+// dbOut when given
 Napi::Value linear_backward_weight(OpCall& call) {
   Tensor x = call.tensor(0, "input", f32);
   Tensor dy = call.tensor(1, "gradOutput", f32);
   bool with_bias = call.flag(2, "withBias");
-  Tensor dw = call.output(shapes::linear_weight_grad(call.op(), {"input", x.shape}, {"gradOutput", dy.shape}));
+  Tensor dw = call.output_into(3, "gradWeightOut",
+                               shapes::linear_weight_grad(call.op(), {"input", x.shape}, {"gradOutput", dy.shape}));
   OptTensor db;
-  if (with_bias) db = call.output({dy.dim(1)});
+  if (with_bias) db = call.output_into(4, "gradBiasOut", {dy.dim(1)});
   call.backend().linear_backward_weight(x, dy, dw, db);
   return call.result(dw, db);
+}
+
+// linearForwardReluMask(x, w, b) -> [y, mask]: y = relu(x wᵀ + b) and the ReLU's mask
+Napi::Value linear_forward_relu_mask(OpCall& call) {
+  Tensor x = call.tensor(0, "input", f32);
+  Tensor w = call.tensor(1, "weight", f32);
+  Tensor b = call.tensor(2, "bias", f32);
+  Tensor y = call.output(shapes::linear_output(call.op(), {"input", x.shape}, {"weight", w.shape}, &b.shape));
+  Tensor mask = call.output({shapes::relu_mask_words(y.dim(0), y.dim(1))}, i32);
+  call.backend().linear_forward_relu_mask(x, w, b, y, mask);
+  return call.result(y, mask);
+}
+
+// linearBackwardDataRelu(dy, w, mask, dbOut?) -> [dx, db]: dx = (dy w) where the mask is set, else
+// 0; db = column sums of dx (the bias gradient of the layer whose ReLU made the mask)
+Napi::Value linear_backward_data_relu(OpCall& call) {
+  Tensor dy = call.tensor(0, "gradOutput", f32);
+  Tensor w = call.tensor(1, "weight", f32);
+  Tensor mask = call.tensor(2, "mask", i32);
+  Shape input = shapes::linear_input_grad(call.op(), {"gradOutput", dy.shape}, {"weight", w.shape});
+  const Shape mask_shape{shapes::relu_mask_words(input[0], input[1])};
+  shapes::require_same_shape(call.op(), {"the mask of the input's shape", mask_shape}, {"mask", mask.shape});
+  Tensor dx = call.output(input);
+  Tensor db = call.output_into(3, "gradBiasOut", {input[1]});
+  call.backend().linear_backward_data_relu(dy, w, mask, dx, db);
+  return call.result(dx, db);
 }
 
 // ---- loss -------------------------------------------------------------------------------------
@@ -339,11 +382,13 @@ Napi::Value count_topk_correct(OpCall& call) {
 
 // ---- sgd --------------------------------------------------------------------------------------
 
-// sgdStep(params[], grads[], buffers[] | null, options); the buffers are read when momentum != 0.
+// sgdStep(params[], grads[], buffers[] | null, options, scalars); the buffers are read when
+// momentum != 0; the learning rate and step count come from the scalars when the update runs.
 Napi::Value sgd_step(OpCall& call) {
   std::vector<Tensor> params = call.tensors(0, "params", f32);
   std::vector<Tensor> grads = call.tensors(1, "grads", f32);
   SgdParams p = sgd_params(call, 3);
+  Tensor scalars = step_scalars(call, 4);
   if (grads.size() != params.size())
     throw alexnet::RangeError(std::string(call.op()) + ": grads must hold one tensor per parameter");
   std::vector<Tensor> buffers;
@@ -360,8 +405,38 @@ Napi::Value sgd_step(OpCall& call) {
       shapes::require_same_shape(op.c_str(), {"params[i]", params[i].shape}, {"buffers[i]", buffers[i].shape});
     tensors.push_back({params[i], grads[i], buffers.empty() ? Tensor{} : buffers[i]});
   }
-  call.backend().sgd_step(p, tensors);
+  call.backend().sgd_step(p, tensors, scalars);
   return call.none();
+}
+
+// ---- preprocess -------------------------------------------------------------------------------
+
+// preprocess(x uint8 [N, C, H, W], outChannels, outHeight, outWidth, normalize | null) -> y, with
+// normalize = {mean: number[], invStd: number[]}, one value per output channel or one for all
+Napi::Value preprocess(OpCall& call) {
+  Tensor x = call.tensor(0, "input", DType::u8);
+  const int64_t channels = call.integer(1, "outChannels");
+  const int64_t height = call.integer(2, "outHeight"), width = call.integer(3, "outWidth");
+  Shape out = shapes::preprocess_output(call.op(), {"input", x.shape}, channels, height, width);
+  PreprocessParams p;
+  if (!call.info_value(4).IsNull() && !call.info_value(4).IsUndefined()) {
+    Napi::Object o = call.object(4, "normalize");
+    p.normalize = true;
+    for (const char* key : {"mean", "invStd"}) {
+      Napi::Value v = o.Get(key);
+      if (!v.IsArray()) throw alexnet::TypeError(std::string(call.op()) + ": normalize." + key + " must be an array");
+      Napi::Array a = v.As<Napi::Array>();
+      if (a.Length() != 1 && a.Length() != static_cast<uint32_t>(channels))
+        throw alexnet::RangeError(std::string(call.op()) + ": normalize." + key + " must hold 1 or " +
+                                  std::to_string(channels) + " values, got " + std::to_string(a.Length()));
+      double* target = std::string(key) == "mean" ? p.mean : p.inv_std;
+      for (int64_t c = 0; c < channels; ++c)
+        target[c] = number_arg(a.Get(static_cast<uint32_t>(a.Length() == 1 ? 0 : c)), call.op(), key);
+    }
+  }
+  Tensor y = call.output(out);
+  call.backend().preprocess(p, x, y);
+  return call.result(y);
 }
 
 // ---- shape queries: an op's output shape, from its input shapes, without running it ------------

@@ -91,6 +91,28 @@ Napi::Value synchronize_blocking(const Napi::CallbackInfo& info) {
   });
 }
 
+// mark() -> an opaque point in the backend's queue; msBetween(a, b) -> milliseconds of device work
+// from a to b (waits for b, blocking: for benchmarks). See core/backend.h's QueueMark.
+Napi::Value mark(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    auto* held = new std::shared_ptr<QueueMark>(backend(info.Env()).mark());
+    return Napi::External<std::shared_ptr<QueueMark>>::New(info.Env(), held,
+                                                           [](Napi::Env, std::shared_ptr<QueueMark>* p) { delete p; });
+  });
+}
+
+std::shared_ptr<QueueMark> mark_arg(const Napi::Value& value, const char* name) {
+  if (!value.IsExternal()) throw alexnet::TypeError(std::string("msBetween: ") + name + " must be a mark()");
+  return *value.As<Napi::External<std::shared_ptr<QueueMark>>>().Data();
+}
+
+Napi::Value ms_between(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    auto a = mark_arg(info[0], "start"), b = mark_arg(info[1], "end");
+    return Napi::Number::New(info.Env(), b->ms_since(*a));
+  });
+}
+
 // loadSharedLibrary(path) -> null | error text. Loads a library with RTLD_GLOBAL so that the CUDA
 // addon, loaded afterwards, finds its dependencies (cuDNN, cuBLAS from pip's folders) by soname.
 Napi::Value load_shared_library(const Napi::CallbackInfo& info) {
@@ -137,6 +159,8 @@ void register_runtime(Napi::Env env, Napi::Object exports) {
   exports.Set("synchronize", Napi::Function::New(env, synchronize, "synchronize"));
   exports.Set("loadSharedLibrary", Napi::Function::New(env, load_shared_library, "loadSharedLibrary"));
   exports.Set("synchronizeBlocking", Napi::Function::New(env, synchronize_blocking, "synchronizeBlocking"));
+  exports.Set("mark", Napi::Function::New(env, mark, "mark"));
+  exports.Set("msBetween", Napi::Function::New(env, ms_between, "msBetween"));
   exports.Set("testFailNextOp", Napi::Function::New(env, test_fail_next_op, "testFailNextOp"));
 }
 

@@ -18,8 +18,9 @@ DType parse_dtype(const Napi::Value& value) {
     std::string s = value.As<Napi::String>();
     if (s == "float32") return DType::f32;
     if (s == "int32") return DType::i32;
+    if (s == "uint8") return DType::u8;
   }
-  throw alexnet::TypeError("Tensor: dtype must be 'float32' or 'int32'");
+  throw alexnet::TypeError("Tensor: dtype must be 'float32', 'int32' or 'uint8'");
 }
 
 }  // namespace
@@ -34,6 +35,7 @@ Napi::Function TensorHandle::define(Napi::Env env) {
                          InstanceMethod<&TensorHandle::upload>("upload"),
                          InstanceMethod<&TensorHandle::download>("download"),
                          InstanceMethod<&TensorHandle::view>("view"),
+                         InstanceMethod<&TensorHandle::slice>("slice"),
                          InstanceMethod<&TensorHandle::dispose>("dispose"),
                          InstanceMethod<&TensorHandle::fill>("fill"),
                          InstanceMethod<&TensorHandle::fill_uniform>("fillUniform"),
@@ -113,12 +115,17 @@ Napi::Value TensorHandle::disposed(const Napi::CallbackInfo& info) {
 Napi::Value TensorHandle::upload(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
     const Tensor& t = live("upload");
-    if (!info[0].IsTypedArray()) throw alexnet::TypeError("Tensor.upload: data must be a Float32Array or Int32Array");
+    if (!info[0].IsTypedArray())
+      throw alexnet::TypeError("Tensor.upload: data must be a Float32Array, Int32Array or Uint8Array");
     Napi::TypedArray array = info[0].As<Napi::TypedArray>();
-    napi_typedarray_type want = t.dtype == DType::f32 ? napi_float32_array : napi_int32_array;
+    const napi_typedarray_type want = t.dtype == DType::f32   ? napi_float32_array
+                                      : t.dtype == DType::i32 ? napi_int32_array
+                                                              : napi_uint8_array;
+    const char* want_name = t.dtype == DType::f32   ? "Float32Array"
+                            : t.dtype == DType::i32 ? "Int32Array"
+                                                    : "Uint8Array";
     if (array.TypedArrayType() != want)
-      throw alexnet::TypeError(std::string("Tensor.upload: data must be a ") +
-                               (t.dtype == DType::f32 ? "Float32Array" : "Int32Array") + " for a " +
+      throw alexnet::TypeError(std::string("Tensor.upload: data must be a ") + want_name + " for a " +
                                dtype_name(t.dtype) + " tensor");
     if (static_cast<int64_t>(array.ElementLength()) != t.numel())
       throw alexnet::RangeError("Tensor.upload: data has " + std::to_string(array.ElementLength()) +
@@ -142,8 +149,10 @@ Napi::Value TensorHandle::download(const Napi::CallbackInfo& info) {
     Napi::TypedArray target;
     if (t.dtype == DType::f32)
       target = Napi::Float32Array::New(env, static_cast<size_t>(t.numel()));
-    else
+    else if (t.dtype == DType::i32)
       target = Napi::Int32Array::New(env, static_cast<size_t>(t.numel()));
+    else
+      target = Napi::Uint8Array::New(env, static_cast<size_t>(t.numel()));
     void* dst = static_cast<uint8_t*>(target.ArrayBuffer().Data()) + target.ByteOffset();
     return state(env).completions.start(env, backend(env).download(t, dst), target);
   });
@@ -167,6 +176,27 @@ Napi::Value TensorHandle::view(const Napi::CallbackInfo& info) {
   });
 }
 
+// slice(offset, shape): a view of numel(shape) elements from element `offset` of this tensor's
+// memory (how each parameter becomes a view of the flat buffers). It keeps the whole block alive.
+Napi::Value TensorHandle::slice(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    Tensor t = live("slice");
+    const int64_t offset = int_arg(info[0], "Tensor.slice", "offset");
+    Shape shape = shape_arg(info[1], "Tensor.slice", "shape");
+    if (offset < 0 || offset + numel_of(shape) > t.numel())
+      throw alexnet::RangeError("Tensor.slice: elements " + std::to_string(offset) + " to " +
+                                std::to_string(offset + numel_of(shape)) + " are outside the tensor " +
+                                shape_string(t.shape) + " of " + std::to_string(t.numel()) + " elements");
+    t.offset += static_cast<size_t>(offset) * dtype_size(t.dtype);
+    t.shape = shape;
+    Napi::Object handle = wrap(info.Env(), t);
+    TensorHandle* h = Unwrap(handle);
+    Napi::MemoryManagement::AdjustExternalMemory(info.Env(), -h->reported_bytes_);
+    h->reported_bytes_ = 0;
+    return handle;
+  });
+}
+
 Napi::Value TensorHandle::dispose(const Napi::CallbackInfo& info) {
   release(info.Env());
   return info.Env().Undefined();
@@ -175,6 +205,7 @@ Napi::Value TensorHandle::dispose(const Napi::CallbackInfo& info) {
 Napi::Value TensorHandle::fill(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
     const Tensor& t = live("fill");
+    if (t.dtype == DType::u8) throw alexnet::TypeError("Tensor.fill: tensor must be float32 or int32, got uint8");
     backend(info.Env()).fill(t, static_cast<float>(number_arg(info[0], "Tensor.fill", "value")));
     return info.This();
   });

@@ -32,6 +32,7 @@ class TensorHandle : public Napi::ObjectWrap<TensorHandle> {
   Napi::Value upload(const Napi::CallbackInfo& info);
   Napi::Value download(const Napi::CallbackInfo& info);
   Napi::Value view(const Napi::CallbackInfo& info);
+  Napi::Value slice(const Napi::CallbackInfo& info);
   Napi::Value dispose(const Napi::CallbackInfo& info);
   Napi::Value fill(const Napi::CallbackInfo& info);
   Napi::Value fill_uniform(const Napi::CallbackInfo& info);

@@ -16,6 +16,7 @@
 
 namespace alexnet {
 
+class CachingAllocator;
 using OptTensor = std::optional<Tensor>;
 
 // A point in the backend's queue: a fence, or a device-to-host copy. wait() blocks until the queue
@@ -32,6 +33,23 @@ struct AllocatorStats {
   uint64_t bytes_in_use = 0;  // held by live tensors
   uint64_t bytes_cached = 0;  // held by the cache, ready for reuse
   uint64_t peak_bytes_in_use = 0;
+};
+
+// Work recorded once by a capture and queued again by launch(), reading and writing the same memory
+// every time: a CUDA graph, or on the CPU build the list of closures the capture queued.
+class Graph {
+ public:
+  virtual ~Graph() = default;
+  virtual void launch() = 0;
+};
+
+// A point in a backend's queue, to time the device's own work between two points: CUDA events on
+// the GPU; on the CPU, the time its worker spent inside ops (so idle gaps do not count on either).
+class QueueMark {
+ public:
+  virtual ~QueueMark() = default;
+  // Milliseconds of device work from `earlier` to this mark; waits until this mark is reached.
+  virtual double ms_since(QueueMark& earlier) = 0;
 };
 
 using InfoValue = std::variant<std::string, double, bool>;
@@ -61,6 +79,18 @@ class Backend {
   // the op was to write).
   virtual std::shared_ptr<Completion> fence() = 0;
   void synchronize() { fence()->wait(); }
+  virtual std::shared_ptr<QueueMark> mark() = 0;
+
+  // Graph capture (TypeScript decides when: lib/training/stepCapture.ts). While a pool is in use
+  // every allocation comes from it (caching_allocator.h); between begin_capture and end_capture the
+  // queued work is recorded instead of run, system allocations throw CaptureError, and so do
+  // transfers and fences, which a graph cannot hold. end_capture always leaves capture mode; the
+  // pool stays in use until use_pool(nullptr).
+  virtual std::shared_ptr<CachingAllocator> create_pool() = 0;
+  virtual void use_pool(std::shared_ptr<CachingAllocator> pool) = 0;
+  virtual void begin_capture() = 0;
+  virtual std::unique_ptr<Graph> end_capture() = 0;  // throws CaptureError when nothing usable was recorded
+  virtual bool capturing() const = 0;
 
   // The JavaScript environment that owns this backend is going away (a worker thread terminated or
   // exiting): work not yet started may be dropped, since nothing will read its results. Returns

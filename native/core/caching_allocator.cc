@@ -11,7 +11,18 @@ CachingAllocator::CachingAllocator(std::string what, RawAllocate raw_allocate, R
 
 CachingAllocator::~CachingAllocator() {
   std::lock_guard<std::mutex> lock(mutex_);
+  if (parent_) {
+    for (auto& [size, ptr] : cached_) parent_->adopt(ptr, size);
+    cached_.clear();
+    return;
+  }
   free_cached_locked();
+}
+
+std::shared_ptr<CachingAllocator> CachingAllocator::create_pool() {
+  auto pool = std::make_shared<CachingAllocator>(what_ + " (graph pool)", raw_allocate_, raw_free_);
+  pool->parent_ = shared_from_this();
+  return pool;
 }
 
 size_t CachingAllocator::rounded_size(size_t bytes) {
@@ -22,10 +33,24 @@ size_t CachingAllocator::rounded_size(size_t bytes) {
   return size == 0 ? granule : size;
 }
 
+void* CachingAllocator::take_cached(size_t size) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = cached_.find(size);
+  if (it == cached_.end()) return nullptr;
+  void* ptr = it->second;
+  cached_.erase(it);
+  stats_.bytes_cached -= size;
+  return ptr;
+}
+
+void CachingAllocator::set_system_allocation_allowed(bool allowed) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  system_allowed_ = allowed;
+}
+
 std::shared_ptr<Storage> CachingAllocator::allocate(size_t bytes) {
   const size_t size = rounded_size(bytes);
   void* ptr = nullptr;
-  size_t block_size = size;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     // Reuse a cached block of exactly this (rounded) size. Handing out larger blocks would save a
@@ -34,15 +59,24 @@ std::shared_ptr<Storage> CachingAllocator::allocate(size_t bytes) {
     // taken: with exact sizes a step reuses precisely the blocks the step before it released.
     auto it = cached_.find(size);
     if (it != cached_.end()) {
-      block_size = it->first;
       ptr = it->second;
       cached_.erase(it);
-      stats_.bytes_cached -= block_size;
+      stats_.bytes_cached -= size;
     } else {
-      ptr = raw_allocate_(size);
+      // A pool takes from its parent's cache first (the parent's lock only: never the other way round).
+      if (parent_) ptr = parent_->take_cached(size);
+      if (!ptr && !system_allowed_) {
+        std::ostringstream msg;
+        msg << "the " << what_ << " would need a new block of " << size
+            << " bytes while system allocations are not allowed (during a graph capture every block must "
+               "come from the warm-up's cache)";
+        throw CaptureError(msg.str());
+      }
+      if (!ptr) ptr = raw_allocate_(size);
       if (!ptr) {
         // Give the cache back to the system and try once more before reporting out-of-memory.
         free_cached_locked();
+        if (parent_) parent_->empty_cache();
         ptr = raw_allocate_(size);
       }
       if (!ptr) {
@@ -54,14 +88,17 @@ std::shared_ptr<Storage> CachingAllocator::allocate(size_t bytes) {
       }
       ++stats_.system_allocations;
     }
-    stats_.bytes_in_use += block_size;
+    stats_.bytes_in_use += size;
     if (stats_.bytes_in_use > stats_.peak_bytes_in_use) stats_.peak_bytes_in_use = stats_.bytes_in_use;
   }
   std::weak_ptr<CachingAllocator> owner = weak_from_this();
+  std::weak_ptr<CachingAllocator> heir = parent_;  // takes the block if the pool is gone
   RawFree raw_free = raw_free_;
-  return std::make_shared<Storage>(ptr, block_size, [owner, raw_free](void* p, size_t n) {
+  return std::make_shared<Storage>(ptr, size, [owner, heir, raw_free](void* p, size_t n) {
     if (auto self = owner.lock()) {
       self->release(p, n);
+    } else if (auto parent = heir.lock()) {
+      parent->adopt(p, n);
     } else {
       raw_free(p);  // the allocator is gone (teardown): give the block straight back
     }
@@ -75,10 +112,21 @@ void CachingAllocator::release(void* ptr, size_t size) {
   stats_.bytes_cached += size;
 }
 
+void CachingAllocator::adopt(void* ptr, size_t size) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  cached_.emplace(size, ptr);
+  stats_.bytes_cached += size;
+}
+
 void CachingAllocator::free_cached_locked() {
-  for (auto& [size, ptr] : cached_) {
-    raw_free_(ptr);
-    ++stats_.system_frees;
+  if (parent_) {
+    // A pool's blocks stay in the family: its parent decides when memory goes back to the system.
+    for (auto& [size, ptr] : cached_) parent_->adopt(ptr, size);
+  } else {
+    for (auto& [size, ptr] : cached_) {
+      raw_free_(ptr);
+      ++stats_.system_frees;
+    }
   }
   cached_.clear();
   stats_.bytes_cached = 0;

@@ -28,6 +28,12 @@ struct OutOfMemoryError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// A graph capture could not be made (an allocation the pool could not serve without the system, a
+// call that cannot be recorded); the step runs without a graph instead.
+struct CaptureError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
 // The CUDA context is in a state it cannot leave (a sticky error): the process must restart to use the GPU.
 struct DeviceLostError : std::runtime_error {
   using std::runtime_error::runtime_error;

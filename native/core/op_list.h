@@ -33,6 +33,9 @@ ALEXNET_OP(add_scaled, addScaled, (const Tensor& dst, const Tensor& src, float a
 ALEXNET_OP(multiply, multiply, (const Tensor& a, const Tensor& b, const Tensor& out), (a, b, out), (overwrite(out)))
 // dst = src, element for element (the shapes may differ; the element counts do not)
 ALEXNET_OP(copy, copy, (const Tensor& dst, const Tensor& src), (dst, src), (overwrite(dst)))
+// The unsigned 64-bit counter at int32 words [word, word + 1] of t += increment (a step scalar, see op_params.h)
+ALEXNET_OP(advance_counter, advanceCounter, (const Tensor& t, int word, uint64_t increment), (t, word, increment),
+           (update(t)))
 
 // ---- conv2d: y = relu(conv(x) + b) when fuse_relu --------------------------------------------
 ALEXNET_OP(conv2d_forward, conv2dForward,
@@ -73,9 +76,10 @@ ALEXNET_OP(relu_backward, reluBackward, (const Tensor& y, const Tensor& dy, cons
 ALEXNET_OP(softmax_forward, softmaxForward, (const Tensor& x, const Tensor& y), (x, y), (overwrite(y)))
 
 // ---- dropout: inverted; mask = (u >= p) / (1 - p), u from Philox(seed, offset + index); y = x * mask
+// seed and offset are read from `scalars` (DropoutScalars) when the op runs.
 ALEXNET_OP(dropout_forward, dropoutForward,
-           (float p, uint64_t seed, uint64_t offset, const Tensor& x, const Tensor& y, const Tensor& mask),
-           (p, seed, offset, x, y, mask), (overwrite(y), overwrite(mask)))
+           (float p, const Tensor& scalars, const Tensor& x, const Tensor& y, const Tensor& mask),
+           (p, scalars, x, y, mask), (overwrite(y), overwrite(mask)))
 
 // ---- linear: y[n, o] = sum_i x[n, i] w[o, i] + b[o]; y = relu(...) when fuse_relu --------------
 ALEXNET_OP(linear_forward, linearForward,
@@ -86,6 +90,16 @@ ALEXNET_OP(linear_backward_data, linearBackwardData, (const Tensor& dy, const Te
 ALEXNET_OP(linear_backward_weight, linearBackwardWeight,
            (const Tensor& x, const Tensor& dy, const Tensor& dw, const OptTensor& db), (x, dy, dw, db),
            (overwrite(dw), overwrite(db)))
+// The epilogues of a Linear, ReLU, Linear sequence: the first layer's forward with bias and ReLU
+// that also keeps the ReLU's mask (`mask`: relu_mask_words(N, out) int32 words, in the backend's
+// own bit layout), and the second layer's backward-data product that applies that mask (ReLU's
+// backward) and sums the first layer's bias gradient: dx = (dy w) * (z > 0), db = column sums of dx.
+ALEXNET_OP(linear_forward_relu_mask, linearForwardReluMask,
+           (const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& y, const Tensor& mask), (x, w, b, y, mask),
+           (overwrite(y), overwrite(mask)))
+ALEXNET_OP(linear_backward_data_relu, linearBackwardDataRelu,
+           (const Tensor& dy, const Tensor& w, const Tensor& mask, const Tensor& dx, const Tensor& db),
+           (dy, w, mask, dx, db), (overwrite(dx), overwrite(db)))
 
 // ---- loss: softmax cross-entropy and top-k counting ---------------------------------------------
 // loss[0] = mean over the batch of -log softmax(logits)[label]; dlogits = (softmax - onehot) / N.
@@ -99,9 +113,17 @@ ALEXNET_OP(count_topk_correct, countTopkCorrect,
            (update(counter)))
 
 // ---- sgd: one update of every parameter tensor (torch.optim.SGD's arithmetic, see op_params.h) ---
-// update(tensors): each parameter and momentum buffer; the gradients are read.
-ALEXNET_OP(sgd_step, sgdStep, (const SgdParams& p, const std::vector<SgdTensors>& tensors), (p, tensors),
-           (update(tensors)))
+// lr and the step count are read from `scalars` (SgdScalars) when the op runs. One tensor of each
+// kind (the flat buffers every parameter is a view of) is the usual case: one pass over memory.
+// update(tensors): each parameter and momentum buffer; the gradients and the scalars are read.
+ALEXNET_OP(sgd_step, sgdStep, (const SgdParams& p, const std::vector<SgdTensors>& tensors, const Tensor& scalars),
+           (p, tensors, scalars), (update(tensors)))
+
+// ---- preprocess: image bytes to a model's input (see PreprocessParams) ---------------------------
+// x: uint8 [N, C, H, W]; y: float32 [N, C', OH, OW] with C' = C, or 3 from grey (C = 1). The resize
+// to OH x OW (none when the size is unchanged) uses core/resample.h's tables, resize.ts's filter.
+ALEXNET_OP(preprocess, preprocess, (const PreprocessParams& p, const Tensor& x, const Tensor& y), (p, x, y),
+           (overwrite(y)))
 
 #ifdef ALEXNET_TENSOR_OP_DEFAULTED
 #undef ALEXNET_TENSOR_OP

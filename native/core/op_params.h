@@ -36,13 +36,53 @@ struct LrnParams {
 // SGD with momentum, dampening, weight decay and Nesterov, exactly as torch.optim.SGD computes it:
 //   g = grad + weight_decay * p;  buf = momentum * buf + (1 - dampening) * g  (buf = g on the first step)
 //   p -= lr * (nesterov ? g + momentum * buf : buf)
+// The learning rate and the step count are not here: the update reads them from device memory
+// (SgdScalars), so that a captured step uses the values of the step it runs as.
 struct SgdParams {
-  float lr = 0.01f;
   float momentum = 0.0f;
   float dampening = 0.0f;
   float weight_decay = 0.0f;
   bool nesterov = false;
-  bool first_step = false;  // momentum buffers start as a copy of g, as PyTorch does
+};
+
+// Step scalars: the few numbers that change from one training step to the next, kept in device
+// memory (an int32 tensor of kScalarWords words) so that a step captured into a graph reads the
+// current values when it is launched, not the values it was captured with. TypeScript writes them
+// when they change (lib/training/stepScalars.ts); the step advances its counters itself
+// (advance_counter).
+constexpr int kScalarWords = 4;
+
+// SGD's: the learning rate, and the steps taken before this one (0: the first, which starts the
+// momentum buffers as a copy of the gradient, as PyTorch does).
+struct SgdScalars {
+  float lr;
+  uint32_t unused;
+  uint64_t step;
+};
+constexpr int kSgdStepWord = 2;  // where `step` starts, in 32-bit words
+
+// Dropout's: the seed of its random stream and the position the next mask starts at.
+struct DropoutScalars {
+  uint64_t seed;
+  uint64_t offset;
+};
+constexpr int kDropoutOffsetWord = 2;
+
+static_assert(sizeof(SgdScalars) == kScalarWords * 4 && sizeof(DropoutScalars) == kScalarWords * 4,
+              "step scalars are kScalarWords 32-bit words");
+
+// The most channels the preprocessing op normalizes separately (images are grey or RGB).
+constexpr int kMaxPreprocessChannels = 4;
+
+// Turning image bytes into a model's input on the device (the preprocess op), with exactly the
+// arithmetic of the TypeScript transforms (lib/data/transforms): bytes / 255, then a bilinear
+// resize through the given filter tables (resize.ts), grey copied to every output channel
+// (greyToRgb.ts), then (x - mean[c]) * inv_std[c] (normalize.ts), all rounded where they round.
+struct PreprocessParams {
+  bool normalize = false;
+  // Per output channel; doubles, because the TypeScript transforms compute in doubles.
+  double mean[kMaxPreprocessChannels] = {0, 0, 0, 0};
+  double inv_std[kMaxPreprocessChannels] = {1, 1, 1, 1};
 };
 
 enum class MathMode { fp32, tf32 };

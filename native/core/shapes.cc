@@ -181,5 +181,30 @@ void topk(const char* op, Arg logits, Arg labels, int64_t k, Arg counter) {
     fail<RangeError>(op, ": ", counter.name, " must hold one element, got shape ", shape_string(counter.shape));
 }
 
+void step_scalars(const char* op, Arg scalars) {
+  if (scalars.shape.size() != 1 || scalars.shape[0] != kScalarWords)
+    fail<RangeError>(op, ": ", scalars.name, " must have shape [", kScalarWords, "], got ",
+                     shape_string(scalars.shape));
+}
+
+void counter_word(const char* op, Arg t, int64_t word) {
+  if (word < 0 || word % 2 != 0 || word + 2 > numel_of(t.shape))
+    fail<RangeError>(op, ": word must be an even index with a word after it in ", t.name, " ", shape_string(t.shape),
+                     ", got ", word);
+}
+
+int64_t relu_mask_words(int64_t rows, int64_t cols) { return rows * ((cols + 127) / 128) * 4; }
+
+Shape preprocess_output(const char* op, Arg input, int64_t out_channels, int64_t out_h, int64_t out_w) {
+  require_layer_input(op, input, 4, "[N, C, H, W]");
+  const int64_t c = input.shape[1];
+  if (c != 1 && c != 3) fail<RangeError>(op, ": ", input.name, " must have 1 or 3 channels, got ", c);
+  if (out_channels != c && !(c == 1 && out_channels == 3))
+    fail<RangeError>(op, ": outChannels must be ", c, (c == 1 ? " or 3" : ""), ", got ", out_channels);
+  require_positive(op, "outputHeight", out_h);
+  require_positive(op, "outputWidth", out_w);
+  return {input.shape[0], out_channels, out_h, out_w};
+}
+
 }  // namespace shapes
 }  // namespace alexnet

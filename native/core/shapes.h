@@ -43,6 +43,20 @@ void rows(const char* op, Arg input);  // 2-D [N, classes] (softmax)
 void labels(const char* op, Arg logits, Arg labels);
 void topk(const char* op, Arg logits, Arg labels, int64_t k, Arg counter);
 
+// A tensor of step scalars (op_params.h): kScalarWords int32 words.
+void step_scalars(const char* op, Arg scalars);
+// The counter advance_counter adds to: an even word (8-byte aligned) with a second word after it.
+void counter_word(const char* op, Arg t, int64_t word);
+
+// The int32 words of a ReLU mask for a [rows, cols] output (linear_forward_relu_mask): one bit per
+// element, each row padded to a multiple of 128 bits (cuBLASLt's rule for its bit mask's leading
+// dimension; the CPU build keeps its own bits in as many words).
+int64_t relu_mask_words(int64_t rows, int64_t cols);
+
+// The preprocess op's output shape: [N, out_channels, out_h, out_w] from x [N, C, H, W] (C 1 or 3;
+// out_channels C, or 3 from 1).
+Shape preprocess_output(const char* op, Arg input, int64_t out_channels, int64_t out_h, int64_t out_w);
+
 // The pieces the checks above are made of, for the binding's checks of single ops.
 void require_rank(const char* op, Arg t, int rank, const char* layout);
 void require_non_empty(const char* op, Arg t);

@@ -1,6 +1,8 @@
 // The backend-neutral tensor: a shape, an element type and a reference-counted block of memory owned
-// by a backend's allocator. Copies share the block; the block returns to its allocator when the last
-// copy goes (which may be on the backend's worker thread, after queued work that used it has run).
+// by a backend's allocator, with the tensor's first element `offset` bytes into it. Copies share the
+// block; the block returns to its allocator when the last copy goes (which may be on the backend's
+// worker thread, after queued work that used it has run). Views into a shared block (the flat
+// parameter and gradient buffers, one view per layer's tensor) keep the whole block alive.
 #pragma once
 
 #include <cstddef>
@@ -14,10 +16,20 @@
 
 namespace alexnet {
 
-enum class DType { f32, i32 };
+// u8 holds image bytes on their way to the preprocessing op; every other op takes f32 or i32.
+enum class DType { f32, i32, u8 };
 
-inline size_t dtype_size(DType) { return 4; }
-inline const char* dtype_name(DType t) { return t == DType::f32 ? "float32" : "int32"; }
+inline size_t dtype_size(DType t) { return t == DType::u8 ? 1 : 4; }
+inline const char* dtype_name(DType t) {
+  switch (t) {
+    case DType::f32:
+      return "float32";
+    case DType::i32:
+      return "int32";
+    default:
+      return "uint8";
+  }
+}
 
 // One allocation. `release` hands the memory back to whichever allocator produced it. `poison` is
 // shared with every view of the memory (a view made for queued work passes the owner's along).
@@ -50,13 +62,16 @@ struct Tensor {
   std::shared_ptr<Storage> storage;
   Shape shape;
   DType dtype = DType::f32;
+  size_t offset = 0;  // bytes from the start of the storage to the first element
 
   int64_t numel() const { return numel_of(shape); }
   size_t bytes() const { return static_cast<size_t>(numel()) * dtype_size(dtype); }
   int rank() const { return static_cast<int>(shape.size()); }
   int64_t dim(int i) const { return shape[static_cast<size_t>(i)]; }
-  float* f32() const { return static_cast<float*>(storage->data); }
-  int32_t* i32() const { return static_cast<int32_t*>(storage->data); }
+  void* data() const { return static_cast<char*>(storage->data) + offset; }
+  float* f32() const { return static_cast<float*>(data()); }
+  int32_t* i32() const { return static_cast<int32_t*>(data()); }
+  uint8_t* u8() const { return static_cast<uint8_t*>(data()); }
 };
 
 }  // namespace alexnet

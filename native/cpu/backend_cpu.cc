@@ -3,6 +3,7 @@
 // in queue order like a GPU stream's (see borrow below).
 #include <omp.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <dnnl.hpp>
@@ -145,6 +146,47 @@ class FailureInjection {
   Kind kind_ = Kind::none;
 };
 
+// The CPU's graph: the closures a capture queued, queued again as one item at every launch. Like a
+// CUDA graph it holds raw pointers into memory that its pool keeps reserved, and reads whatever
+// those hold when it runs (the step scalars above all).
+class CpuGraph : public Graph {
+ public:
+  CpuGraph(WorkQueue& queue, std::vector<std::function<void()>> work)
+      : queue_(queue), work_(std::make_shared<const std::vector<std::function<void()>>>(std::move(work))) {}
+  void launch() override {
+    queue_.push([work = work_] {
+      // Each recorded op poisons what it writes when it fails (CpuBackend::enqueue); the others
+      // still run, as they would have queued one by one, and the first failure goes to the fence.
+      std::exception_ptr first;
+      for (const auto& item : *work) {
+        try {
+          item();
+        } catch (...) {
+          if (!first) first = std::current_exception();
+        }
+      }
+      if (first) std::rethrow_exception(first);
+    });
+  }
+
+ private:
+  WorkQueue& queue_;
+  std::shared_ptr<const std::vector<std::function<void()>>> work_;
+};
+
+// The worker's busy time at a point in the queue.
+class CpuMark : public QueueMark {
+ public:
+  std::shared_ptr<Completion> reached;
+  std::shared_ptr<uint64_t> busy_ns = std::make_shared<uint64_t>(0);
+  double ms_since(QueueMark& earlier) override {
+    auto& other = dynamic_cast<CpuMark&>(earlier);
+    reached->wait();
+    other.reached->wait();
+    return static_cast<double>(*busy_ns - *other.busy_ns) / 1e6;
+  }
+};
+
 class CpuBackend : public Backend {
  public:
   CpuBackend()
@@ -165,29 +207,72 @@ class CpuBackend : public Backend {
   void set_math_mode(MathMode) override {}  // always fp32
   void set_deterministic(bool) override {}  // oneDNN and our loops give the same bits for a fixed thread count
 
-  std::shared_ptr<Storage> allocate(size_t bytes) override { return tensors_->allocate(bytes); }
+  std::shared_ptr<Storage> allocate(size_t bytes) override { return (pool_ ? pool_ : tensors_)->allocate(bytes); }
 
   AllocatorStats allocator_stats() override {
-    AllocatorStats a = tensors_->stats(), b = transient_->stats();
-    a.system_allocations += b.system_allocations;
-    a.system_frees += b.system_frees;
-    a.bytes_in_use += b.bytes_in_use;
-    a.bytes_cached += b.bytes_cached;
-    a.peak_bytes_in_use += b.peak_bytes_in_use;
-    return a;
+    AllocatorStats total = tensors_->stats();
+    auto add = [&](const AllocatorStats& b) {
+      total.system_allocations += b.system_allocations;
+      total.system_frees += b.system_frees;
+      total.bytes_in_use += b.bytes_in_use;
+      total.bytes_cached += b.bytes_cached;
+      total.peak_bytes_in_use += b.peak_bytes_in_use;
+    };
+    add(transient_->stats());
+    for (const auto& weak : pools_)
+      if (auto pool = weak.lock()) add(pool->stats());
+    return total;
   }
 
   void empty_cache() override {
+    refuse_during_capture("emptyCache");
     queue_.drain();  // nothing queued reads a cached block any more
     tensors_->empty_cache();
     transient_->empty_cache();
   }
 
+  std::shared_ptr<CachingAllocator> create_pool() override {
+    auto pool = tensors_->create_pool();
+    pools_.erase(std::remove_if(pools_.begin(), pools_.end(), [](const auto& w) { return w.expired(); }), pools_.end());
+    pools_.push_back(pool);
+    return pool;
+  }
+
+  void use_pool(std::shared_ptr<CachingAllocator> pool) override {
+    if (recording_) throw CaptureError("use_pool: a capture is in progress");
+    pool_ = std::move(pool);
+  }
+
+  void begin_capture() override {
+    if (recording_) throw CaptureError("beginCapture: a capture is already in progress");
+    if (!pool_) throw CaptureError("beginCapture: a graph's memory pool must be in use");
+    recording_.emplace();
+    set_system_allocation_allowed(false);
+  }
+
+  std::unique_ptr<Graph> end_capture() override {
+    if (!recording_) throw CaptureError("endCapture: no capture is in progress");
+    std::vector<std::function<void()>> work = std::move(*recording_);
+    recording_.reset();
+    set_system_allocation_allowed(true);
+    return std::make_unique<CpuGraph>(queue_, std::move(work));
+  }
+
+  bool capturing() const override { return recording_.has_value(); }
+
+  std::shared_ptr<QueueMark> mark() override {
+    refuse_during_capture("mark");
+    auto m = std::make_shared<CpuMark>();
+    m->reached = queue_.push_waited([busy = m->busy_ns, this] { *busy = queue_.busy_ns(); });
+    return m;
+  }
+
   // An upload writes the tensor whole, so it also clears its poison.
   void upload(const Tensor& dst, const void* src) override {
+    refuse_during_capture("upload");
     if (queue_.idle()) {
       // Nothing is queued, so nothing can still read the block: write it now.
-      std::memcpy(dst.storage->data, src, dst.bytes());
+      std::memcpy(dst.data(), src, dst.bytes());
       dst.storage->poison->clear();
       return;
     }
@@ -196,19 +281,23 @@ class CpuBackend : public Backend {
     Tensor staging{transient_->allocate(dst.bytes()), dst.shape, dst.dtype};
     std::memcpy(staging.storage->data, src, dst.bytes());
     queue_.push([dst = borrow(dst), staging] {
-      std::memcpy(dst.storage->data, staging.storage->data, dst.bytes());
+      std::memcpy(dst.data(), staging.storage->data, dst.bytes());
       dst.storage->poison->clear();
     });
   }
 
   std::shared_ptr<Completion> download(const Tensor& src, void* dst) override {
+    refuse_during_capture("download");
     return queue_.push_waited([src = borrow(src), dst] {
       if (std::exception_ptr failure = src.storage->poison->failure()) std::rethrow_exception(failure);
-      std::memcpy(dst, src.storage->data, src.bytes());
+      std::memcpy(dst, src.data(), src.bytes());
     });
   }
 
-  std::shared_ptr<Completion> fence() override { return queue_.fence(); }
+  std::shared_ptr<Completion> fence() override {
+    refuse_during_capture("fence");
+    return queue_.fence();
+  }
 
   void abandon() noexcept override { queue_.cancel(); }
 
@@ -246,7 +335,7 @@ class CpuBackend : public Backend {
         std::apply(kernel, work);
     };
     const FailureInjection::Kind injected = injection_.take(op);
-    queue_.push([op, injected, writes = std::move(writes), reads = std::move(reads), run = std::move(run)] {
+    submit([op, injected, writes = std::move(writes), reads = std::move(reads), run = std::move(run)] {
       if (std::exception_ptr failure = first_failure(reads)) {
         for (const Write& w : writes) w.poison->set(failure);  // reported already, where it arose
         return;
@@ -263,9 +352,30 @@ class CpuBackend : public Backend {
     });
   }
 
-  std::shared_ptr<CachingAllocator> tensors_;    // tensor memory, stream-ordered (see borrow)
-  std::shared_ptr<CachingAllocator> transient_;  // blocks owned by queued work: staging, oneDNN temporaries
-  FailureInjection injection_;                   // test-only, inert until armed
+  // Queues an op, or records it while a capture is in progress.
+  void submit(std::function<void()> work) {
+    if (recording_) {
+      recording_->push_back(std::move(work));
+    } else {
+      queue_.push(std::move(work));
+    }
+  }
+
+  void refuse_during_capture(const char* what) const {
+    if (recording_) throw CaptureError(std::string(what) + " is not allowed during a graph capture");
+  }
+
+  void set_system_allocation_allowed(bool allowed) {
+    tensors_->set_system_allocation_allowed(allowed);
+    if (pool_) pool_->set_system_allocation_allowed(allowed);
+  }
+
+  std::shared_ptr<CachingAllocator> tensors_;           // tensor memory, stream-ordered (see borrow)
+  std::shared_ptr<CachingAllocator> transient_;         // blocks owned by queued work: staging, oneDNN temporaries
+  std::shared_ptr<CachingAllocator> pool_;              // a graph's pool, while one is in use
+  std::vector<std::weak_ptr<CachingAllocator>> pools_;  // every graph pool alive, for the statistics
+  std::optional<std::vector<std::function<void()>>> recording_;  // the capture in progress
+  FailureInjection injection_;                                   // test-only, inert until armed
   WorkQueue queue_;  // declared last: destroyed first, so queued work ends while the rest lives
 };
 

@@ -96,7 +96,7 @@ ConvPrimitives& primitives(const ConvShape& s, bool bias) {
   return p;
 }
 
-memory wrap(const memory::desc& d, const Tensor& t) { return memory(d, onednn_engine(), t.storage->data); }
+memory wrap(const memory::desc& d, const Tensor& t) { return memory(d, onednn_engine(), t.data()); }
 
 }  // namespace
 

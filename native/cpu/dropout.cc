@@ -1,11 +1,14 @@
 // Inverted dropout on the CPU with the shared Philox stream (core/philox.h): the same seed and
-// offset give the same mask here and on the GPU.
+// offset give the same mask here and on the GPU. Seed and offset are read from the step scalars
+// when the op runs (so a recorded step draws a fresh mask at every launch).
 #include "core/philox.h"
 #include "kernels.h"
 
 namespace alexnet::cpu {
 
-void dropout_forward(float p, uint64_t seed, uint64_t offset, const Tensor& x, const Tensor& y, const Tensor& mask) {
+void dropout_forward(float p, const Tensor& scalars, const Tensor& x, const Tensor& y, const Tensor& mask) {
+  const DropoutScalars s = *reinterpret_cast<const DropoutScalars*>(scalars.data());
+  const uint64_t seed = s.seed, offset = s.offset;
   const int64_t n = x.numel();
   const float scale = 1.0f / (1.0f - p);
   const float* in = x.f32();

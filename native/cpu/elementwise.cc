@@ -76,6 +76,15 @@ void multiply(const Tensor& a, const Tensor& b, const Tensor& out) {
   for (int64_t i = 0; i < n; ++i) o[i] = x[i] * y[i];
 }
 
-void copy(const Tensor& dst, const Tensor& src) { std::memmove(dst.storage->data, src.storage->data, src.bytes()); }
+void copy(const Tensor& dst, const Tensor& src) { std::memmove(dst.data(), src.data(), src.bytes()); }
+
+}  // namespace alexnet::cpu
+
+namespace alexnet::cpu {
+
+void advance_counter(const Tensor& t, int word, uint64_t increment) {
+  auto* counter = reinterpret_cast<uint64_t*>(t.i32() + word);
+  *counter += increment;
+}
 
 }  // namespace alexnet::cpu

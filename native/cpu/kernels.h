@@ -30,6 +30,9 @@ void conv2d_backward_filter(CachingAllocator& allocator, const Conv2dGeometry& g
 void linear_forward(const Tensor& x, const Tensor& w, const OptTensor& b, const Tensor& y, bool fuse_relu);
 void linear_backward_data(const Tensor& dy, const Tensor& w, const Tensor& dx);
 void linear_backward_weight(const Tensor& x, const Tensor& dy, const Tensor& dw, const OptTensor& db);
+void linear_forward_relu_mask(const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& y, const Tensor& mask);
+void linear_backward_data_relu(const Tensor& dy, const Tensor& w, const Tensor& mask, const Tensor& dx,
+                               const Tensor& db);
 
 // lrn.cc
 void lrn_forward(const LrnParams& p, const Tensor& x, const Tensor& y);
@@ -48,14 +51,17 @@ void relu_backward(const Tensor& y, const Tensor& dy, const Tensor& dx);
 void softmax_forward(const Tensor& x, const Tensor& y);
 
 // dropout.cc
-void dropout_forward(float p, uint64_t seed, uint64_t offset, const Tensor& x, const Tensor& y, const Tensor& mask);
+void dropout_forward(float p, const Tensor& scalars, const Tensor& x, const Tensor& y, const Tensor& mask);
 
 // loss.cc
 void softmax_cross_entropy(const Tensor& logits, const Tensor& labels, const Tensor& loss, const OptTensor& dlogits);
 void count_topk_correct(const Tensor& logits, const Tensor& labels, int k, const Tensor& counter);
 
 // sgd.cc
-void sgd_step(const SgdParams& p, const std::vector<SgdTensors>& tensors);
+void sgd_step(const SgdParams& p, const std::vector<SgdTensors>& tensors, const Tensor& scalars);
+
+// preprocess.cc
+void preprocess(const PreprocessParams& p, const Tensor& x, const Tensor& y);
 
 // elementwise.cc
 void fill(const Tensor& t, float value);
@@ -64,5 +70,6 @@ void fill_normal(const Tensor& t, float mean, float stddev, float truncation, ui
 void add_scaled(const Tensor& dst, const Tensor& src, float alpha);
 void multiply(const Tensor& a, const Tensor& b, const Tensor& out);
 void copy(const Tensor& dst, const Tensor& src);
+void advance_counter(const Tensor& t, int word, uint64_t increment);
 
 }  // namespace alexnet::cpu

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "core/errors.h"
+#include "core/shapes.h"
 #include "kernels.h"
 
 namespace alexnet::cpu {
@@ -81,6 +82,48 @@ void linear_backward_weight(const Tensor& x, const Tensor& dy, const Tensor& dw,
     double sum = 0.0;
     for (int64_t row = 0; row < n; ++row) sum += g[row * out + o];
     bias_grad[o] = static_cast<float>(sum);
+  }
+}
+
+// The ReLU mask: bit o of row `row` at word row * words_per_row + o / 32 (CPU layout; the CUDA
+// build keeps cuBLASLt's, of the same size).
+void linear_forward_relu_mask(const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& y, const Tensor& mask) {
+  linear_forward(x, w, b, y, true);
+  const int64_t n = y.dim(0), out = y.dim(1);
+  const int64_t words_per_row = shapes::relu_mask_words(1, out);
+  const float* yp = y.f32();
+  uint32_t* bits = reinterpret_cast<uint32_t*>(mask.i32());
+#pragma omp parallel for schedule(static) if (n * out > kParallelGrain)
+  for (int64_t row = 0; row < n; ++row) {
+    uint32_t* r = bits + row * words_per_row;
+    for (int64_t word = 0; word < words_per_row; ++word) r[word] = 0;
+    // y > 0 exactly where the pre-activation was > 0 (ReLU writes 0 for <= 0 and passes NaN, which is not > 0).
+    for (int64_t o = 0; o < out; ++o)
+      if (yp[row * out + o] > 0.0f) r[o / 32] |= 1u << (o % 32);
+  }
+}
+
+// The unfused path's arithmetic in one op: the GEMM, ReLU's backward (a select, exact) and the bias
+// gradient summed as linear_backward_weight sums it; so the same bits as the three ops apart.
+void linear_backward_data_relu(const Tensor& dy, const Tensor& w, const Tensor& mask, const Tensor& dx,
+                               const Tensor& db) {
+  linear_backward_data(dy, w, dx);
+  const int64_t n = dx.dim(0), in = dx.dim(1);
+  const int64_t words_per_row = shapes::relu_mask_words(1, in);
+  const uint32_t* bits = reinterpret_cast<const uint32_t*>(mask.i32());
+  float* g = dx.f32();
+#pragma omp parallel for schedule(static) if (n * in > kParallelGrain)
+  for (int64_t row = 0; row < n; ++row) {
+    const uint32_t* r = bits + row * words_per_row;
+    for (int64_t i = 0; i < in; ++i)
+      if (!((r[i / 32] >> (i % 32)) & 1u)) g[row * in + i] = 0.0f;
+  }
+  float* bias_grad = db.f32();
+#pragma omp parallel for schedule(static) if (n * in > kParallelGrain)
+  for (int64_t i = 0; i < in; ++i) {
+    double sum = 0.0;
+    for (int64_t row = 0; row < n; ++row) sum += g[row * in + i];
+    bias_grad[i] = static_cast<float>(sum);
   }
 }
 

@@ -1,5 +1,7 @@
 #include "work_queue.h"
 
+#include <chrono>
+
 #include "core/errors.h"
 
 namespace alexnet::cpu {
@@ -109,6 +111,7 @@ void WorkQueue::loop() {
       run = !(cancelled_ && item.is_op);
       running_ = run;
     }
+    const auto start = std::chrono::steady_clock::now();
     if (run) {
       try {
         item.work();
@@ -117,6 +120,10 @@ void WorkQueue::loop() {
         if (!failure_) failure_ = std::current_exception();
       }
     }
+    busy_ns_.fetch_add(
+        static_cast<uint64_t>(
+            std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start).count()),
+        std::memory_order_relaxed);
     // Destroy the closure here, outside the lock: it may hold the last reference to a staging buffer.
     item.work = nullptr;
     std::lock_guard<std::mutex> lock(mutex_);

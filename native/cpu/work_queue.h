@@ -10,6 +10,7 @@
 // will read, and still fire every completion, so that a thread waiting on one is released.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <exception>
@@ -39,6 +40,9 @@ class WorkQueue {
   void drain();
   // True when nothing is queued or running (only the thread that pushes may rely on it staying so).
   bool idle();
+  // Nanoseconds the worker has spent inside work items so far (read on the worker, it is the sum of
+  // the op times queued before: the CPU's counterpart of timing a stretch of GPU work with events).
+  uint64_t busy_ns() const { return busy_ns_.load(std::memory_order_relaxed); }
   // From now on ops are dropped instead of run; returns once nothing queued is left or running.
   // Never throws.
   void cancel() noexcept;
@@ -59,6 +63,7 @@ class WorkQueue {
   bool cancelled_ = false;
   bool stopping_ = false;
   bool running_ = false;  // the worker is inside a piece of work
+  std::atomic<uint64_t> busy_ns_{0};
   std::thread thread_;
 };
 

@@ -75,6 +75,7 @@ CudaContext::~CudaContext() {
   // kernel still reads memory that goes back to the system below.
   if (stream_) cudaStreamSynchronize(stream_);
   workspace_.reset();
+  pool_.reset();
   allocator_.reset();  // cached blocks are freed; live tensors free theirs directly later
   if (cublaslt_) cublasLtDestroy(cublaslt_);
   if (cudnn_) cudnnDestroy(cudnn_);
@@ -110,8 +111,13 @@ Tensor CudaContext::temporary(const Shape& shape, DType dtype) {
   Tensor t;
   t.shape = shape;
   t.dtype = dtype;
-  t.storage = allocator_->allocate(t.bytes());
+  t.storage = allocator()->allocate(t.bytes());
   return t;
+}
+
+void CudaContext::set_system_allocation_allowed(bool allowed) {
+  allocator_->set_system_allocation_allowed(allowed);
+  if (pool_) pool_->set_system_allocation_allowed(allowed);
 }
 
 }  // namespace alexnet::cuda

@@ -33,7 +33,13 @@ class CudaContext {
   cudaStream_t stream() const { return stream_; }
   cudnnHandle_t cudnn() const { return cudnn_; }
   cublasLtHandle_t cublaslt() const { return cublaslt_; }
-  const std::shared_ptr<CachingAllocator>& allocator() const { return allocator_; }
+  // Where tensors and temporaries come from: a graph's pool while one is in use, else the cache.
+  const std::shared_ptr<CachingAllocator>& allocator() const { return pool_ ? pool_ : allocator_; }
+  const std::shared_ptr<CachingAllocator>& base_allocator() const { return allocator_; }
+  const std::shared_ptr<CachingAllocator>& pool() const { return pool_; }
+  void use_pool(std::shared_ptr<CachingAllocator> pool) { pool_ = std::move(pool); }
+  // During a capture no cudaMalloc may run (caching_allocator.h).
+  void set_system_allocation_allowed(bool allowed);
 
   // The bound on convolution workspace (see kMaxWorkspaceBytes).
   size_t max_workspace_bytes() const { return max_workspace_bytes_; }
@@ -42,7 +48,9 @@ class CudaContext {
   bool deterministic = false;
 
   // A device buffer of at least `bytes`, shared by every library call (they run one after another
-  // on the stream). It only grows, through the caching allocator; may throw OutOfMemoryError.
+  // on the stream, graphs included). It only grows, through the base cache (never a graph's pool:
+  // it outlives every graph); may throw OutOfMemoryError, or CaptureError if it must grow during a
+  // capture (the warm-up before a capture grows it to what the step needs).
   void* workspace(size_t bytes);
   size_t workspace_bytes() const { return workspace_ ? workspace_->bytes : 0; }
   // The workspace grown as close to `wanted` as memory allows (halving on out-of-memory, down to
@@ -61,6 +69,7 @@ class CudaContext {
   cudnnHandle_t cudnn_ = nullptr;
   cublasLtHandle_t cublaslt_ = nullptr;
   std::shared_ptr<CachingAllocator> allocator_;
+  std::shared_ptr<CachingAllocator> pool_;  // a graph's, while its warm-up or capture runs
   std::shared_ptr<Storage> workspace_;
 };
 

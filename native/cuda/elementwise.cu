@@ -93,3 +93,17 @@ void launch_multiply(cudaStream_t stream, const float* a, const float* b, float*
 }
 
 }  // namespace alexnet::cuda
+
+namespace alexnet::cuda {
+namespace {
+
+__global__ void advance_counter_kernel(uint64_t* counter, uint64_t increment) { *counter += increment; }
+
+}  // namespace
+
+void launch_advance_counter(cudaStream_t stream, uint64_t* counter, uint64_t increment) {
+  advance_counter_kernel<<<1, 1, 0, stream>>>(counter, increment);
+  check_launch("advance_counter_kernel");
+}
+
+}  // namespace alexnet::cuda

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/op_params.h"
+#include "core/resample.h"
 #include "core/tensor.h"
 
 namespace alexnet::cuda {
@@ -27,14 +28,23 @@ void launch_fill_normal(cudaStream_t stream, float* data, int64_t n, float mean,
                         uint64_t seed);
 void launch_add_scaled(cudaStream_t stream, float* dst, const float* src, int64_t n, float alpha);  // dst += alpha*src
 void launch_multiply(cudaStream_t stream, const float* a, const float* b, float* out, int64_t n);
+// *counter += increment (a step scalar's counter: one thread)
+void launch_advance_counter(cudaStream_t stream, uint64_t* counter, uint64_t increment);
+
+// preprocess.cu: core/resample.h's arithmetic per output pixel. `rows`/`cols` hold device tables
+// (ignored when resize is false); x is uint8 [n, c, h, w], y float32 [n, oc, oh, ow].
+void launch_preprocess(cudaStream_t stream, const PreprocessParams& p, const uint8_t* x, int64_t n, int64_t c,
+                       int64_t h, int64_t w, float* y, int64_t oc, int64_t oh, int64_t ow, bool resize,
+                       const ResampleAxis& rows, const ResampleAxis& cols);
 
 // activation.cu (softmax: x and y are [rows, cols])
 void launch_relu_forward(cudaStream_t stream, const float* x, float* y, int64_t n);  // y = x <= 0 ? 0 : x
 void launch_relu_backward(cudaStream_t stream, const float* y, const float* dy, float* dx, int64_t n);
 void launch_softmax_forward(cudaStream_t stream, const float* x, float* y, int64_t rows, int64_t cols);
 
-// dropout.cu: mask = keep ? scale : 0 with keep = unit(philox(seed, offset + i)) >= p; y = x * mask.
-void launch_dropout_forward(cudaStream_t stream, float p, float scale, uint64_t seed, uint64_t offset, const float* x,
+// dropout.cu: mask = keep ? scale : 0 with keep = unit(philox(seed, offset + i)) >= p; y = x * mask,
+// seed and offset read from the step scalars (device memory) when the kernel runs.
+void launch_dropout_forward(cudaStream_t stream, float p, float scale, const DropoutScalars* scalars, const float* x,
                             float* y, float* mask, int64_t n);
 
 // loss.cu (logits are [rows, cols], labels int32 [rows])
@@ -51,7 +61,9 @@ struct SgdSpan {
   float* momentum_buffer;  // null when momentum == 0
   int64_t n;
 };
-void launch_sgd_step(cudaStream_t stream, const SgdParams& p, const std::vector<SgdSpan>& spans);
+// lr and the step count come from `scalars` (device memory) when the kernel runs.
+void launch_sgd_step(cudaStream_t stream, const SgdParams& p, const std::vector<SgdSpan>& spans,
+                     const SgdScalars* scalars);
 
 // pool2d.cu: the op's tensors, [N, C, H, W] in and [N, C, OH, OW] out, as the shape checks left them.
 void launch_max_pool2d_forward(cudaStream_t stream, const Pool2dGeometry& g, const Tensor& x, const Tensor& y);

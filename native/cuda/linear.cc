@@ -69,6 +69,10 @@ cublasLtEpilogue_t lt_epilogue(LinearEngine::Epilogue e) {
       return CUBLASLT_EPILOGUE_RELU;
     case LinearEngine::Epilogue::relu_bias:
       return CUBLASLT_EPILOGUE_RELU_BIAS;
+    case LinearEngine::Epilogue::relu_aux_bias:
+      return CUBLASLT_EPILOGUE_RELU_AUX_BIAS;
+    case LinearEngine::Epilogue::drelu_bgrad:
+      return CUBLASLT_EPILOGUE_DRELU_BGRAD;
     default:
       return CUBLASLT_EPILOGUE_DEFAULT;
   }
@@ -84,7 +88,14 @@ struct LinearEngine::Plan {
   cublasLtMatmulAlgo_t algo{};
   size_t workspace = 0;
   bool has_bias = false;
+  bool has_aux = false;
 };
+
+namespace {
+// The ReLU bit mask's leading dimension: D's rows rounded up to 128 bits (cuBLASLt's rule; the
+// mask tensor's size, shapes::relu_mask_words, follows it).
+int64_t mask_ld(int64_t rows) { return (rows + 127) / 128 * 128; }
+}  // namespace
 
 LinearEngine::LinearEngine(CudaContext& ctx) : ctx_(ctx) {}
 LinearEngine::~LinearEngine() = default;
@@ -102,8 +113,11 @@ LinearEngine::Plan& LinearEngine::plan_for(int64_t m, int64_t n, int64_t k, bool
   p->desc.set(CUBLASLT_MATMUL_DESC_TRANSA, transpose_a ? CUBLAS_OP_T : CUBLAS_OP_N);
   p->desc.set(CUBLASLT_MATMUL_DESC_TRANSB, transpose_b ? CUBLAS_OP_T : CUBLAS_OP_N);
   p->desc.set(CUBLASLT_MATMUL_DESC_EPILOGUE, lt_epilogue(epilogue));
-  p->has_bias = epilogue == Epilogue::bias || epilogue == Epilogue::relu_bias;
+  p->has_bias = epilogue == Epilogue::bias || epilogue == Epilogue::relu_bias || epilogue == Epilogue::relu_aux_bias ||
+                epilogue == Epilogue::drelu_bgrad;
   if (p->has_bias) p->desc.set(CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, CUDA_R_32F);
+  p->has_aux = epilogue == Epilogue::relu_aux_bias || epilogue == Epilogue::drelu_bgrad;
+  if (p->has_aux) p->desc.set(CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_LD, mask_ld(m));
 
   Preference pref;
   const uint64_t max_workspace = kMatmulWorkspaceBytes;
@@ -127,8 +141,9 @@ LinearEngine::Plan& LinearEngine::plan_for(int64_t m, int64_t n, int64_t k, bool
   return plan;
 }
 
-void LinearEngine::run(Plan& p, const float* a, const float* b, float* d, const float* bias) {
+void LinearEngine::run(Plan& p, const float* a, const float* b, float* d, const float* bias, void* aux) {
   if (p.has_bias) p.desc.set(CUBLASLT_MATMUL_DESC_BIAS_POINTER, bias);
+  if (p.has_aux) p.desc.set(CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_POINTER, aux);
   void* ws = ctx_.workspace(p.workspace);
   CUBLAS_CHECK(cublasLtMatmul(ctx_.cublaslt(), p.desc.handle, &kOne, a, p.a.handle, b, p.b.handle, &kZero, d,
                               p.d.handle, d, p.d.handle, &p.algo, ws, p.workspace, ctx_.stream()));
@@ -169,6 +184,24 @@ void LinearEngine::backward_weight(const Tensor& x, const Tensor& dy, const Tens
   }
   Plan& p = plan_for(in, out, batch, /*transpose_a=*/false, /*transpose_b=*/true, Epilogue::none);
   run(p, x.f32(), dy.f32(), dw.f32(), nullptr);
+}
+
+// Never run on a GPU so far (2026-11-29); test/gpu/linear.test.ts compares both with the unfused
+// ops. cuBLASLt documents DRELU_BGRAD's bias gradient as the sum over the batch of the ReLU
+// gradient it stores, the bias gradient of the layer whose ReLU made the mask, which is what the
+// op promises; the device test checks it.
+void LinearEngine::forward_relu_mask(const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& y,
+                                     const Tensor& mask) {
+  const int64_t batch = x.dim(0), in = x.dim(1), out = w.dim(0);
+  Plan& p = plan_for(out, batch, in, /*transpose_a=*/true, /*transpose_b=*/false, Epilogue::relu_aux_bias);
+  run(p, w.f32(), x.f32(), y.f32(), b.f32(), mask.data());
+}
+
+void LinearEngine::backward_data_relu(const Tensor& dy, const Tensor& w, const Tensor& mask, const Tensor& dx,
+                                      const Tensor& db) {
+  const int64_t batch = dy.dim(0), out = dy.dim(1), in = w.dim(1);
+  Plan& p = plan_for(in, batch, out, /*transpose_a=*/false, /*transpose_b=*/false, Epilogue::drelu_bgrad);
+  run(p, w.f32(), dy.f32(), dx.f32(), db.f32(), mask.data());
 }
 
 }  // namespace alexnet::cuda

@@ -24,7 +24,7 @@ const cases: Record<string, Case[]> = {
     ['a negative size', () => Tensor.fromArray([1, 2], [-2], cpu), RangeError, /shape\[0\] must be non-negative/],
     ['shape a string', () => Tensor.fromArray([1, 2], bad('ab'), cpu), TypeError, /shape must be an array of integers/],
     ['a fraction for an int32 tensor', () => Tensor.fromArray([1.5], [1], { backend: 'cpu', dtype: 'int32' }), RangeError, /data\[0\] must be a 32-bit integer/],
-    ['an unknown dtype', () => Tensor.fromArray([1], [1], { backend: 'cpu', dtype: bad('float16') }), TypeError, /dtype must be 'float32' or 'int32'/],
+    ['an unknown dtype', () => Tensor.fromArray([1], [1], { backend: 'cpu', dtype: bad('float16') }), TypeError, /dtype must be 'float32', 'int32' or 'uint8'/],
     ['an unknown backend', () => Tensor.fromArray([1], [1], { backend: bad('tpu') }), TypeError, /backend must be 'auto', 'cpu' or 'cuda'/],
   ],
   'Tensor.empty / full / uniform / normal': [

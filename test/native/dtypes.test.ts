@@ -17,7 +17,8 @@ const i32 = (...shape: number[]): NativeTensor => new native.Tensor(shape, 'int3
 const conv: NativeConvGeometry = { strideH: 1, strideW: 1, padTop: 0, padBottom: 0, padLeft: 0, padRight: 0, groups: 1 };
 const pool: NativePoolGeometry = { kernelH: 2, kernelW: 2, strideH: 2, strideW: 2, padH: 0, padW: 0 };
 const lrn = { size: 5, alpha: 1e-4, beta: 0.75, k: 2 };
-const sgd: NativeSgdOptions = { lr: 0.1, momentum: 0.9, dampening: 0, weightDecay: 0, nesterov: false, firstStep: true };
+const sgd: NativeSgdOptions = { momentum: 0.9, dampening: 0, weightDecay: 0, nesterov: false };
+const scalars = i32(4);
 
 const x = f32(1, 2, 4, 4);
 const w = f32(3, 2, 3, 3);
@@ -41,9 +42,14 @@ const cases: Case[] = [
   ['lrnBackward: output', () => native.lrnBackward(x, i32(1, 2, 4, 4), x, lrn), /^lrnBackward: output must be float32, got int32$/],
   ['lrnBackward: gradOutput', () => native.lrnBackward(x, x, i32(1, 2, 4, 4), lrn), /^lrnBackward: gradOutput must be float32, got int32$/],
   ['adaptiveAvgPool2dBackward: gradOutput', () => native.adaptiveAvgPool2dBackward(i32(1, 2, 2, 2), [1, 2, 4, 4]), /^adaptiveAvgPool2dBackward: gradOutput must be float32/],
-  ['sgdStep: grads[1]', () => native.sgdStep([f32(3), f32(2)], [f32(3), i32(2)], [f32(3), f32(2)], sgd), /^sgdStep: grads\[1\] must be float32, got int32$/],
-  ['sgdStep: buffers[0]', () => native.sgdStep([f32(3)], [f32(3)], [i32(3)], sgd), /^sgdStep: buffers\[0\] must be float32, got int32$/],
-  ['sgdStep: params[0]', () => native.sgdStep([i32(3)], [f32(3)], null, { ...sgd, momentum: 0 }), /^sgdStep: params\[0\] must be float32, got int32$/],
+  ['sgdStep: grads[1]', () => native.sgdStep([f32(3), f32(2)], [f32(3), i32(2)], [f32(3), f32(2)], sgd, scalars), /^sgdStep: grads\[1\] must be float32, got int32$/],
+  ['sgdStep: buffers[0]', () => native.sgdStep([f32(3)], [f32(3)], [i32(3)], sgd, scalars), /^sgdStep: buffers\[0\] must be float32, got int32$/],
+  ['sgdStep: params[0]', () => native.sgdStep([i32(3)], [f32(3)], null, { ...sgd, momentum: 0 }, scalars), /^sgdStep: params\[0\] must be float32, got int32$/],
+  ['sgdStep: scalars', () => native.sgdStep([f32(3)], [f32(3)], null, { ...sgd, momentum: 0 }, f32(4)), /^sgdStep: scalars must be int32, got float32$/],
+  ['dropoutForward: scalars', () => native.dropoutForward(f32(3), 0.5, f32(4)), /^dropoutForward: scalars must be int32, got float32$/],
+  ['advanceCounter: tensor', () => native.advanceCounter(f32(4), 0, 1), /^advanceCounter: tensor must be int32, got float32$/],
+  ['preprocess: input', () => native.preprocess(f32(1, 1, 4, 4), 1, 4, 4, null), /^preprocess: input must be uint8, got float32$/],
+  ['linearBackwardDataRelu: mask', () => native.linearBackwardDataRelu(f32(2, 4), f32(4, 5), f32(8)), /^linearBackwardDataRelu: mask must be int32, got float32$/],
   ['addScaled: source', () => native.addScaled(f32(3), i32(3), 1), /^addScaled: source must be float32, got int32$/],
   ['countTopkCorrect: labels', () => native.countTopkCorrect(f32(2, 5), f32(2), 1, f32(1)), /^countTopkCorrect: labels must be int32, got float32$/],
   ['countTopkCorrect: counter', () => native.countTopkCorrect(f32(2, 5), i32(2), 1, i32(1)), /^countTopkCorrect: counter must be float32, got int32$/],

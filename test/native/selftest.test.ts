@@ -20,7 +20,7 @@ describe('native self-test, CPU build', () => {
     expect(run.summary).toMatch(/^0 of \d+ checks failed$/);
     // A run that stopped early could show no FAIL line: every concern must have reported.
     expect(run.passed.length, run.output).toBeGreaterThanOrEqual(130);
-    for (const concern of ['conv ', 'conv plan key', 'conv engine rules', 'conv plan cache file', 'workspace limit', 'lrn ', 'max pool ', 'adaptive avg pool ', 'linear ', 'relu ', 'softmax forward', 'dropout ', 'softmax cross-entropy', 'top-', 'sgd ', 'steady-state', 'deterministic mode', '16 large uploads in flight', 'out-of-memory', 'fill_uniform', 'add_scaled', 'multiply', 'copy']) {
+    for (const concern of ['conv ', 'conv plan key', 'conv engine rules', 'conv plan cache file', 'workspace limit', 'lrn ', 'max pool ', 'adaptive avg pool ', 'linear ', 'relu ', 'softmax forward', 'dropout ', 'softmax cross-entropy', 'top-', 'sgd ', 'steady-state', 'deterministic mode', '16 large uploads in flight', 'out-of-memory', 'fill_uniform', 'add_scaled', 'multiply', 'copy', 'linear epilogues', 'graph: ']) {
       expect(run.passed.some((l) => l.startsWith(`PASS ${concern}`)), `no check of ${concern.trim()} ran:\n${run.output}`).toBe(true);
     }
   });

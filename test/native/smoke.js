@@ -45,7 +45,12 @@ function check(ok, what, detail = '') {
   const lossv = (await loss.download())[0];
   check(Math.abs(lossv - (Math.log1p(Math.exp(-3.8)) + Math.log1p(Math.exp(7.4))) / 2) < 1e-5, 'softmaxCrossEntropy', String(lossv));
   const [dw, db] = m.linearBackwardWeight(lx, dl, true);
-  m.sgdStep([lw, lb], [dw, db], null, { lr: 0.1, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, firstStep: true });
+  // The step scalars: lr 0.1 (float32 bits in word 0) and step 0.
+  const scalars = new m.Tensor([4], 'int32');
+  const words = new Int32Array(4);
+  new Float32Array(words.buffer, 0, 1)[0] = 0.1;
+  scalars.upload(words);
+  m.sgdStep([lw, lb], [dw, db], null, { momentum: 0, dampening: 0, weightDecay: 0, nesterov: false }, scalars);
   const [loss2] = m.softmaxCrossEntropy(m.linearForward(lx, lw, lb, false), labels, false);
   const loss2v = (await loss2.download())[0];
   check(loss2v < lossv, 'an SGD step lowers the loss', `${lossv} -> ${loss2v}`);

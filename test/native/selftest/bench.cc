@@ -103,7 +103,9 @@ void bench(Backend& be, MathMode mode) {
 // The library-free ops at AlexNet's sizes, batch 128.
 void bench_small_ops(Backend& be) {
   auto time = [&](const char* name, const std::function<void()>& f) {
-    std::printf("BENCH op %s: %.3f ms\n", name, ms_per_call(be, 10, f));
+    const double ms = ms_per_call(be, 10, f);
+    std::printf("BENCH op %s: %.3f ms\n", name, ms);
+    return ms;
   };
   const int64_t n = 128;
   Tensor a = make(be, {n, 96, 55, 55}), b = make(be, a.shape), c = make(be, a.shape), d = make(be, a.shape);
@@ -133,8 +135,9 @@ void bench_small_ops(Backend& be) {
     be.adaptive_avg_pool2d_backward(g, f);
   });
   Tensor h = make(be, {n, 4096}), hy = make(be, h.shape), hm = make(be, h.shape);
+  Tensor dropout_scalars = make_dropout_scalars(be, 1, 0);
   time("dropout forward + multiply [128,4096]", [&] {
-    be.dropout_forward(0.5f, 1, 0, h, hy, hm);
+    be.dropout_forward(0.5f, dropout_scalars, h, hy, hm);
     be.multiply(hy, hm, h);
   });
   Tensor logits = make(be, {n, 1000}), dl = make(be, logits.shape), loss = make(be, {1}), counter = make(be, {1});
@@ -155,7 +158,20 @@ void bench_small_ops(Backend& be) {
   SgdParams sp;
   sp.momentum = 0.9f;
   sp.weight_decay = 5e-4f;
-  time("sgd momentum+wd over 61.1M parameters", [&] { be.sgd_step(sp, params); });
+  Tensor scalars = make_sgd_scalars(be, 0.01f, 1);
+  time("sgd momentum+wd over 61.1M parameters, 16 tensors", [&] { be.sgd_step(sp, params, scalars); });
+  // The same parameters as one flat buffer each (lib/nn/flatParameters.ts): one pass over memory.
+  int64_t total = 0;
+  for (const Shape& sh : shapes) total += (numel_of(sh) + 63) / 64 * 64;
+  const std::vector<SgdTensors> flat{{make(be, {total}), make(be, {total}), make(be, {total})}};
+  for (const SgdTensors& t : flat) {
+    be.fill(t.param, 0.5f);
+    be.fill(t.grad, 0.25f);
+    be.fill(t.momentum_buffer, 0.125f);
+  }
+  const double moved = double(total) * 20;  // read param, grad, buffer; write param, buffer
+  const double ms = time("sgd momentum+wd over 61.1M parameters, flat", [&] { be.sgd_step(sp, flat, scalars); });
+  std::printf("  flat SGD: %.1f MB moved, %.0f GB/s\n", moved / 1e6, moved / (ms * 1e6));
 }
 
 }  // namespace alexnet::selftest

@@ -19,9 +19,15 @@ void test_dropout(Backend& be) {
     y[static_cast<size_t>(i)] = v[static_cast<size_t>(i)] * mask[static_cast<size_t>(i)];
   }
   Tensor yt = make(be, {n}), mt = make(be, {n});
-  be.dropout_forward(p, seed, offset, a, yt, mt);
+  be.dropout_forward(p, make_dropout_scalars(be, seed, offset), a, yt, mt);
   exact("dropout mask", get(be, mt), mask);
   exact("dropout output", get(be, yt), y);
+  // The offset is read when the op runs: advanced on the device, the next mask starts where it says.
+  Tensor scalars = make_dropout_scalars(be, seed, 0);
+  be.advance_counter(scalars, kDropoutOffsetWord, offset);
+  Tensor yt2 = make(be, {n}), mt2 = make(be, {n});
+  be.dropout_forward(p, scalars, a, yt2, mt2);
+  exact("dropout mask after advance_counter", get(be, mt2), mask);
 }
 
 }  // namespace alexnet::selftest

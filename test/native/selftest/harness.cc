@@ -41,6 +41,20 @@ Tensor make_labels(Backend& be, const std::vector<int32_t>& v) {
   return t;
 }
 
+Tensor make_sgd_scalars(Backend& be, float lr, uint64_t step) {
+  Tensor t = make(be, {kScalarWords}, DType::i32);
+  const SgdScalars s{lr, 0, step};
+  be.upload(t, &s);
+  return t;
+}
+
+Tensor make_dropout_scalars(Backend& be, uint64_t seed, uint64_t offset) {
+  Tensor t = make(be, {kScalarWords}, DType::i32);
+  const DropoutScalars s{seed, offset};
+  be.upload(t, &s);
+  return t;
+}
+
 std::vector<float> get(Backend& be, const Tensor& t) {
   std::vector<float> v(static_cast<size_t>(t.numel()));
   be.download(t, v.data())->wait();

@@ -83,6 +83,8 @@ int main(int argc, char** argv) {
   run("loss", test_loss);
   run("topk", test_topk);
   run("sgd", test_sgd);
+  run("linear epilogues", test_linear_epilogues);
+  run("graph", test_graph);
   run("steady state", test_steady_state);
   run("determinism", test_determinism);
   run("transfers", [&](Backend& b) { test_transfers(b, quick); });

@@ -26,6 +26,9 @@ void report(bool ok, const std::string& name, const std::string& detail);
 Tensor make(Backend& be, const Shape& s, DType t = DType::f32);
 Tensor make_from(Backend& be, const Shape& s, const std::vector<float>& v);
 Tensor make_labels(Backend& be, const std::vector<int32_t>& v);
+// Step scalars (core/op_params.h) in device memory.
+Tensor make_sgd_scalars(Backend& be, float lr, uint64_t step);
+Tensor make_dropout_scalars(Backend& be, uint64_t seed, uint64_t offset);
 std::vector<float> get(Backend& be, const Tensor& t);
 
 std::vector<float> random_vector(size_t n, uint32_t seed, float lo = -1.0f, float hi = 1.0f);
@@ -72,6 +75,8 @@ void test_loss(Backend& be);                   // loss.cc
 void test_topk(Backend& be);                   // loss.cc
 void test_sgd(Backend& be);                    // sgd.cc
 void test_steady_state(Backend& be);           // training.cc
+void test_graph(Backend& be);                  // graph.cc
+void test_linear_epilogues(Backend& be);       // linear.cc
 void test_transfers(Backend& be, bool quick);  // memory.cc
 void test_memory(Backend& be);                 // memory.cc
 #ifdef ALEXNET_SELFTEST_CUDA

@@ -22,6 +22,7 @@ void test_steady_state(Backend& be) {
   Pool2dGeometry pg;
   pg.kernel_h = pg.kernel_w = 2;
   pg.stride_h = pg.stride_w = 2;
+  Tensor scalars = make_sgd_scalars(be, 0.01f, 0);
   std::vector<uint64_t> allocations;
   std::vector<float> losses;
   for (int step = 0; step < 5; ++step) {
@@ -48,8 +49,7 @@ void test_steady_state(Backend& be) {
     Tensor dw = make(be, w.shape), db = make(be, b.shape);
     be.conv2d_backward_filter(g, x, dyr, dw, db);
     SgdParams sp;
-    sp.lr = 0.01f;
-    be.sgd_step(sp, {{w, dw, {}}, {b, db, {}}, {fw, dfw, {}}, {fb, dfb, {}}});
+    be.sgd_step(sp, {{w, dw, {}}, {b, db, {}}, {fw, dfw, {}}, {fb, dfb, {}}}, scalars);
     losses.push_back(get(be, loss)[0]);
     allocations.push_back(be.allocator_stats().system_allocations);
   }
