@@ -20,6 +20,11 @@ import type { FlatParameters } from './flatParameters';
 export class Parameter {
   /** The gradient from the last backward pass, or null before the first. */
   grad: Tensor | null = null;
+  /**
+   * Whether training updates this parameter (default true). A frozen parameter (false) gets no
+   * gradient from backward and no update or state from an optimizer; see Module.freeze.
+   */
+  requiresGrad = true;
   #flat: { group: FlatParameters; grad: Tensor } | null = null;
 
   constructor(
