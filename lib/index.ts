@@ -61,7 +61,16 @@ export { SGD, type SgdOptions, type SgdState } from './optim/sgd';
 export { renderCurvesSvg, writeCurvesPng, type CurvePoint } from './plot';
 export { predict, type ClassScore, type Prediction, type PredictInput, type PredictOptions } from './predict';
 export { deriveSeed, nextSeed, resetSeedCounter } from './random';
-export { Tensor, type DType, type HostArray, type NumericDType, type Seed, type TensorOptions } from './tensor';
+export {
+  Tensor,
+  type DType,
+  type HostArray,
+  type NestedArray,
+  type NestedArrayOfRank,
+  type NumericDType,
+  type Seed,
+  type TensorOptions,
+} from './tensor';
 export {
   Trainer,
   type BatchInfo,

@@ -43,7 +43,7 @@ export class LocalResponseNorm extends Module {
    * y_c = x_c / (k + alpha / size * sum of x² over `size` neighbouring channels) ^ beta, for a
    * float32 [N, C, H, W] input; in training mode keeps the input and output for backward.
    */
-  override forward(input: Tensor): Tensor {
+  override forward(input: Tensor): Tensor<'float32'> {
     const y = localResponseNorm(input, this.params);
     if (this.training) {
       this.#saved.clear();
@@ -54,7 +54,7 @@ export class LocalResponseNorm extends Module {
   }
 
   /** The input's gradient [N, C, H, W] (null when `inputGrad` is false); LRN has no parameters. */
-  override backward(gradOutput: Tensor, options: BackwardOptions = {}): Tensor | null {
+  override backward(gradOutput: Tensor, options: BackwardOptions = {}): Tensor<'float32'> | null {
     const [input, output] = this.#saved.take();
     if (!input || !output) throw new Error('LocalResponseNorm.backward: call forward in training mode first');
     try {

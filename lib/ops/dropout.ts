@@ -30,9 +30,9 @@ export function dropout(
   offset: Seed = 0,
 ): {
   /** input * mask, shaped like `input`; the caller disposes it. */
-  output: Tensor;
+  output: Tensor<'float32'>;
   /** 0 where dropped, 1 / (1 - p) where kept, shaped like `input`; the caller disposes it. */
-  mask: Tensor;
+  mask: Tensor<'float32'>;
 } {
   const backend = sameBackend('dropout', { input });
   numberIn(p, 'p', 0, 1);
@@ -51,14 +51,14 @@ export function dropout(
 }
 
 /** @internal {@link dropout} with seed and offset read from `scalars` (a DropoutScalars tensor) when the op runs. */
-export function dropoutWithScalars(input: Tensor, p: number, scalars: Tensor): { output: Tensor; mask: Tensor } {
+export function dropoutWithScalars(input: Tensor, p: number, scalars: Tensor): { output: Tensor<'float32'>; mask: Tensor<'float32'> } {
   const backend = sameBackend('dropout', { input, scalars });
   const [y, mask] = native(() => backend.native.dropoutForward(input.handle, p, scalars.handle));
   return { output: wrap(backend, y), mask: wrap(backend, mask) };
 }
 
 /** Elementwise product (dropout's backward: gradOutput * mask). */
-export function multiply(a: Tensor, b: Tensor): Tensor {
+export function multiply(a: Tensor, b: Tensor): Tensor<'float32'> {
   const backend = sameBackend('multiply', { a, b });
   return wrap(backend, native(() => backend.native.multiply(a.handle, b.handle)));
 }
