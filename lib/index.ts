@@ -35,6 +35,7 @@ export { BackendError, BackendUnavailableError, CaptureError, DeviceLostError, O
 export { CheckpointDirectory, resolveCheckpointFile, type CheckpointDirectoryOptions } from './checkpoint/directory';
 export { RunFolderError } from './checkpoint/runFolder';
 export { FileError } from './io/fileError';
+export type { OutputStream } from './io/output';
 export { DEFAULT_LIMITS, getLimits, setLimits, type Limits } from './limits';
 export { ModelBusyError, type ModelJob } from './models/modelUse';
 export { encodeOnnx, exportOnnx, ONNX_OPSET, type OnnxExportOptions } from './interop/onnxExport';

@@ -351,11 +351,11 @@ export class Tensor<D extends DType = NumericDType> {
 
 /** Nests flat row-major values by `shape` (a 0-D shape gives the one value). */
 function nest(flat: ArrayLike<number>, shape: readonly number[]): NestedArray {
-  if (shape.length === 0) return flat[0]!;
+  if (shape.length === 0) return flat[0];
   let next = 0;
   const build = (dim: number): NestedArray[] => {
-    const out = new Array<NestedArray>(shape[dim]!);
-    for (let i = 0; i < out.length; i++) out[i] = dim === shape.length - 1 ? flat[next++]! : build(dim + 1);
+    const out = new Array<NestedArray>(shape[dim]);
+    for (let i = 0; i < out.length; i++) out[i] = dim === shape.length - 1 ? flat[next++] : build(dim + 1);
     return out;
   };
   return build(0);

@@ -12,9 +12,9 @@ export interface TextOutput {
   /** Writes text; never throws. */
   write(text: string): unknown;
   /** Whether it is a terminal (a progress bar is drawn only there). */
-  readonly isTTY?: boolean;
+  readonly isTTY?: boolean | undefined;
   /** Its width in columns, when it is a terminal. */
-  readonly columns?: number;
+  readonly columns?: number | undefined;
 }
 
 /**
@@ -34,9 +34,9 @@ export interface OutputStream {
   /** Whether the stream was ended (no more writes). */
   readonly writableEnded?: boolean;
   /** Whether it is a terminal. */
-  readonly isTTY?: boolean;
+  readonly isTTY?: boolean | undefined;
   /** Its width, when a terminal. */
-  readonly columns?: number;
+  readonly columns?: number | undefined;
 }
 
 /** Writes to a stream while it works, and silently stops when it fails or closes (see the module notes). */
