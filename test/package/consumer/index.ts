@@ -15,6 +15,9 @@ import {
   createAlexNet,
   encodeCheckpoint,
   encodeOnnx,
+  exportOnnx,
+  getBackend,
+  importTorchCheckpoint,
   loadFashionMnist,
   loadModel,
   nn,
@@ -94,6 +97,12 @@ export async function workflow(images: Uint8Array, labels: Int32Array, output: O
   const predictions: Prediction[] = await predict(loaded, [images.subarray(0, 28 * 28)], { topk: 1 });
   const label: string = predictions[0]!.label;
   void label;
+  const imported: AlexNet = await importTorchCheckpoint('alexnet-owt-7be5be79.pth', { preset: 'torchvision' });
+  await exportOnnx(imported, 'alexnet.onnx');
+  const backend = getBackend('auto');
+  const onDevice: Tensor<'float32'> = await Tensor.zeros([1, 2]).to(backend);
+  const cloned: Float32Array = await onDevice.clone().reshape([2]).toArray();
+  void cloned;
   const fashion = await loadFashionMnist('test', { fetch: async (url: string) => ({ ok: url.length > 0, status: 200, arrayBuffer: async () => new ArrayBuffer(0) }) });
   const cache: string = userCacheDir({ HOME: '/home/user' });
   void [fashion, cache];
