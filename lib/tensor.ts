@@ -109,10 +109,16 @@ export class Tensor<D extends DType = NumericDType> {
     return new Tensor<D>(backend, callNative(() => new backend.native.Tensor(dims, dtype)));
   }
 
+  /** An int32 tensor holding `data` (an Int32Array gives int32 unless `options.dtype` says otherwise). */
+  static fromArray(data: Int32Array, shape?: readonly number[], options?: TensorOptions<'int32'>): Tensor<'int32'>;
+  /** A uint8 tensor holding `data` (a Uint8Array gives uint8 unless `options.dtype` says otherwise). */
+  static fromArray(data: Uint8Array, shape?: readonly number[], options?: TensorOptions<'uint8'>): Tensor<'uint8'>;
   /**
-   * A tensor holding `data` (copied). `shape` defaults to one dimension of data's length.
-   * Numbers are checked: int32 tensors take integers only.
+   * A tensor holding `data` (copied). `shape` defaults to one dimension of data's length. The
+   * element type is `options.dtype`, else int32 for an Int32Array, uint8 for a Uint8Array and
+   * float32 for anything else. Numbers are checked: int32 tensors take integers only.
    */
+  static fromArray<D extends DType = 'float32'>(data: ArrayLike<number>, shape?: readonly number[], options?: TensorOptions<D>): Tensor<D>;
   static fromArray<D extends DType = 'float32'>(
     data: ArrayLike<number>,
     shape?: readonly number[],

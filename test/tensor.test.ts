@@ -60,3 +60,16 @@ describe('Tensor.toNested', () => {
     await expect(t.toNested()).rejects.toThrow(/disposed/);
   });
 });
+
+describe('Tensor.fromArray types', () => {
+  it('types the result as the element type it gets at run time: int32 for an Int32Array, uint8 for a Uint8Array, else float32', async () => {
+    const ints: Tensor<'int32'> = Tensor.fromArray(new Int32Array([1, -2]), [2], { backend: 'cpu' });
+    const bytes: Tensor<'uint8'> = Tensor.fromArray(new Uint8Array([1, 255]), [2], { backend: 'cpu' });
+    const floats: Tensor<'float32'> = Tensor.fromArray([0.5, 2], [2], { backend: 'cpu' });
+    const converted: Tensor<'float32'> = Tensor.fromArray(new Int32Array([3, 4]), [2], { backend: 'cpu', dtype: 'float32' });
+    expect([ints.dtype, bytes.dtype, floats.dtype, converted.dtype]).toEqual(['int32', 'uint8', 'float32', 'float32']);
+    const read: [Int32Array, Uint8Array, Float32Array, Float32Array] = [await ints.toArray(), await bytes.toArray(), await floats.toArray(), await converted.toArray()];
+    expect(read.map((a) => a.constructor.name)).toEqual(['Int32Array', 'Uint8Array', 'Float32Array', 'Float32Array']);
+    for (const t of [ints, bytes, floats, converted]) t.dispose();
+  });
+});
