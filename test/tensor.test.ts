@@ -35,7 +35,7 @@ describe('Tensor.toNested', () => {
     }
     const four = Tensor.fromArray(values, [2, 3, 2, 2], { backend: 'cpu' });
     const nested = await four.toNested(4);
-    expect(nested[1]![2]![0]![1]).toBe(values[1 * 12 + 2 * 4 + 0 * 2 + 1]);
+    expect(nested[1][2][0][1]).toBe(values[1 * 12 + 2 * 4 + 0 * 2 + 1]);
     expect(nested.flat(3)).toEqual(values);
     four.dispose();
   });
