@@ -13,6 +13,10 @@
  * Storage stays float32 holding bfloat16 values (an emulation: every value is exactly what a
  * bfloat16 tensor would hold). Sums inside the ops accumulate in fp32: products of two bfloat16
  * values are exact in fp32 (and in TF32, which the CUDA build runs them in), as on bf16 tensor cores.
+ *
+ * TODO(issue 12, device session): on CUDA, replace this emulation with bf16 storage in NHWC and
+ * cuDNN/cuBLASLt bf16 engines (bench/README.md, "Issue 12 (bf16) on a GPU"); the rounding points
+ * stay these, and the tests (test/ops/bfloat16.test.ts, test/models/bf16Presets.test.ts) hold it.
  * @module
  */
 import type { Backend, MathMode } from "../backend/backend";

@@ -25,6 +25,7 @@ import * as path from 'node:path';
 
 import { afterAll, beforeAll, expect, it, type TestContext } from 'vitest';
 
+import type { SafetensorsArray } from '../../lib/io/safetensors';
 import { createAlexNet, PRESETS } from '../../lib/models/alexnet';
 import { ciRequiresEverything, loadFixture, normwiseError } from '../helpers';
 import { runTorchFile, torchAvailable } from '../python';
@@ -43,7 +44,7 @@ const BF16_VS_AUTOCAST_FACTOR = 2;
 /** ... or this much, where autocast's distance is smaller than half of it. */
 const FP32_FLOOR = 1e-2;
 
-type Outputs = Map<string, { shape: number[]; data: ArrayLike<number> }>;
+type Outputs = Map<string, { shape: number[]; data: SafetensorsArray }>;
 
 describeOnDevice('reduced presets in bf16: against PyTorch bf16 autocast and against fp32', () => {
   let autocast: Outputs | null = null;
@@ -81,15 +82,17 @@ describeOnDevice('reduced presets in bf16: against PyTorch bf16 autocast and aga
 
   for (const preset of PRESETS) {
     it(preset, async (ctx: TestContext) => {
-      if (!autocast) ctx.skip(skipReason ?? 'no reference');
+      const reference = autocast;
+      if (!reference) return ctx.skip(skipReason ?? 'no reference');
+      const torch = (key: string) => reference.get(key)!.data as Float32Array;
       const fixture = loadFixture(`models/${preset}`);
       const ours = await pass(preset, 'bf16');
       const fp32 = await pass(preset, 'fp32');
       const logits = `${preset} bf16 logits and loss vs PyTorch bf16 autocast`;
-      checkNormwise(logits, `${preset} logits`, ours.logits, autocast!.get(`${preset}.logits`)!.data, VS_AUTOCAST_FORWARD);
-      checkNormwise(logits, `${preset} loss`, [ours.loss], autocast!.get(`${preset}.loss`)!.data, VS_AUTOCAST_FORWARD);
+      checkNormwise(logits, `${preset} logits`, ours.logits, torch(`${preset}.logits`), VS_AUTOCAST_FORWARD);
+      checkNormwise(logits, `${preset} loss`, [ours.loss], torch(`${preset}.loss`), VS_AUTOCAST_FORWARD);
       for (const [name, grad] of ours.grads) {
-        const theirs = autocast!.get(`${preset}.grad.${name}`)!.data;
+        const theirs = torch(`${preset}.grad.${name}`);
         const exact = fixture.get(`reduced.grad.${name}`).data as Float32Array;
         if (name.startsWith('classifier.')) {
           checkNormwise(`${preset} bf16 classifier gradients vs autocast`, `${preset} grad ${name}`, grad, theirs, VS_AUTOCAST_CLASSIFIER);

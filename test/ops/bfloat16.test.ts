@@ -55,6 +55,11 @@ import { disposeAll } from '../support/tensors';
 type Inputs = Record<string, { shape: readonly number[]; data: SafetensorsArray }>;
 type Outputs = Map<string, { shape: number[]; data: SafetensorsArray }>;
 
+/** A reference as the comparisons take it (every reference here is float32). */
+function values(t: { shape: number[]; data: SafetensorsArray }): { shape: number[]; data: Float32Array } {
+  return { shape: t.shape, data: t.data as Float32Array };
+}
+
 /** Shapes and standard deviations of the inputs (seeded normals, drawn on the CPU). */
 const SHAPES: Record<string, [number[], number]> = {
   'conv.x': [[2, 6, 13, 13], 1],
@@ -105,16 +110,16 @@ async function draw(): Promise<Inputs> {
   let seed = 9100;
   for (const [name, [shape, std]] of Object.entries(SHAPES)) {
     const t = Tensor.normal(shape, { std, seed: seed++ }, { backend: cpu() });
-    inputs[name] = { shape, data: (await t.toArray()) as Float32Array };
+    inputs[name] = { shape, data: (await t.toArray()) };
     t.dispose();
   }
   const rounding = roundingCases();
   inputs['round.x'] = { shape: [rounding.length], data: rounding };
   inputs['loss.labels'] = { shape: [6], data: Int32Array.from([0, 3, 9, 1, 1, 7]) };
   // The dropout mask as the backends draw it (Philox, the same on both: test/ops/dropout.test.ts).
-  const x = Tensor.fromArray(inputs['dropout.x']!.data as Float32Array, SHAPES['dropout.x']![0], { backend: cpu() });
+  const x = Tensor.fromArray(inputs['dropout.x'].data as Float32Array, SHAPES['dropout.x'][0], { backend: cpu() });
   const { output, mask } = dropout(x, DROPOUT_P, DROPOUT_SEED);
-  inputs['dropout.mask'] = { shape: mask.shape, data: (await mask.toArray()) as Float32Array };
+  inputs['dropout.mask'] = { shape: mask.shape, data: (await mask.toArray()) };
   disposeAll(x, output, mask);
   return inputs;
 }
@@ -147,9 +152,9 @@ describeOnDevice('bf16 math mode: each op against PyTorch fp32 on bfloat16-round
 
   function ready(ctx: TestContext): Outputs {
     if (!refs) ctx.skip(skipReason ?? 'no references');
-    return refs!;
+    return refs;
   }
-  const input = (name: string) => Tensor.fromArray(inputs[name]!.data as Float32Array, inputs[name]!.shape, { backend: device() });
+  const input = (name: string) => Tensor.fromArray(inputs[name].data as Float32Array, inputs[name].shape, { backend: device() });
   /** The input rounded to bfloat16, as the op before it in a model would leave it. */
   const rounded = (name: string) => {
     const t = input(name);
@@ -158,11 +163,11 @@ describeOnDevice('bf16 math mode: each op against PyTorch fp32 on bfloat16-round
     return r;
   };
   async function rounds(group: string, name: string, t: Tensor, expected: { shape: number[]; data: SafetensorsArray }): Promise<void> {
-    const got = await checkTensor(group, name, t, expected, BF16_RTOL);
+    const got = await checkTensor(group, name, t, values(expected), BF16_RTOL);
     checkThat(group, `${name} holds bfloat16 values`, bfloat16Valued(got), 'every element has the low 16 bits of its fp32 word clear');
   }
   async function staysFp32(group: string, name: string, t: Tensor, expected: { shape: number[]; data: SafetensorsArray }): Promise<void> {
-    const got = await checkTensor(group, name, t, expected, FP32_RTOL);
+    const got = await checkTensor(group, name, t, values(expected), FP32_RTOL);
     checkThat(group, `${name} is not rounded`, !bfloat16Valued(got), 'some element has bits below bfloat16 precision');
   }
 
@@ -252,7 +257,7 @@ describeOnDevice('bf16 math mode: each op against PyTorch fp32 on bfloat16-round
     const back = multiply(dpdy, mask);
     await rounds('bf16 activation', 'relu y', y, r.get('relu.y')!);
     await rounds('bf16 activation', 'relu dx', dx, r.get('relu.dx')!);
-    await checkTensor('bf16 dropout', 'dropout mask (not rounded)', mask, inputs['dropout.mask']! as { shape: number[]; data: SafetensorsArray }, 'bitwise');
+    await checkTensor('bf16 dropout', 'dropout mask (not rounded)', mask, values(inputs['dropout.mask'] as { shape: number[]; data: SafetensorsArray }), 'bitwise');
     await rounds('bf16 dropout', 'dropout y', output, r.get('dropout.y')!);
     await rounds('bf16 dropout', 'dropout dx', back, r.get('dropout.dx')!);
     disposeAll(x, dy, dpx, dpdy, y, dx, output, mask, back);
@@ -261,10 +266,10 @@ describeOnDevice('bf16 math mode: each op against PyTorch fp32 on bfloat16-round
   it('softmax cross-entropy and softmax stay fp32', async (ctx) => {
     const r = ready(ctx);
     const logits = input('loss.logits');
-    const labels = Tensor.fromArray(inputs['loss.labels']!.data as Int32Array, [6], { backend: device(), dtype: 'int32' });
+    const labels = Tensor.fromArray(inputs['loss.labels'].data as Int32Array, [6], { backend: device(), dtype: 'int32' });
     const { loss, gradLogits } = softmaxCrossEntropy(logits, labels);
     const probabilities = softmax(logits);
-    await checkTensor('bf16 loss', 'loss', loss, r.get('loss.loss')!, FP32_RTOL);
+    await checkTensor('bf16 loss', 'loss', loss, values(r.get('loss.loss')!), FP32_RTOL);
     await staysFp32('bf16 loss', 'dlogits', gradLogits!, r.get('loss.dlogits')!);
     await staysFp32('bf16 loss', 'softmax', probabilities, r.get('loss.softmax')!);
     disposeAll(logits, labels, loss, gradLogits, probabilities);
