@@ -1,8 +1,12 @@
 /**
  * Training on real data, on the CPU: a reduced d2l AlexNet on 15,000 Fashion-MNIST images for three
- * epochs, in fp32 (at least 0.75 test accuracy on 1,000 held-out images), then the same run in the
- * bf16 math mode, which must reach within 1 point of the fp32 run's accuracy (issue 12). Both runs
- * are seeded alike (weights, order, dropout), so they differ only by the bf16 roundings.
+ * epochs in fp32 reaches at least 0.75 test accuracy on 1,000 held-out images.
+ *
+ * The bf16 math mode (issue 12) trains the same network to within 1 point of fp32's accuracy. Running
+ * the run above a second time in bf16 would double this file's time (the emulated bf16 steps are also
+ * slower than fp32 ones on the CPU), so the comparison is a shorter pair: 6,000 images for two epochs
+ * in fp32 and in bf16, seeded alike (weights, order, dropout, so they differ only by the roundings),
+ * judged on 2,000 held-out images.
  */
 import { describe, expect, it } from 'vitest';
 
@@ -16,7 +20,16 @@ import { requireFashionMnist } from '../data/fashionMnist';
 /** The bf16 run may trail the fp32 run by at most this much test accuracy. */
 const BF16_ACCURACY_MARGIN = 0.01;
 
-async function trainReduced(dir: string, mode: MathMode): Promise<number> {
+interface RunSize {
+  trainImages: number;
+  epochs: number;
+  testImages: number;
+}
+
+const FULL: RunSize = { trainImages: 15_000, epochs: 3, testImages: 1_000 };
+const PAIR: RunSize = { trainImages: 6_000, epochs: 2, testImages: 2_000 };
+
+async function trainReduced(dir: string, mode: MathMode, size: RunSize): Promise<number> {
   const backend = getBackend('cpu');
   const previous = backend.mathMode;
   backend.setMathMode(mode);
@@ -24,13 +37,13 @@ async function trainReduced(dir: string, mode: MathMode): Promise<number> {
   const cpuStart = process.cpuUsage();
   // A quarter of d2l's widths at 68x68 (the smallest input whose last pooling still has an output),
   // He initialization and momentum to learn in three short epochs; seeded, so the result is reproducible.
-  const train = randomSubset(await loadFashionMnist('train', { path: dir }), 15_000, 1);
-  const test = randomSubset(await loadFashionMnist('test', { path: dir }), 1_000, 2);
+  const train = randomSubset(await loadFashionMnist('train', { path: dir }), size.trainImages, 1);
+  const test = randomSubset(await loadFashionMnist('test', { path: dir }), size.testImages, 2);
   const model = createAlexNet({ preset: 'd2l', width: 0.25, inputSize: 68, init: 'kaiming', seed: 1, backend });
   try {
     const resize = [{ kind: 'resize' as const, size: [68, 68] as [number, number] }];
     const result = await new Trainer(model).fit(train, test, {
-      epochs: 3,
+      epochs: size.epochs,
       batchSize: 64,
       optimizer: { lr: 0.02, momentum: 0.9 },
       trainTransform: resize,
@@ -45,7 +58,7 @@ async function trainReduced(dir: string, mode: MathMode): Promise<number> {
     const cpuSeconds = (cpu.user + cpu.system) / 1e6;
     const final = result.history.at(-1)!;
     console.log(
-      `reduced d2l AlexNet (${model.parameterCount()} parameters) in ${mode}, 15,000 images x 3 epochs: test accuracy ${final.valTop1!.toFixed(4)} ` +
+      `reduced d2l AlexNet (${model.parameterCount()} parameters) in ${mode}, ${size.trainImages} images x ${size.epochs} epochs: test accuracy ${final.valTop1!.toFixed(4)} ` +
         `on ${test.length} held-out images, ${seconds.toFixed(1)} s wall time, ${cpuSeconds.toFixed(1)} s of CPU time ` +
         `(${result.history.map((r) => `${Math.round(r.imagesPerSecond)} img/s`).join(', ')})`,
     );
@@ -57,19 +70,17 @@ async function trainReduced(dir: string, mode: MathMode): Promise<number> {
 }
 
 describe('training on Fashion-MNIST (CPU)', () => {
-  let fp32Accuracy: number | undefined;
-
   it('a reduced d2l AlexNet reaches at least 0.75 test accuracy on 1,000 held-out images', { timeout: 900_000 }, async (ctx) => {
     const dir = requireFashionMnist(ctx);
-    fp32Accuracy = await trainReduced(dir, 'fp32');
-    expect(fp32Accuracy).toBeGreaterThanOrEqual(0.75);
+    expect(await trainReduced(dir, 'fp32', FULL)).toBeGreaterThanOrEqual(0.75);
   });
 
-  it(`the same run in bf16 reaches within ${BF16_ACCURACY_MARGIN * 100} point of the fp32 accuracy`, { timeout: 900_000 }, async (ctx) => {
+  it(`in bf16 it reaches within ${BF16_ACCURACY_MARGIN * 100} point of fp32's accuracy (6,000 images, 2 epochs)`, { timeout: 900_000 }, async (ctx) => {
     const dir = requireFashionMnist(ctx);
-    if (fp32Accuracy === undefined) throw new Error('the fp32 run (the test before) did not finish, so there is nothing to compare with');
-    const bf16Accuracy = await trainReduced(dir, 'bf16');
-    console.log(`bf16 ${bf16Accuracy.toFixed(4)} against fp32 ${fp32Accuracy.toFixed(4)}`);
-    expect(bf16Accuracy).toBeGreaterThanOrEqual(fp32Accuracy - BF16_ACCURACY_MARGIN);
+    const fp32 = await trainReduced(dir, 'fp32', PAIR);
+    const bf16 = await trainReduced(dir, 'bf16', PAIR);
+    console.log(`bf16 ${bf16.toFixed(4)} against fp32 ${fp32.toFixed(4)} on ${PAIR.testImages} held-out images`);
+    expect(fp32).toBeGreaterThanOrEqual(0.7);  // the pair learned something to compare
+    expect(bf16).toBeGreaterThanOrEqual(fp32 - BF16_ACCURACY_MARGIN);
   });
 });
