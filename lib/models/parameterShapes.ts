@@ -36,7 +36,6 @@ class ShapeOnlyTensor {
   view(shape: readonly number[]): ShapeOnlyTensor {
     return new ShapeOnlyTensor([...shape], this.dtype);
   }
-  // A model binds its parameters to views of flat buffers (lib/nn/flatParameters.ts).
   slice(_offset: number, shape: readonly number[]): ShapeOnlyTensor {
     return new ShapeOnlyTensor([...shape], this.dtype);
   }
@@ -53,8 +52,8 @@ let shapeOnly: Backend | undefined;
 /** A backend that builds models without memory; any computation on it throws. */
 function shapeOnlyBackend(): Backend {
   if (!shapeOnly) {
-    // copy: building a model moves each parameter's initial values into its flat buffer; here there are none to move.
-    const own: Record<string | symbol, unknown> = { backendName: 'cpu', Tensor: ShapeOnlyTensor, copy: () => undefined };
+    // copy: the model moves its parameters into flat buffers (nn/flatParameters.ts); no values to move here.
+    const own: Record<string | symbol, unknown> = { backendName: 'cpu', Tensor: ShapeOnlyTensor, copy: () => {} };
     const addon = new Proxy(own, {
       get(target, key) {
         if (key in target) return target[key];
