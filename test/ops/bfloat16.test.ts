@@ -199,10 +199,14 @@ describeOnDevice('bf16 math mode: each op against PyTorch fp32 on bfloat16-round
     disposeAll(x, y);
   });
 
-  it('rejects a non-float32 input, naming it', () => {
+  it('rejects a non-float32 input, naming it; an op given one in bf16 mode names itself', (ctx) => {
+    ready(ctx);
     const labels = Tensor.fromArray(Int32Array.from([1, 2]), [2], { backend: device(), dtype: 'int32' });
     expect(() => roundToBfloat16(labels)).toThrow(/roundToBfloat16: expected a float32 input, got int32/);
-    labels.dispose();
+    const ints = Tensor.fromArray(new Int32Array(6), [2, 3], { backend: device(), dtype: 'int32' });
+    const w = Tensor.fromArray(new Float32Array(12), [4, 3], { backend: device() });
+    expect(() => linear(ints, w)).toThrow(/^linearForward: input must be float32, got int32$/);
+    disposeAll(labels, ints, w);
   });
 
   it('conv2d: outputs in bfloat16, weight and bias gradients in fp32 from rounded operands', async (ctx) => {
