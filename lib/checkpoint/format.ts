@@ -392,16 +392,20 @@ export function loadOptimizerState(optimizer: Optimizer, model: AlexNet, checkpo
   if (!checkpoint.optimizer) throw new CheckpointError(`${source}: holds no optimizer state (a weights-only file)`);
   const { type, state, tensors } = checkpoint.optimizer;
   if (type !== optimizer.type) throw new CheckpointError(`${source}: the optimizer was saved as ${type}, this one is ${optimizer.type}`);
-  if ((state as Partial<OptimizerState>).groups === undefined) {
-    // An SGD state from before parameter groups: its options at the top.
-    const legacy = state as SgdState;
-    const sgd = optimizer.groups[0]!.options as Record<string, unknown>;
-    for (const key of ['momentum', 'dampening', 'weightDecay', 'nesterov'] as const) {
-      if (legacy[key] !== undefined && legacy[key] !== sgd[key]) {
-        throw new CheckpointError(`${source}: the optimizer was saved with ${key} ${legacy[key]}, this one has ${String(sgd[key])}`);
+  // An SGD state from before parameter groups has one group's options at the top.
+  const savedGroups = (state as Partial<OptimizerState>).groups ?? [{ options: state as unknown as Record<string, unknown> }];
+  if (savedGroups.length !== optimizer.groups.length) {
+    throw new CheckpointError(`${source}: the optimizer was saved with ${savedGroups.length} parameter groups, this one has ${optimizer.groups.length}`);
+  }
+  optimizer.groups.forEach((group, i) => {
+    const where = optimizer.groups.length > 1 ? `groups[${i}].` : '';
+    for (const [key, value] of Object.entries(group.options)) {
+      const saved = savedGroups[i]!.options?.[key];
+      if (saved !== undefined && JSON.stringify(saved) !== JSON.stringify(value)) {
+        throw new CheckpointError(`${source}: the optimizer was saved with ${where}${key} ${JSON.stringify(saved)}, this one has ${JSON.stringify(value)}`);
       }
     }
-  }
+  });
   try {
     optimizer.setState(state as OptimizerState);
   } catch (error) {

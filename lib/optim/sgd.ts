@@ -134,6 +134,10 @@ export class SGD extends Optimizer<SgdGroupOptions> {
     if (!param || !this.slotsOf(param).includes('momentum_buffer')) {
       throw new RangeError(`SGD.setBuffer: no momentum buffer ${describe(i)} (the optimizer has ${this.buffers.length})`);
     }
+    const shape = param.value.shape;
+    if (value?.shape && value.shape.join(',') !== shape.join(',')) {
+      throw new RangeError(`SGD.setBuffer: value has shape [${value.shape.join(', ')}], buffer ${i} has [${shape.join(', ')}]`);
+    }
     this.setStateTensor(param, 'momentum_buffer', value);
   }
 
