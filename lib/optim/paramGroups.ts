@@ -40,7 +40,8 @@ export function resolveGroups<O extends object>(
   }
   const groups: { params: unknown; options: Record<string, unknown>; where: string }[] = [];
   const first: unknown = params[0];
-  const grouped = first !== null && typeof first === 'object' && !(first instanceof Parameter) && 'params' in first;
+  // Groups are plain objects ({ params, ...options }); anything else is read as a list of Parameters.
+  const grouped = first !== null && typeof first === 'object' && Object.getPrototypeOf(first) === Object.prototype;
   if (!grouped) {
     groups.push({ params, options: {}, where: 'params' });
   } else {
