@@ -433,7 +433,8 @@ Napi::Value adam_step(OpCall& call) {
   AdamParams p = adam_params(call, 4);
   Tensor scalars = step_scalars(call, 5);
   if (grads.size() != params.size() || exp_avgs.size() != params.size() || exp_avg_sqs.size() != params.size())
-    throw alexnet::RangeError(std::string(call.op()) + ": grads, expAvgs and expAvgSqs must hold one tensor per parameter");
+    throw alexnet::RangeError(std::string(call.op()) +
+                              ": grads, expAvgs and expAvgSqs must hold one tensor per parameter");
   std::vector<AdamTensors> tensors;
   for (size_t i = 0; i < params.size(); ++i) {
     const std::string op = std::string(call.op()) + " (i = " + std::to_string(i) + ")";

@@ -14,12 +14,12 @@ namespace {
 
 // The per-step factors, rounded to float as PyTorch rounds its Python-float scalars.
 struct AdamFactors {
-  float decay;            // Adam: the L2 term's weight_decay; AdamW: 1 - lr * weight_decay
-  float lerp_weight;      // 1 - beta1
+  float decay;        // Adam: the L2 term's weight_decay; AdamW: 1 - lr * weight_decay
+  float lerp_weight;  // 1 - beta1
   float beta2, one_minus_beta2;
-  float bias_sqrt;        // sqrt(1 - beta2^t)
+  float bias_sqrt;  // sqrt(1 - beta2^t)
   float eps;
-  float neg_step_size;    // -lr / (1 - beta1^t)
+  float neg_step_size;  // -lr / (1 - beta1^t)
 };
 
 AdamFactors adam_factors(const AdamParams& p, const AdamScalars& s) {

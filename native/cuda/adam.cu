@@ -102,7 +102,7 @@ void launch_adam_step(cudaStream_t stream, const AdamParams& p, const std::vecto
           s.param, s.grad, s.exp_avg, s.exp_avg_sq, s.n, p, scalars);
     } else {
       adam_kernel<false><<<grid_for(s.n, kAdamThreads), kAdamThreads, 0, stream>>>(s.param, s.grad, s.exp_avg,
-                                                                                  s.exp_avg_sq, s.n, p, scalars);
+                                                                                   s.exp_avg_sq, s.n, p, scalars);
     }
     check_launch("adam_kernel");
   }

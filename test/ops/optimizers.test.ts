@@ -25,7 +25,7 @@
  */
 import { join } from 'node:path';
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 
 import type { Backend } from '../../lib/backend/backend';
 import { createAlexNet, type AlexNet } from '../../lib/models/alexnet';
