@@ -11,8 +11,20 @@ import type { Optimizer, OptimizerType } from './optimizer';
 import type { ParamsInput } from './paramGroups';
 import { SGD, type SgdOptions } from './sgd';
 
+/** SGD by name, with its options. */
+export interface SgdChoice extends SgdOptions {
+  /** 'sgd'. */
+  type: 'sgd';
+}
+
+/** Adam or AdamW by name, with their options. */
+export interface AdamChoice extends AdamOptions {
+  /** 'adam', or 'adamw' for decoupled weight decay. */
+  type: 'adam' | 'adamw';
+}
+
 /** An optimizer by name with its options; SGD's options without `type` mean SGD. */
-export type OptimizerChoice = SgdOptions | ({ type: 'sgd' } & SgdOptions) | ({ type: 'adam' } & AdamOptions) | ({ type: 'adamw' } & AdamOptions);
+export type OptimizerChoice = SgdOptions | SgdChoice | AdamChoice;
 
 /** The optimizers {@link createOptimizer} makes. */
 export const OPTIMIZER_TYPES: readonly OptimizerType[] = ['sgd', 'adam', 'adamw'];

@@ -133,12 +133,12 @@ export abstract class Optimizer<O extends object = Record<string, unknown>> {
   #layoutKey: string | null = null;
   #layoutVersion = 0;
   #disposed = false;
+  /** The optimizer's name in error messages ('SGD', 'Adam', 'AdamW'). */
+  readonly who: string;
 
   /** @internal `who` names the optimizer in errors; `groups` are resolved and their options checked. */
-  protected constructor(
-    readonly who: string,
-    groups: ResolvedGroup<O & { lr: number }>[],
-  ) {
+  protected constructor(who: string, groups: ResolvedGroup<O & { lr: number }>[]) {
+    this.who = who;
     const params = groups.flatMap((g) => g.params);
     const backend = params[0]!.value.backend;
     params.forEach((p, i) => {
@@ -180,6 +180,7 @@ export abstract class Optimizer<O extends object = Record<string, unknown>> {
     return this.groups[0]!.lr;
   }
 
+  /** Sets the learning rate of the only group (a TypeError when there are several). */
   set lr(value: number) {
     if (this.groups.length > 1) {
       throw new TypeError(`${this.who}.lr: the optimizer has ${this.groups.length} parameter groups; set groups[i].lr or call scaleLr(factor)`);

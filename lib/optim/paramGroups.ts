@@ -11,7 +11,10 @@ import { Parameter } from '../nn/module';
 import { describe, options as checkOptions } from '../validate';
 
 /** One parameter group as given: its parameters and the options it overrides. */
-export type ParamGroupInput<O> = { params: readonly Parameter[] } & Partial<O>;
+export type ParamGroupInput<O> = {
+  /** The group's parameters (non-empty; a parameter may be in one group only). */
+  params: readonly Parameter[];
+} & Partial<O>;
 
 /** What an optimizer takes: the parameters (one group), or parameter groups. */
 export type ParamsInput<O> = readonly Parameter[] | readonly ParamGroupInput<O>[];
