@@ -94,8 +94,10 @@ Writes update(const std::vector<SgdTensors>& tensors) {
 Writes update(const std::vector<AdamTensors>& tensors) {
   Writes writes;
   for (const AdamTensors& t : tensors)
-    for (const Tensor* u : {&t.param, &t.exp_avg, &t.exp_avg_sq})
-      writes.push_back({u->storage->poison, false, &tensors});
+    for (const Tensor* u : {&t.param, &t.exp_avg, &t.exp_avg_sq}) {
+      const Writes one = update(*u);
+      writes.insert(writes.end(), one.begin(), one.end());
+    }
   return writes;
 }
 template <typename... Lists>
