@@ -140,7 +140,7 @@ export class Linear extends Module {
       const bias = this.bias !== null && !biasDone;
       const { gradWeight, gradBias } = linearBackwardWeight(input, gradOutput, {
         bias,
-        into: { gradWeight: this.weight.gradTarget, gradBias: bias ? this.bias!.gradTarget : null },
+        into: { gradWeight: this.weight.gradTarget, gradBias: bias ? this.bias.gradTarget : null },
       });
       this.weight.receiveGrad(gradWeight);
       if (gradBias) this.bias!.receiveGrad(gradBias);
