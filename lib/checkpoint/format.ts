@@ -324,7 +324,7 @@ export function decodeCheckpoint(bytes: Uint8Array, source = 'checkpoint'): Chec
       ? {
           type: (optimizerState as Partial<OptimizerState>).type ?? 'sgd',
           state: optimizerState,
-          momentum: optimizerTensors.get('momentum_buffer') ?? new Map(),
+          momentum: optimizerTensors.get('momentum_buffer') ?? new Map<string, StoredTensor>(),
           tensors: optimizerTensors,
         }
       : null,

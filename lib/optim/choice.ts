@@ -45,8 +45,8 @@ export function createOptimizer(params: readonly Parameter[], choice: OptimizerC
     case 'sgd':
       return new SGD(list, options as unknown as SgdOptions);
     case 'adam':
-      return new Adam(list, options as AdamOptions);
+      return new Adam(list, options);
     case 'adamw':
-      return new AdamW(list, options as AdamOptions);
+      return new AdamW(list, options);
   }
 }

@@ -98,7 +98,7 @@ describe('checkpoints', () => {
   it('round-trip AdamW in two groups with a frozen parameter: moments, per-parameter steps, group learning rates', async () => {
     const make = (model: AlexNet) => {
       const named = model.namedParameters();
-      named[0]![1].requiresGrad = false;
+      named[0][1].requiresGrad = false;
       return new AdamW(
         [
           { params: named.filter(([n]) => n.startsWith('features.')).map(([, p]) => p), lr: 1e-3 },

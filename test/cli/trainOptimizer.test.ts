@@ -66,8 +66,8 @@ describe('alexnet train --optimizer', () => {
     expect(run.stdout).toMatch(/AdamW lr 0\.001 betas 0\.9,0\.999 eps 1e-8 weight decay 0\.01, batch 16/);
     const latest = (await new CheckpointDirectory(dir).latest())!.file;
     const file = decodeSafetensors(readFileSync(latest), latest);
-    const state = JSON.parse(file.metadata['alexnet-cuda.optimizer']!) as { type: string; steps: number; groups: { options: Record<string, unknown> }[] };
-    expect([state.type, state.steps, state.groups[0]!.options]).toEqual(['adamw', 3, { betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0.01 }]);
+    const state = JSON.parse(file.metadata['alexnet-cuda.optimizer']) as { type: string; steps: number; groups: { options: Record<string, unknown> }[] };
+    expect([state.type, state.steps, state.groups[0].options]).toEqual(['adamw', 3, { betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0.01 }]);
     expect(file.tensors.has('optimizer.exp_avg.features.0.weight')).toBe(true);
     expect(file.tensors.has('optimizer.exp_avg_sq.classifier.6.bias')).toBe(true);
     const wrong = cli(['train', '--resume', dir, '--optimizer', 'sgd', '--backend', 'cpu', '--progress', 'epochs']);

@@ -127,7 +127,7 @@ const cases: Case[] = [
       a.setGrad(Tensor.zeros([2], cpu));
       b.setGrad(Tensor.zeros([2], cpu));
       const o = new Adam([{ params: [a] }, { params: [b] }]);
-      o.groups[1]!.lr = NaN;
+      o.groups[1].lr = NaN;
       o.step();
     },
     RangeError,

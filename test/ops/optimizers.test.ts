@@ -102,7 +102,7 @@ interface ParamSet {
 const SMALL_SHAPES = [[5, 3], [7], [1001], [2, 3, 2, 2], [64]];
 
 function separate(backend: Backend, initial: Float32Array[], shapes: number[][]): Parameter[] {
-  return shapes.map((s, i) => new Parameter(`p${i}`, Tensor.fromArray(initial[i]!, s, { backend })));
+  return shapes.map((s, i) => new Parameter(`p${i}`, Tensor.fromArray(initial[i], s, { backend })));
 }
 
 const REDUCED = { preset: 'torchvision', width: 1 / 32, inputSize: 64, numClasses: 10, seed: 20260 } as const;
@@ -137,7 +137,7 @@ const SETS: ParamSet[] = [
     make(backend, initial) {
       const model: AlexNet = createAlexNet({ ...REDUCED, backend });
       const params = model.namedParameters().map(([, p]) => p);
-      params.forEach((p, i) => p.set(Tensor.fromArray(initial[i]!, p.value.shape, { backend })));
+      params.forEach((p, i) => p.set(Tensor.fromArray(initial[i], p.value.shape, { backend })));
       return { params, dispose: () => model.dispose() };
     },
   },
@@ -150,7 +150,7 @@ let skipReason: string | null = null;
 
 async function hostNormal(shape: number[], seed: number, scale = 1): Promise<Float32Array> {
   const t = Tensor.normal(shape, { seed, std: scale }, { backend: cpu() });
-  const values = (await t.toArray()) as Float32Array;
+  const values = (await t.toArray());
   t.dispose();
   return values;
 }
@@ -161,8 +161,8 @@ function groupIndices(set: ParamSet, part: 'a' | 'b' | 'all'): number[] {
 }
 
 function makeOptimizer(c: Case, set: ParamSet, params: Parameter[]): Optimizer {
-  const groups = c.groups.map((g) => ({ params: groupIndices(set, g.part).map((i) => params[i]!), ...g.options }));
-  const input = groups.length === 1 && !c.groups[0]!.options ? groups[0]!.params : groups;
+  const groups = c.groups.map((g) => ({ params: groupIndices(set, g.part).map((i) => params[i]), ...g.options }));
+  const input = groups.length === 1 && !c.groups[0].options ? groups[0].params : groups;
   if (c.type === 'sgd') return new SGD(input, c.defaults as SgdOptions);
   return c.type === 'adam' ? new Adam(input, c.defaults) : new AdamW(input, c.defaults);
 }
@@ -175,14 +175,15 @@ async function runCase(
   check: (step: number, params: Parameter[], optimizer: Optimizer) => Promise<void>,
 ): Promise<void> {
   const key = `${c.name}.${set.name}`;
-  const { params, dispose } = set.make(backend, initialValues.get(set.name)!);
+  const made = set.make(backend, initialValues.get(set.name)!);
+  const params = made.params;
   // Frozen before the optimizer is made, as fine-tuning does: they never get state.
-  for (let i = 0; i < (c.frozen ?? 0); i++) params[i]!.requiresGrad = false;
+  for (let i = 0; i < (c.frozen ?? 0); i++) params[i].requiresGrad = false;
   const optimizer = makeOptimizer(c, set, params);
   try {
     for (let step = 0; step < STEPS; step++) {
       for (const [i, p] of params.entries()) {
-        const g = Tensor.fromArray(gradients.get(key)![step]![i]!, p.value.shape, { backend });
+        const g = Tensor.fromArray(gradients.get(key)![step][i], p.value.shape, { backend });
         const target = p.gradTarget;
         if (target) {
           backend.native.copy(target.handle, g.handle); // where backward writes a flat parameter's gradient
@@ -192,13 +193,13 @@ async function runCase(
           p.setGrad(g);
         }
       }
-      optimizer.scaleLr(LR_FACTORS[step]!);
+      optimizer.scaleLr(LR_FACTORS[step]);
       optimizer.step();
       await check(step, params, optimizer);
     }
   } finally {
     optimizer.dispose();
-    dispose();
+    made.dispose();
   }
 }
 
@@ -231,8 +232,8 @@ beforeAll(async () => {
     for (const set of SETS) {
       const key = `${c.name}.${set.name}`;
       set.shapes.forEach((shape, i) => {
-        inputs[`${key}.p${i}.initial`] = { shape, data: initialValues.get(set.name)![i]! };
-        for (let step = 0; step < STEPS; step++) inputs[`${key}.p${i}.grad${step}`] = { shape, data: gradients.get(key)![step]![i]! };
+        inputs[`${key}.p${i}.initial`] = { shape, data: initialValues.get(set.name)![i] };
+        for (let step = 0; step < STEPS; step++) inputs[`${key}.p${i}.grad${step}`] = { shape, data: gradients.get(key)![step][i] };
       });
       cases.push({
         name: key,
@@ -282,12 +283,12 @@ describeOnDevice('SGD with groups, Adam and AdamW against torch.optim (10 steps,
             const state = optimizer.stateOf(p);
             if (i < (c.frozen ?? 0)) {
               expect(state, `${key}: frozen p${i} has no state`).toBeNull();
-              expect(Array.from((await p.value.toArray()) as Float32Array), `${key}: frozen p${i} unchanged`).toEqual(Array.from(initial[i]!));
+              expect(Array.from((await p.value.toArray()) as Float32Array), `${key}: frozen p${i} unchanged`).toEqual(Array.from(initial[i]));
               continue;
             }
             const slots = c.type === 'sgd' ? (optimizer.groups.find((g) => g.params.includes(p))!.options as { momentum: number }).momentum > 0 ? SLOTS.sgd : [] : SLOTS[c.type];
             expect(Object.keys(state ?? {}).sort(), `${key}: p${i}'s state`).toEqual([...slots].sort());
-            for (const slot of slots) await checkTensor(`${c.type} vs torch.optim`, `${key} p${i} ${slot}`, state![slot]!, want(`p${i}.${slot}`), RTOL);
+            for (const slot of slots) await checkTensor(`${c.type} vs torch.optim`, `${key} p${i} ${slot}`, state![slot], want(`p${i}.${slot}`), RTOL);
           }
         });
       });
@@ -310,12 +311,12 @@ describeDeviceOnly('SGD with groups, Adam and AdamW: the device against the CPU 
         await runCase(c, set, device(), async (step, params, optimizer) => {
           if (step !== STEPS - 1) return;
           for (const [i, p] of params.entries()) {
-            const expected = cpuResults[i]!;
-            await checkTensor(`${c.type} vs CPU`, `${key} p${i}`, p.value, { shape: p.value.shape, data: expected[0]! }, RTOL);
+            const expected = cpuResults[i];
+            await checkTensor(`${c.type} vs CPU`, `${key} p${i}`, p.value, { shape: p.value.shape, data: expected[0] }, RTOL);
             const state = Object.entries(optimizer.stateOf(p) ?? {});
             expect(state.length).toBe(expected.length - 1);
             for (const [k, [slot, t]] of state.entries()) {
-              await checkTensor(`${c.type} vs CPU`, `${key} p${i} ${slot}`, t, { shape: t.shape, data: expected[k + 1]! }, RTOL);
+              await checkTensor(`${c.type} vs CPU`, `${key} p${i} ${slot}`, t, { shape: t.shape, data: expected[k + 1] }, RTOL);
             }
           }
         });

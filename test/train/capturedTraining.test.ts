@@ -117,7 +117,7 @@ describe('a captured training step gives the bits of a plain one (CPU recording)
     const phases: string[] = [];
     for (let step = 0; step < 12; step++) {
       if (step === 4) for (const { optimizer } of [plain, captured]) optimizer.scaleLr(0.5);
-      if (step === 7) for (const { model } of [plain, captured]) model.namedParameters()[0]![1].requiresGrad = false;
+      if (step === 7) for (const { model } of [plain, captured]) model.namedParameters()[0][1].requiresGrad = false;
       const { images, labels } = batch(step, 4);
       phases.push(stepper.capture.phaseFor([images, labels]));
       const a = trainStep(plain.model, plain.optimizer, images, labels);
@@ -129,8 +129,8 @@ describe('a captured training step gives the bits of a plain one (CPU recording)
     expect(phases.slice(7)).toContain('replay'); // the freeze changed the optimizer's runs: a graph of its own
     await expectSameBits('parameters', plain.model.flat.values, captured.model.flat.values);
     for (const [i, p] of plain.model.namedParameters().entries()) {
-      const q = captured.model.namedParameters()[i]![1];
-      for (const [slot, t] of Object.entries(plain.optimizer.stateOf(p[1]) ?? {})) await expectSameBits(`${p[0]} ${slot}`, t, captured.optimizer.stateOf(q)![slot]!);
+      const q = captured.model.namedParameters()[i][1];
+      for (const [slot, t] of Object.entries(plain.optimizer.stateOf(p[1]) ?? {})) await expectSameBits(`${p[0]} ${slot}`, t, captured.optimizer.stateOf(q)![slot]);
     }
     expect(captured.optimizer.getState().paramSteps).toEqual(plain.optimizer.getState().paramSteps);
     expect(plain.optimizer.getState().paramSteps[0]).toBe(7);
