@@ -21,7 +21,7 @@
  * wall time, it shows how much the host adds.
  * @module
  */
-import { getBackend, type Backend, type BackendChoice, type BackendKind, type MathMode } from './backend/backend';
+import { getBackend, MATH_MODES, type Backend, type BackendChoice, type BackendKind, type MathMode } from './backend/backend';
 import { callNative } from './errors';
 import { AlexNet, createAlexNet, PRESETS, type PresetName } from './models/alexnet';
 import { ReLU } from './nn/activation';
@@ -153,7 +153,7 @@ function resolve(options: BenchmarkOptions): Resolved {
   }
   checkOptions(options, ['preset', 'batchSize', 'backend', 'mathMode', 'warmup', 'iterations', 'width', 'graphs'], 'benchmark options');
   const preset = oneOf(options.preset ?? 'torchvision', PRESETS, 'preset');
-  const mathMode = options.mathMode === undefined ? undefined : oneOf(options.mathMode, ['fp32', 'tf32'] as const, 'mathMode');
+  const mathMode = options.mathMode === undefined ? undefined : oneOf(options.mathMode, MATH_MODES, 'mathMode');
   const width = options.width ?? 1;
   if (typeof width !== 'number' || !(width > 0) || width > 16) {
     throw new RangeError(`width must be a number in (0, 16], got ${describe(width)}`);
@@ -448,7 +448,15 @@ async function lossRow(r: Resolved, logitsShape: number[]): Promise<LayerBenchma
 
 async function sgdRow(r: Resolved, model: AlexNet): Promise<LayerBenchmark> {
   const params = allParameters(model);
-  params.forEach((p, i) => p.setGrad(randomLike(p.value.shape, 5000 + i, r.backend)));
+  params.forEach((p, i) => {
+    const g = randomLike(p.value.shape, 5000 + i, r.backend);
+    const target = p.gradTarget;
+    if (!target) return p.setGrad(g);
+    // Into the flat gradient buffer, where backward writes it: the update then runs as in training (one pass).
+    callNative(() => r.backend.native.copy(target.handle, g.handle));
+    g.dispose();
+    p.receiveGrad(target);
+  });
   const optimizer = new SGD(params, BENCHMARK_SGD);
   try {
     const forward = await sample(r, () => optimizer.step());

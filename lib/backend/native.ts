@@ -59,6 +59,15 @@ export interface NativeSgdOptions {
   nesterov: boolean;
 }
 
+/** The options of adamStep (op_params.h's AdamParams); decoupled is AdamW's weight decay. */
+export interface NativeAdamOptions {
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  decoupled: boolean;
+}
+
 /** Normalization of the preprocess op: per output channel (or one for all), inverse std precomputed. */
 export interface NativeNormalize {
   mean: number[];
@@ -109,7 +118,8 @@ export interface NativeAddon {
   Graph: new () => NativeGraph;
   probe(): { available: boolean; reason?: string };
   info(): Record<string, string | number | boolean>;
-  setMathMode(mode: 'fp32' | 'tf32'): void;
+  /** 'bf16' runs convolutions and GEMMs as 'tf32' does (exact on bf16-rounded operands); the rounding is lib/ops/bfloat16.ts's. */
+  setMathMode(mode: 'fp32' | 'tf32' | 'bf16'): void;
   setDeterministic(on: boolean): void;
   allocatorStats(): NativeAllocatorStats;
   emptyCache(): void;
@@ -159,11 +169,15 @@ export interface NativeAddon {
   softmaxCrossEntropy(logits: T, labels: T, withGrad: boolean): [T, T | null];
   countTopkCorrect(logits: T, labels: T, k: number, counter: T): void;
   copy(dst: T, src: T): void;
+  /** dst = src rounded to bfloat16 (nearest, ties to even), stored as float32; dst may be src. */
+  roundToBfloat16(dst: T, src: T): void;
   addScaled(dst: T, src: T, alpha: number): void;
   /** The uint64 at int32 words [word, word + 1] of t += increment. */
   advanceCounter(t: T, word: number, increment: number | bigint): void;
   /** lr and the step count are read from `scalars` (int32 [4], an SgdScalars) when the update runs. */
   sgdStep(params: T[], grads: T[], buffers: T[] | null, options: NativeSgdOptions, scalars: T): void;
+  /** lr (a double) and the step count are read from `scalars` (int32 [4], an AdamScalars) when the update runs. */
+  adamStep(params: T[], grads: T[], expAvgs: T[], expAvgSqs: T[], options: NativeAdamOptions, scalars: T): void;
   /** uint8 [N, C, H, W] image bytes to float32 [N, outChannels, outHeight, outWidth] (see lib/data/devicePreprocess.ts). */
   preprocess(x: T, outChannels: number, outHeight: number, outWidth: number, normalize: NativeNormalize | null): T;
 

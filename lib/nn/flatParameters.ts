@@ -7,9 +7,9 @@
  * launch, whatever checkpoints or Parameter.set write into them.
  *
  * Each parameter starts at a multiple of {@link FLAT_ALIGNMENT} elements (256 bytes), which the
- * libraries' vector loads want; the gaps stay zero (the optimizer keeps zeros zero). The segment
- * table leaves room for per-group learning rates and frozen parameters, which need the optimizer
- * to treat segments differently (not done yet).
+ * libraries' vector loads want; the gaps stay zero (the optimizers keep zeros zero). The
+ * optimizers use the segment table to update slices of neighbouring parameters of one parameter
+ * group, leaving frozen ones out (lib/optim/optimizer.ts).
  * @module
  */
 import { callNative } from '../errors';

@@ -378,6 +378,9 @@ class CudaBackend : public Backend {
   void multiply(const Tensor& a, const Tensor& b, const Tensor& out) override {
     launch_multiply(ctx_.stream(), a.f32(), b.f32(), out.f32(), a.numel());
   }
+  void round_to_bfloat16(const Tensor& dst, const Tensor& src) override {
+    launch_round_to_bfloat16(ctx_.stream(), dst.f32(), src.f32(), src.numel());
+  }
   void advance_counter(const Tensor& t, int word, uint64_t increment) override {
     launch_advance_counter(ctx_.stream(), reinterpret_cast<uint64_t*>(t.i32() + word), increment);
   }
@@ -485,6 +488,14 @@ class CudaBackend : public Backend {
       spans.push_back(SgdSpan{t.param.f32(), t.grad.f32(), buf, t.param.numel()});
     }
     launch_sgd_step(ctx_.stream(), p, spans, static_cast<const SgdScalars*>(scalars.data()));
+  }
+
+  void adam_step(const AdamParams& p, const std::vector<AdamTensors>& tensors, const Tensor& scalars) override {
+    std::vector<AdamSpan> spans;
+    spans.reserve(tensors.size());
+    for (const AdamTensors& t : tensors)
+      spans.push_back(AdamSpan{t.param.f32(), t.grad.f32(), t.exp_avg.f32(), t.exp_avg_sq.f32(), t.param.numel()});
+    launch_adam_step(ctx_.stream(), p, spans, static_cast<const AdamScalars*>(scalars.data()));
   }
 
  private:

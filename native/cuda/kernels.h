@@ -28,6 +28,8 @@ void launch_fill_normal(cudaStream_t stream, float* data, int64_t n, float mean,
                         uint64_t seed);
 void launch_add_scaled(cudaStream_t stream, float* dst, const float* src, int64_t n, float alpha);  // dst += alpha*src
 void launch_multiply(cudaStream_t stream, const float* a, const float* b, float* out, int64_t n);
+// dst = src rounded to bfloat16 in fp32 storage (core/bfloat16.h); dst may be src
+void launch_round_to_bfloat16(cudaStream_t stream, float* dst, const float* src, int64_t n);
 // *counter += increment (a step scalar's counter: one thread)
 void launch_advance_counter(cudaStream_t stream, uint64_t* counter, uint64_t increment);
 
@@ -64,6 +66,18 @@ struct SgdSpan {
 // lr and the step count come from `scalars` (device memory) when the kernel runs.
 void launch_sgd_step(cudaStream_t stream, const SgdParams& p, const std::vector<SgdSpan>& spans,
                      const SgdScalars* scalars);
+
+// adam.cu: one launch per span (a flat buffer's slice is one span).
+struct AdamSpan {
+  float* param;
+  const float* grad;
+  float* exp_avg;
+  float* exp_avg_sq;
+  int64_t n;
+};
+// lr and the step count come from `scalars` (device memory) when the kernel runs.
+void launch_adam_step(cudaStream_t stream, const AdamParams& p, const std::vector<AdamSpan>& spans,
+                      const AdamScalars* scalars);
 
 // pool2d.cu: the op's tensors, [N, C, H, W] in and [N, C, OH, OW] out, as the shape checks left them.
 void launch_max_pool2d_forward(cudaStream_t stream, const Pool2dGeometry& g, const Tensor& x, const Tensor& y);
