@@ -77,7 +77,7 @@ describe('checkpoints', () => {
     cpu.setMathMode('bf16');
     let bytes: Buffer;
     try {
-      bytes = await encodeCheckpoint(model);
+      bytes = Buffer.from(await encodeCheckpoint(model));
     } finally {
       cpu.setMathMode('fp32');
     }
