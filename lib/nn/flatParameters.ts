@@ -102,6 +102,17 @@ export class FlatParameters {
     return params.length === this.segments.length && params.every((p, i) => this.segments[i].parameter === p);
   }
 
+  /**
+   * Hands every parameter a copy of its values in memory of its own (their gradients become null)
+   * and frees the buffers: how a model whose parameters change (a new head) leaves its old buffers
+   * before adopting the new list. Optimizers and captured steps built on these buffers must not be
+   * used afterwards (a captured step notices the new buffers and captures again).
+   */
+  release(): void {
+    for (const s of this.segments) s.parameter.unbindFlat();
+    this.dispose();
+  }
+
   /** Releases the buffers (the parameters' views keep the memory until they are disposed too). */
   dispose(): void {
     this.values.dispose();
