@@ -36,6 +36,9 @@ class ShapeOnlyTensor {
   view(shape: readonly number[]): ShapeOnlyTensor {
     return new ShapeOnlyTensor([...shape], this.dtype);
   }
+  slice(_offset: number, shape: readonly number[]): ShapeOnlyTensor {
+    return new ShapeOnlyTensor([...shape], this.dtype);
+  }
   dispose(): void {
     this.disposed = true;
   }
@@ -49,7 +52,8 @@ let shapeOnly: Backend | undefined;
 /** A backend that builds models without memory; any computation on it throws. */
 function shapeOnlyBackend(): Backend {
   if (!shapeOnly) {
-    const own: Record<string | symbol, unknown> = { backendName: 'cpu', Tensor: ShapeOnlyTensor };
+    // Building a model copies values into its flat parameter buffers: a copy of shapes is nothing.
+    const own: Record<string | symbol, unknown> = { backendName: 'cpu', Tensor: ShapeOnlyTensor, copy: () => {} };
     const addon = new Proxy(own, {
       get(target, key) {
         if (key in target) return target[key];
