@@ -69,7 +69,7 @@ export function setRequiresGrad(module: Module, names: readonly string[], value:
   const selected = selectParameters(module, names, who);
   for (const [name, p] of selected) {
     const holder = locks.get(p);
-    if (holder !== undefined && p.requiresGrad !== value) {
+    if (holder !== undefined) {
       throw new ModelBusyError(
         `${who}: parameter ${name} is being trained by ${holder}, which fixed the trainable parameters when it started; ` +
           `${who} before calling fit (or after it returns)`,
