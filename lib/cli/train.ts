@@ -448,7 +448,9 @@ async function run(args: ParsedArgs, io: CliIo): Promise<number> {
         (stop.restoredBest ? `; the model has the weights of epoch ${stop.bestEpoch + 1}` : ''),
     );
   }
-  const final = result.history.at(-1);
+  // With the best epoch's weights restored, its figures describe the saved model.
+  const restored = result.earlyStop?.restoredBest ? result.history.find((r) => r.epoch === result.earlyStop!.bestEpoch) : undefined;
+  const final = restored ?? result.history.at(-1);
   const modelFile = path.join(dir, 'model.safetensors');
   await saveCheckpoint(modelFile, model, { metadata: { [CLI_SETTINGS_KEY]: JSON.stringify(settings), [RUN_KEY]: result.run } });
   const seconds = (performance.now() - began) / 1000;
@@ -456,7 +458,7 @@ async function run(args: ParsedArgs, io: CliIo): Promise<number> {
   out(`model saved to ${modelFile}${existsSync(curves) ? `; curves in ${curves}` : ''}`);
   if (final && final.valTop1 !== null) {
     out(
-      `final test accuracy ${final.valTop1.toFixed(4)} (top-5 ${final.valTop5!.toFixed(4)}, loss ${final.valLoss!.toFixed(4)}) on ${val.length} images; ` +
+      `${restored ? `test accuracy of epoch ${restored.epoch + 1} (the saved weights)` : 'final test accuracy'} ${final.valTop1.toFixed(4)} (top-5 ${final.valTop5!.toFixed(4)}, loss ${final.valLoss!.toFixed(4)}) on ${val.length} images; ` +
         `final train loss ${final.trainLoss.toFixed(4)}`,
     );
   }

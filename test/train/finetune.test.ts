@@ -4,7 +4,11 @@
  * captured step is re-keyed when the frozen set changes, and early stopping (its verdicts, its
  * errors, and restoring the best weights).
  */
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+import { afterAll, describe, expect, it } from 'vitest';
 
 import { createAlexNet, type AlexNet } from '../../lib/models/alexnet';
 import { ModelBusyError } from '../../lib/models/modelUse';
@@ -13,7 +17,17 @@ import { EarlyStopping } from '../../lib/training/earlyStopping';
 import type { EpochRecord } from '../../lib/training/epochRecord';
 import { TrainStepProgram } from '../../lib/training/step';
 import { Trainer, type FitOptions } from '../../lib/training/trainer';
+import { expectSameBits } from '../checkpoint/bits';
 import { syntheticDataset, SYNTHETIC_CLASSES } from './synthetic';
+
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'alexnet-finetune-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+async function floats(model: AlexNet): Promise<Map<string, Float32Array>> {
+  const out = new Map<string, Float32Array>();
+  for (const [name, p] of model.namedParameters()) out.set(name, (await p.value.toArray()) as Float32Array);
+  return out;
+}
 
 const tiny = (seed = 1): AlexNet =>
   createAlexNet({ preset: 'd2l', width: 0.0625, inputSize: 68, numClasses: SYNTHETIC_CLASSES.length, init: 'kaiming', seed, backend: 'cpu' });
@@ -48,6 +62,25 @@ describe('fit with frozen parameters', () => {
     }
     for (const [name, p] of model.namedParameters()) if (name.startsWith('features.')) expect(p.grad, name).toBeNull();
     model.dispose();
+  });
+
+  it('a stopped run with frozen features resumes to the uninterrupted result bit for bit (early stopping included)', async () => {
+    const train = syntheticDataset(100, 4);
+    const val = syntheticDataset(32, 5);
+    const options: FitOptions = { ...base, epochs: 3, seed: 9, earlyStopping: { metric: 'valTop1', patience: 5 } };
+    const straight = tiny(3).freeze('features');
+    const whole = await new Trainer(straight).fit(train, val, options);
+    const dir = path.join(tmp, 'resume');
+    const first = tiny(3).freeze('features');
+    const stopped = await new Trainer(first).fit(train, val, { ...options, checkpointDir: dir, stopAfterSteps: 10 });
+    expect(stopped.interrupted).toBe('stopAfterSteps');
+    first.dispose();
+    const second = tiny(99).freeze('features');
+    const resumed = await new Trainer(second).fit(train, val, { ...options, checkpointDir: dir, resume: dir });
+    expect(resumed.steps).toBe(whole.steps);
+    expectSameBits(await floats(second), await floats(straight));
+    straight.dispose();
+    second.dispose();
   });
 
   it('every parameter frozen is an error naming what to do', async () => {
