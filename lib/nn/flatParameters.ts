@@ -8,8 +8,10 @@
  *
  * Each parameter starts at a multiple of {@link FLAT_ALIGNMENT} elements (256 bytes), which the
  * libraries' vector loads want; the gaps stay zero (the optimizer keeps zeros zero). The segment
- * table leaves room for per-group learning rates and frozen parameters, which need the optimizer
- * to treat segments differently (not done yet).
+ * table leaves room for per-group learning rates, which need the optimizer to treat segments
+ * differently. A frozen parameter (Module.freeze) keeps its segment: its gradient view is zeroed
+ * and no backward pass writes it. A model whose parameter list changes (AlexNet.replaceHead)
+ * releases its buffers ({@link FlatParameters.release}) and adopts the new list into new ones.
  * @module
  */
 import { callNative } from '../errors';

@@ -173,14 +173,23 @@ describe('frozen parameters get no gradient work', () => {
 });
 
 describe('trainable gradients match PyTorch with requires_grad=False on the frozen part', () => {
-  it('features frozen, conv1 frozen, head frozen', async (ctx) => {
+  it('features, conv1, head, or parts of the Linear epilogue pair frozen', async (ctx) => {
     const torch = torchAvailable();
     if (!torch.ok) {
       if (ciRequiresEverything) throw new Error(torch.reason);
       ctx.skip(torch.reason);
     }
-    const cases = [['features'], ['features.0'], ['classifier.6', 'features.3']];
-    for (const frozenNames of cases) {
+    // [frozen names, Linear epilogues]: the epilogue pair (classifier.4, ReLU, classifier.6) computes
+    // classifier.4's bias gradient inside classifier.6's backward, which must drop it when frozen.
+    const cases: [string[], boolean][] = [
+      [['features'], false],
+      [['features.0'], false],
+      [['classifier.6', 'features.3'], false],
+      [['classifier.4'], true],
+      [['classifier.4.bias', 'classifier.6.weight'], true],
+    ];
+    for (const [frozenNames, epilogues] of cases) {
+      setLinearEpilogues(epilogues);
       const model = smallTorchvision(21);
       dropoutOff(model);
       model.freeze(...frozenNames);
