@@ -378,12 +378,22 @@ class FitRun {
     }
     if (train?.classes?.length !== model.config.numClasses) {
       throw new RangeError(
-        `the model has ${model.config.numClasses} outputs but the training set has ${train?.classes?.length} classes: build the model with numClasses: ${train?.classes?.length}`,
+        `the model has ${model.config.numClasses} outputs but the training set has ${train?.classes?.length} classes: build the model with numClasses: ${train?.classes?.length} (or give a trained one a new output layer: model.replaceHead(${train?.classes?.length}))`,
       );
     }
     if (val && val.classes.length !== train.classes.length) {
       throw new RangeError(`the validation set has ${val.classes.length} classes, the training set ${train.classes.length}`);
     }
+    this.early = options.earlyStopping === undefined ? null : new EarlyStopping(options.earlyStopping);
+    if (this.early && !val) {
+      throw new TypeError(`earlyStopping watches ${this.early.metric}, which needs a validation set: pass one as fit's second argument (got null)`);
+    }
+    const params = model.namedParameters().map(([, p]) => p);
+    this.trained = params.filter((p) => p.requiresGrad);
+    if (this.trained.length === 0) {
+      throw new RangeError('fit: every parameter of the model is frozen; unfreeze some first (for example model.unfreeze(\'classifier\'))');
+    }
+    this.trainedKey = requiresGradKey(params);
     this.seed = seedValue(options.seed ?? 0, 'seed');
     const trainPipeline = toPipeline(options.trainTransform);
     const evalPipeline = toPipeline(options.evalTransform);
@@ -396,17 +406,8 @@ class FitRun {
     };
     this.loader = new DataLoader(train, { batchSize: this.batchSize, shuffle: true, seed: this.seed, transform: trainPipeline, ...loaderOptions });
     this.valLoader = val ? new DataLoader(val, { batchSize: options.evalBatchSize ?? this.batchSize, transform: evalPipeline, ...loaderOptions }) : null;
-    this.early = options.earlyStopping === undefined ? null : new EarlyStopping(options.earlyStopping);
-    if (this.early && !val) {
-      throw new TypeError(`earlyStopping watches ${this.early.metric}, which needs a validation set: pass one as fit's second argument (got null)`);
-    }
-    const all = model.namedParameters().map(([, p]) => p);
-    this.trained = all.filter((p) => p.requiresGrad);
-    if (this.trained.length === 0) {
-      throw new RangeError('fit: every parameter of the model is frozen; unfreeze some first (for example model.unfreeze(\'classifier\'))');
-    }
-    this.trainedKey = requiresGradKey(all);
     // Only trainable parameters go to the optimizer (with all of them it updates the flat buffers in one pass).
+    const all = model.namedParameters().map(([, p]) => p);
     this.optimizer = new SGD(this.trained.length === all.length ? all : this.trained, options.optimizer ?? { lr: 0.01 });
     // Nothing that can fail comes after this point: what follows holds resources (a signal handler, an error listener).
     model.classes = [...train.classes];
