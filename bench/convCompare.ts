@@ -55,7 +55,7 @@ function same(a: unknown, b: unknown): boolean {
 
 /** [top, bottom, left, right] from either script's padding. */
 function sides(p: number | number[]): number[] {
-  return typeof p === 'number' ? [p, p, p, p] : p.length === 2 ? [p[0]!, p[0]!, p[1]!, p[1]!] : p;
+  return typeof p === 'number' ? [p, p, p, p] : p.length === 2 ? [p[0], p[0], p[1], p[1]] : p;
 }
 
 function pair(s: number | number[]): number[] {
@@ -69,14 +69,14 @@ function pair(s: number | number[]): number[] {
  */
 export function summarizeEngine(lines: readonly string[] | undefined): string {
   if (!lines || lines.length === 0) return '(chosen before)';
-  if (lines.length === 1 && !lines[0]!.startsWith('conv ')) return lines[0]!;
+  if (lines.length === 1 && !lines[0].startsWith('conv ')) return lines[0];
   const plans = new Map<string, string>();
   let fusion: string | null = null;
   let bias: string | null = null;
   let legacy: string | null = null;
   for (const line of lines) {
     const plan = /^conv (\S+) .*?: graph (engine \d+ knobs \S+), /.exec(line);
-    if (plan) plans.set(plan[1]!, plan[2]!);
+    if (plan) plans.set(plan[1], plan[2]);
     const decided = /^conv \S+ .*?: fused [\d.-]+ ms, separate [\d.-]+ ms: (fused|separate)$/.exec(line) ??
       /^conv \S+ .*?: (fused|separate) \(.*\); from the plan cache$/.exec(line);
     if (decided) fusion = decided[1]!;

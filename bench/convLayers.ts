@@ -133,7 +133,7 @@ export function convLayersOf(preset: PresetName, batch: number, width: number): 
             input,
             weight: [...layer.weight.value.shape],
             stride: [...layer.stride],
-            padding: layer.paddingFor(input[2]!, input[3]!),
+            padding: layer.paddingFor(input[2], input[3]),
             groups: layer.groups,
           });
         }
@@ -164,11 +164,11 @@ function timeCalls(backend: Backend, call: () => void, o: ConvLayersOptions): nu
     samples.push((performance.now() - start) / o.repeat);
   }
   samples.sort((a, b) => a - b);
-  return samples[Math.floor(samples.length / 2)]!;
+  return samples[Math.floor(samples.length / 2)];
 }
 
 function compact(values: number[]): number | number[] {
-  return values.every((v) => v === values[0]) ? values[0]! : values;
+  return values.every((v) => v === values[0]) ? values[0] : values;
 }
 
 /** Times every convolution of the presets in every mode; see the module's comment for how. */
@@ -191,7 +191,7 @@ export async function measureConvLayers(o: ConvLayersOptions): Promise<ConvLayer
           const bound = 1 / Math.sqrt(fanIn);
           const x = Tensor.uniform(l.input, { low: -1, high: 1, seed: seed++ }, { backend });
           const w = Tensor.uniform(l.weight, { low: -bound, high: bound, seed: seed++ }, { backend });
-          const b = Tensor.uniform([l.weight[0]!], { low: -bound, high: bound, seed: seed++ }, { backend });
+          const b = Tensor.uniform([l.weight[0]], { low: -bound, high: bound, seed: seed++ }, { backend });
           const dy = Tensor.uniform(out, { low: -1, high: 1, seed: seed++ }, { backend });
           try {
             engines(); // lines before this layer belong to no direction of it
@@ -277,7 +277,7 @@ function conv2dOutputShape(l: ConvLayer): number[] {
   const [, , kh, kw] = l.weight as [number, number, number, number];
   const oh = Math.floor((h + l.padding.top + l.padding.bottom - kh) / l.stride[0]) + 1;
   const ow = Math.floor((w + l.padding.left + l.padding.right - kw) / l.stride[1]) + 1;
-  return [n, l.weight[0]!, oh, ow];
+  return [n, l.weight[0], oh, ow];
 }
 
 /**

@@ -157,8 +157,8 @@ async function main(): Promise<void> {
         const stepRows: StepRecord[] = [];
         for (const task of ['train', 'inference'] as const) {
           if (!ours[task]) continue;
-          const o = merge(ours[task]!);
-          const p = theirs[task] ? merge(theirs[task]!) : null;
+          const o = merge(ours[task]);
+          const p = theirs[task] ? merge(theirs[task]) : null;
           stepRows.push({ preset, batch, task, ours: o, pytorch: p, ratio: ratio(ms(o), ms(p)) });
         }
         steps.push(...stepRows);
@@ -188,15 +188,15 @@ async function main(): Promise<void> {
 }
 
 function mergeLayers(ours: LayerBenchmark[][], theirs: BaselineLayerRow[][]): LayerRecord[] {
-  return ours[0]!.map((row, i) => {
-    const forward = merge(ours.map((r) => r[i]!.forward.samplesMs));
-    const backward = row.backward ? merge(ours.map((r) => r[i]!.backward!.samplesMs)) : null;
+  return ours[0].map((row, i) => {
+    const forward = merge(ours.map((r) => r[i].forward.samplesMs));
+    const backward = row.backward ? merge(ours.map((r) => r[i].backward!.samplesMs)) : null;
     let pytorch: LayerRecord['pytorch'] = null;
     if (theirs.length) {
-      const match = theirs[0]!.find((t) => t.name === row.name);
+      const match = theirs[0].find((t) => t.name === row.name);
       if (!match || match.layers !== row.layers || match.input_shape.join() !== row.inputShape.join()) {
         process.stderr.write(
-          `warning: PyTorch's ${row.name} is ${match ? `${match.layers} [${match.input_shape}]` : 'missing'}, ours is ${row.layers} [${row.inputShape}]; not compared\n`,
+          `warning: PyTorch's ${row.name} is ${match ? `${match.layers} [${match.input_shape.join(', ')}]` : 'missing'}, ours is ${row.layers} [${row.inputShape.join(', ')}]; not compared\n`,
         );
       } else {
         const rows = theirs.map((t) => t.find((x) => x.name === row.name)!);
@@ -274,8 +274,8 @@ function summaryTable(steps: StepRecord[]): string {
     const train = find('train');
     const infer = find('inference');
     return [
-      preset!,
-      batch!,
+      preset,
+      batch,
       ms(train?.ours),
       ms(train?.pytorch),
       train?.ratio ?? null,

@@ -151,7 +151,7 @@ function resolve(options: BenchmarkOptions): Resolved {
   if (options === null || typeof options !== 'object') {
     throw new TypeError(`benchmark options must be an object, got ${describe(options)}`);
   }
-  checkOptions(options, ['preset', 'batchSize', 'backend', 'mathMode', 'warmup', 'iterations', 'width'], 'benchmark options');
+  checkOptions(options, ['preset', 'batchSize', 'backend', 'mathMode', 'warmup', 'iterations', 'width', 'graphs'], 'benchmark options');
   const preset = oneOf(options.preset ?? 'torchvision', PRESETS, 'preset');
   const mathMode = options.mathMode === undefined ? undefined : oneOf(options.mathMode, ['fp32', 'tf32'] as const, 'mathMode');
   const width = options.width ?? 1;

@@ -4,6 +4,7 @@
  * @module
  */
 import { writeFileAtomic } from './io/fileWriter';
+import { isArray } from './validate';
 
 /** What one epoch contributes to the curves. */
 export interface CurvePoint {
@@ -93,7 +94,7 @@ function panel(x0: number, title: string, epochs: number[], series: Series[], le
 
 /** The curves as an SVG document. */
 export function renderCurvesSvg(points: readonly CurvePoint[], title = 'training curves'): string {
-  if (!Array.isArray(points)) throw new TypeError('points must be an array of per-epoch records');
+  if (!isArray(points)) throw new TypeError('points must be an array of per-epoch records');
   const epochs = points.map((p) => p.epoch + 1);
   const hasVal = points.some((p) => p.valLoss !== null);
   const lossSeries: Series[] = [{ name: 'train loss', color: COLORS.train, values: points.map((p) => p.trainLoss) }];

@@ -15,7 +15,7 @@
 import { Backend, getBackend, type BackendChoice } from './backend/backend';
 import type { NativeTensor } from './backend/native';
 import { callNative, translateNativeError } from './errors';
-import { describe, finiteNumber, nonNegativeInt, seedValue } from './validate';
+import { describe, finiteNumber, isArray, nonNegativeInt, seedValue } from './validate';
 
 /**
  * Element types: float32 for data and parameters, int32 for class labels, uint8 for image bytes on
@@ -97,7 +97,7 @@ export class Tensor<D extends DType = NumericDType> {
     shape?: readonly number[],
     options: TensorOptions<D> = {},
   ): Tensor<D> {
-    if (data === null || typeof data !== 'object' || typeof (data as ArrayLike<number>).length !== 'number') {
+    if (data === null || typeof data !== 'object' || typeof (data).length !== 'number') {
       throw new TypeError(`data must be an array or typed array of numbers, got ${describe(data)}`);
     }
     const dims = shape === undefined ? [data.length] : checkShape(shape);
@@ -238,7 +238,7 @@ export class Tensor<D extends DType = NumericDType> {
 
   /** A tensor with a new shape sharing this one's memory; one dimension may be -1 (inferred). */
   reshape(shape: readonly number[]): Tensor<D> {
-    if (!Array.isArray(shape)) throw new TypeError(`shape must be an array of integers, got ${describe(shape)}`);
+    if (!isArray(shape)) throw new TypeError(`shape must be an array of integers, got ${describe(shape)}`);
     const inferred = shape.indexOf(-1);
     let dims = [...shape];
     if (inferred >= 0) {
@@ -314,5 +314,5 @@ export function checkTensor(value: unknown, name: string, backend?: Backend): Te
   if (backend && value.backend !== backend) {
     throw new TypeError(`${name} lives on the ${value.backend.kind} backend, expected ${backend.kind}`);
   }
-  return value;
+  return value as Tensor;
 }

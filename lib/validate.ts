@@ -9,6 +9,14 @@
  * @module
  */
 
+/**
+ * Array.isArray without narrowing a typed argument to any[]: arguments are checked at run time
+ * because JavaScript callers can pass anything, but their declared type should survive the check.
+ */
+export function isArray(value: unknown): boolean {
+  return Array.isArray(value);
+}
+
 /** A short description of a value for error messages: `0`, `"fast"`, `an array of length 3`, `a Tensor of shape [2, 3]`. */
 export function describe(value: unknown): string {
   if (value === null) return 'null';
@@ -17,7 +25,7 @@ export function describe(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
   if (typeof value === 'bigint') return `${value}n`;
   if (typeof value === 'object') {
-    const name = (value as object).constructor?.name ?? 'Object';
+    const name = (value).constructor?.name ?? 'Object';
     const shape = (value as { shape?: unknown }).shape;
     if (name === 'Tensor' && Array.isArray(shape)) return `a Tensor of shape [${shape.join(', ')}]`;
     return `an object (${name})`;

@@ -73,12 +73,12 @@ async function main(): Promise<void> {
       const { loss, gradLogits } = criterion.compute(logits, target);
       model.backward(gradLogits);
       optimizer.step();
-      losses.push((await loss.toArray())[0]!);
+      losses.push((await loss.toArray())[0]);
       for (const t of [input, target, logits, loss, gradLogits]) t.dispose();
     }
     optimizer.dispose();
     model.dispose();
-    console.log(`${init.padEnd(17)} ${reported.map((s) => losses[s]!.toPrecision(4)).join('  ')}`);
+    console.log(`${init.padEnd(17)} ${reported.map((s) => losses[s].toPrecision(4)).join('  ')}`);
   }
 }
 

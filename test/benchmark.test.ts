@@ -45,9 +45,9 @@ describe('benchmark', () => {
     ]);
     const model = createAlexNet({ preset: 'paper', width: 0.125, backend: 'cpu' });
     const shapes = new Map(model.layerShapes(2));
-    expect(result.rows[0]!.inputShape).toEqual([2, 3, 227, 227]);
-    expect(result.rows[0]!.outputShape).toEqual(shapes.get('features.1'));
-    expect(result.rows[10]!.inputShape).toEqual(shapes.get('flatten'));
+    expect(result.rows[0].inputShape).toEqual([2, 3, 227, 227]);
+    expect(result.rows[0].outputShape).toEqual(shapes.get('features.1'));
+    expect(result.rows[10].inputShape).toEqual(shapes.get('flatten'));
     expect(result.rows.at(-1)!.inputShape).toEqual([model.parameterCount()]);
     model.dispose();
     for (const row of result.rows) {

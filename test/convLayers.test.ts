@@ -52,7 +52,7 @@ describe('per-convolution diagnosis', () => {
     ]);
     // SAME padding resolves to explicit, possibly unequal, sides.
     const seed = convLayersOf('seed-tf', 1, 1);
-    expect(seed[0]!.padding).toEqual({ top: 3, bottom: 4, left: 3, right: 4 });
+    expect(seed[0].padding).toEqual({ top: 3, bottom: 4, left: 3, right: 4 });
   });
 
   it('times every direction on the CPU build and attributes the engine lines to their direction', async () => {
@@ -87,9 +87,9 @@ describe('per-convolution diagnosis', () => {
       }
     }
     // Each direction gets the lines written while it ran (the log is read once before each layer).
-    const first = report.layers[0]!;
+    const first = report.layers[0];
     expect([first.forward_engine, first.forward_relu_engine, first.backward_filter_engine]).toEqual([['line 1'], ['line 2'], ['line 3']]);
-    const second = report.layers[1]!;
+    const second = report.layers[1];
     expect([second.forward_engine, second.forward_relu_engine, second.backward_data_engine, second.backward_filter_engine]).toEqual([
       ['line 5'],
       ['line 6'],
@@ -172,7 +172,7 @@ describe('per-convolution diagnosis', () => {
     expect(comparisonTable(rows, true).split('\n')[1]).toMatch(/^\|(---\|){9}$/);
 
     // A report of other shapes (another width) is refused, naming what differs.
-    const narrow = { ...ours, layers: ours.layers.map((l) => ({ ...l, weight: [l.weight[0]! / 2, ...l.weight.slice(1)] })) };
+    const narrow = { ...ours, layers: ours.layers.map((l) => ({ ...l, weight: [l.weight[0] / 2, ...l.weight.slice(1)] })) };
     expect(compareConvLayers(narrow, theirs).mismatches[0]).toMatch(/^torchvision\/fp32\/conv1: weight ours \[32,3,11,11\] PyTorch \[64,3,11,11\]$/);
 
     // The command lines: ours on the CPU build, then the comparison (exit 0 when the rows agree,

@@ -27,7 +27,7 @@ export function compareArrays(
   let sumSq = 0;
   let finite = 0;
   for (let i = 0; i < expected.length; i++) {
-    const e = expected[i]!;
+    const e = expected[i];
     if (Number.isFinite(e)) {
       sumSq += e * e;
       finite++;
@@ -37,8 +37,8 @@ export function compareArrays(
   let maxError = 0;
   let worst = -1;
   for (let i = 0; i < expected.length; i++) {
-    const a = actual[i]!;
-    const e = expected[i]!;
+    const a = actual[i];
+    const e = expected[i];
     let err: number;
     if (!Number.isFinite(e)) err = Object.is(a, e) ? 0 : Infinity;  // Object.is(NaN, NaN) is true
     else if (!Number.isFinite(a)) err = Infinity;
@@ -65,8 +65,8 @@ export function normwiseError(actual: ArrayLike<number>, expected: ArrayLike<num
   let diff = 0;
   let norm = 0;
   for (let i = 0; i < expected.length; i++) {
-    diff += (actual[i]! - expected[i]!) ** 2;
-    norm += expected[i]! ** 2;
+    diff += (actual[i] - expected[i]) ** 2;
+    norm += expected[i] ** 2;
   }
   return Math.sqrt(diff) / Math.max(Math.sqrt(norm), 1e-30);
 }

@@ -18,7 +18,7 @@ describe('package.json scripts', () => {
     const names = Object.keys(pkg.scripts);
     const hooks = names.filter((name) => {
       const m = /^(pre|post)(.+)$/.exec(name);
-      return m !== null && (names.includes(m[2]!) || LIFECYCLE.includes(m[2]!));
+      return m !== null && (names.includes(m[2]) || LIFECYCLE.includes(m[2]));
     });
     expect(hooks).toEqual([]);
   });

@@ -13,7 +13,7 @@ import { ciRequiresEverything } from './helpers';
 
 const root = path.resolve(__dirname, '..');
 const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
-const examples = [...readme.matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1]!);
+const examples = [...readme.matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1]);
 const haveFashionMnist = fashionMnistSearchPaths().some((dir) => hasMnistStyleFiles(dir));
 
 function run(source: string, esm: boolean): { status: number | null; output: string } {
@@ -41,7 +41,7 @@ describe('README examples', () => {
   });
 
   it('inference with a fresh model prints 20 logits', () => {
-    const { status, output } = run(examples[0]!, false);
+    const { status, output } = run(examples[0], false);
     expect(output).toContain('20 logits');
     expect(status, output).toBe(0);
   });
@@ -50,7 +50,7 @@ describe('README examples', () => {
     'train and predict on Fashion-MNIST (needs the dataset: apt-get install dataset-fashion-mnist)',
     { timeout: 900_000 },
     () => {
-      const { status, output } = run(examples[1]!, true);
+      const { status, output } = run(examples[1], true);
       expect(status, output).toBe(0);
       const accuracy = Number(/test accuracy ([\d.]+)/.exec(output)?.[1]);
       // The README states the figure this run prints: it must stay true.

@@ -55,7 +55,7 @@ export function parseCommand(spec: CommandSpec, argv: string[]): ParsedArgs {
   );
   try {
     const { values, positionals } = parseArgs({ args: attachNegativeNumbers(all, argv), options, strict: true, allowPositionals: spec.positionals === true });
-    return { values: values as ParsedArgs['values'], positionals };
+    return { values: values, positionals };
   } catch (error) {
     // parseArgs' messages are long and mention its own API; keep the gist and point at --help.
     const message = (error as Error).message.split('\n')[0]!.replace(/\. To specify a positional argument.*$/, '');

@@ -98,7 +98,7 @@ export class ArrayDataset implements Dataset {
     const picked = checkIndices(indices, this.length, 'ArrayDataset.subset');
     const storage = this.#indices ? picked.map((i) => this.#indices![i]!) : picked;
     return new ArrayDataset(
-      { images: this.#images, labels: this.#labels, shape: this.imageShape as [number, number, number], classes: this.classes },
+      { images: this.#images, labels: this.#labels, shape: this.imageShape, classes: this.classes },
       storage,
     );
   }

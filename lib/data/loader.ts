@@ -116,7 +116,7 @@ export class DataLoader {
     }
     if (dataset.length === 0) throw new RangeError('dataset is empty');
     if (options === null || typeof options !== 'object') throw new TypeError('DataLoader: options must be an object with batchSize');
-    checkOptions(options, ['batchSize', 'shuffle', 'seed', 'transform', 'dropLast', 'prefetch', 'workers', 'backend'], 'DataLoader options');
+    checkOptions(options, ['batchSize', 'shuffle', 'seed', 'transform', 'dropLast', 'prefetch', 'workers', 'backend', 'devicePreprocess'], 'DataLoader options');
     this.dataset = dataset;
     this.batchSize = positiveInt(options.batchSize, 'batchSize');
     this.shuffle = boolean(options.shuffle ?? false, 'shuffle');

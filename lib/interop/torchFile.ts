@@ -17,6 +17,7 @@ import { FileError } from '../io/fileError';
 import { openRegularFile, readRegularFile } from '../io/readFile';
 import { PickleError, PickleGlobal, pickleTypeName, unpickle, type PickleRules, type PickleValue } from '../io/pickle';
 import { ZipError, ZipReader } from '../io/zipReader';
+import { describe } from '../validate';
 
 /** The element types of torch's typed storages. */
 export type TorchDType = 'float32' | 'float64' | 'float16' | 'bfloat16' | 'int64' | 'int32' | 'int16' | 'int8' | 'uint8' | 'bool';
@@ -111,7 +112,7 @@ const MAX_PICKLE_BYTES = 64 * 1024 * 1024;
 const LEGACY_MAGIC = 0x1950a86a20f9469cfc6cn;
 
 function safeIndex(v: PickleValue, what: string): number {
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new PickleError(`${what} must be a non-negative integer, got ${pickleTypeName(v)} ${String(v)}`);
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new PickleError(`${what} must be a non-negative integer, got ${pickleTypeName(v)} ${describe(v)}`);
   return v;
 }
 
@@ -342,7 +343,7 @@ async function openLegacy(file: string): Promise<TorchFile> {
   const magic = next(none);
   if (magic !== LEGACY_MAGIC) throw new PickleError('does not start with torch\'s magic number');
   const version = next(none);
-  if (version !== 1001) throw new PickleError(`has legacy protocol version ${String(version)}, expected 1001`);
+  if (version !== 1001) throw new PickleError(`has legacy protocol version ${describe(version)}, expected 1001`);
   const sysInfo = next(none);
   const littleEndian = !(sysInfo instanceof Map && sysInfo.get('little_endian') === false);
   const { load, storages } = storageResolver(true);

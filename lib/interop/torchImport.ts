@@ -49,7 +49,7 @@ const PREFIXES = ['module.', 'model.'];
 /** Finds the state_dict in what the file holds and strips wrapper prefixes from its names. */
 function findStateDict(root: PickleValue, source: string, note: (n: string) => void): Map<string, PickleValue> {
   if (!(root instanceof Map)) throw new CheckpointError(`${source}: holds a ${pickleTypeName(root)}, expected a state_dict (a dict of tensors)`);
-  let dict = root as Map<PickleValue, PickleValue>;
+  let dict = root;
   const hasTensors = [...dict.values()].some((v) => v instanceof TorchTensor);
   if (!hasTensors) {
     const key = CONTAINER_KEYS.find((k) => dict.get(k) instanceof Map);

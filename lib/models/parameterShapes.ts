@@ -52,7 +52,7 @@ let shapeOnly: Backend | undefined;
 /** A backend that builds models without memory; any computation on it throws. */
 function shapeOnlyBackend(): Backend {
   if (!shapeOnly) {
-    // Building a model copies values into its flat parameter buffers: a copy of shapes is nothing.
+    // copy: the model moves its parameters into flat buffers (nn/flatParameters.ts); no values to move here.
     const own: Record<string | symbol, unknown> = { backendName: 'cpu', Tensor: ShapeOnlyTensor, copy: () => {} };
     const addon = new Proxy(own, {
       get(target, key) {

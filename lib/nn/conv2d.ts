@@ -177,7 +177,7 @@ export class Conv2d extends Module {
         const { gradWeight, gradBias } = conv2dBackwardFilter(input, gradOutput, this.weight.value.shape, {
           ...opts,
           bias: wantBias,
-          into: { gradWeight: wantWeight ? this.weight.gradTarget : null, gradBias: wantBias ? this.bias!.gradTarget : null },
+          into: { gradWeight: wantWeight ? this.weight.gradTarget : null, gradBias: wantBias ? this.bias.gradTarget : null },
         });
         if (wantWeight) this.weight.receiveGrad(gradWeight);
         else gradWeight.dispose();

@@ -16,13 +16,8 @@
  */
 import { callNative } from '../errors';
 import { Tensor } from '../tensor';
-import { describe } from '../validate';
+import { describe, isArray } from '../validate';
 import { Parameter } from './module';
-
-/** Array.isArray without narrowing a typed array to any[] (arguments are checked, JavaScript callers included). */
-function isArray(value: unknown): boolean {
-  return Array.isArray(value);
-}
 
 /** Elements between the starts of consecutive parameters in the flat buffers are multiples of this. */
 export const FLAT_ALIGNMENT = 64;
@@ -74,7 +69,7 @@ export class FlatParameters {
       if (p.flat) throw new TypeError(`FlatParameters.adopt: params[${i}] (${p.name}) is in flat buffers already`);
     });
     if (new Set(params).size !== params.length) throw new TypeError('FlatParameters.adopt: params must not repeat a Parameter');
-    const backend = params[0].value.backend;
+    const backend = params[0]!.value.backend;
     const offsets: number[] = [];
     let total = 0;
     for (const [i, p] of params.entries()) {
@@ -90,7 +85,7 @@ export class FlatParameters {
     const segments: FlatSegment[] = [];
     const group = new FlatParameters(values, grads, segments);
     for (const [i, p] of params.entries()) {
-      const offset = offsets[i];
+      const offset = offsets[i]!;
       const value = values.slice(offset, p.value.shape);
       callNative(() => backend.native.copy(value.handle, p.value.handle));
       p.bindFlat(group, value, grads.slice(offset, p.value.shape));
@@ -101,7 +96,7 @@ export class FlatParameters {
 
   /** Whether `params` are exactly this group's parameters, in order (what a one-pass update needs). */
   covers(params: readonly Parameter[]): boolean {
-    return params.length === this.segments.length && params.every((p, i) => this.segments[i].parameter === p);
+    return params.length === this.segments.length && params.every((p, i) => this.segments[i]!.parameter === p);
   }
 
   /**

@@ -145,7 +145,7 @@ export class Linear extends Module {
       if (wantWeight || wantBias) {
         const { gradWeight, gradBias } = linearBackwardWeight(input, gradOutput, {
           bias: wantBias,
-          into: { gradWeight: wantWeight ? this.weight.gradTarget : null, gradBias: wantBias ? this.bias!.gradTarget : null },
+          into: { gradWeight: wantWeight ? this.weight.gradTarget : null, gradBias: wantBias ? this.bias.gradTarget : null },
         });
         if (wantWeight) this.weight.receiveGrad(gradWeight);
         else gradWeight.dispose();

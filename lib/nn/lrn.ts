@@ -45,24 +45,15 @@ export class LocalResponseNorm extends Module {
    */
   override forward(input: Tensor): Tensor {
     const y = localResponseNorm(input, this.params);
-    if (this.training) {
-      this.#saved.clear();
-      this.#saved.save(input);
-      this.#saved.save(y);
-    }
+    if (this.training) this.#saved.keep(input, y);
     return y;
   }
 
   /** The input's gradient [N, C, H, W] (null when `inputGrad` is false); LRN has no parameters. */
   override backward(gradOutput: Tensor, options: BackwardOptions = {}): Tensor | null {
-    const [input, output] = this.#saved.take();
-    if (!input || !output) throw new Error('LocalResponseNorm.backward: call forward in training mode first');
-    try {
-      return options.inputGrad === false ? null : localResponseNormBackward(input, output, gradOutput, this.params);
-    } finally {
-      input.dispose();
-      output.dispose();
-    }
+    return this.#saved.use('LocalResponseNorm', 2, ([input, output]) =>
+      options.inputGrad === false ? null : localResponseNormBackward(input!, output!, gradOutput, this.params),
+    );
   }
 
   override clearSaved(): void {

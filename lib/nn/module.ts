@@ -274,6 +274,26 @@ export class SavedTensors {
   clear(): void {
     for (const t of this.take()) t.dispose();
   }
+
+  /** Keeps `tensors` (shared handles) in place of what was kept: a training forward's activations. */
+  keep(...tensors: Tensor[]): void {
+    this.clear();
+    for (const t of tensors) this.save(t);
+  }
+
+  /**
+   * Hands the `count` kept tensors to `backward` and frees them afterwards, whatever it does;
+   * throws an Error naming `layer` when a training forward did not keep them.
+   */
+  use<T>(layer: string, count: number, backward: (kept: Tensor[]) => T): T {
+    const kept = this.take();
+    try {
+      if (kept.length !== count) throw new Error(`${layer}.backward: call forward in training mode first`);
+      return backward(kept);
+    } finally {
+      for (const t of kept) t.dispose();
+    }
+  }
 }
 
 /** Throws unless `input` has `rank` dimensions. */

@@ -39,24 +39,15 @@ export class MaxPool2d extends Module {
   /** The maximum of each window of a float32 [N, C, H, W] input; in training mode keeps input and output for backward. */
   override forward(input: Tensor): Tensor {
     const y = maxPool2d(input, this.options);
-    if (this.training) {
-      this.#saved.clear();
-      this.#saved.save(input);
-      this.#saved.save(y);
-    }
+    if (this.training) this.#saved.keep(input, y);
     return y;
   }
 
   /** The input's gradient: each window's gradient goes to its first maximum (null when `inputGrad` is false). */
   override backward(gradOutput: Tensor, options: BackwardOptions = {}): Tensor | null {
-    const [input, output] = this.#saved.take();
-    if (!input || !output) throw new Error('MaxPool2d.backward: call forward in training mode first');
-    try {
-      return options.inputGrad === false ? null : maxPool2dBackward(input, output, gradOutput, this.options);
-    } finally {
-      input.dispose();
-      output.dispose();
-    }
+    return this.#saved.use('MaxPool2d', 2, ([input, output]) =>
+      options.inputGrad === false ? null : maxPool2dBackward(input!, output!, gradOutput, this.options),
+    );
   }
 
   override clearSaved(): void {

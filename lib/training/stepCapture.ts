@@ -207,7 +207,7 @@ export class StepCapture<Out extends Record<string, Tensor>> {
     if (entry.inputs.length === 0) {
       entry.inputs = inputs.map((t) => Tensor.empty(t.shape, { backend: t.backend, dtype: t.dtype }));
     }
-    inputs.forEach((t, i) => copyInto(entry.inputs[i], t));
+    inputs.forEach((t, i) => copyInto(entry.inputs[i]!, t));
   }
 
   #poolWarmup(entry: Entry<Out>, inputs: readonly Tensor[]): Out {
@@ -267,7 +267,7 @@ export class StepCapture<Out extends Record<string, Tensor>> {
   }
 
   #replay(entry: Entry<Out>, inputs: readonly Tensor[]): Out {
-    inputs.forEach((t, i) => copyInto(entry.inputs[i], t));
+    inputs.forEach((t, i) => copyInto(entry.inputs[i]!, t));
     this.#step.prepare();
     entry.graph!.launch();
     entry.afterReplay!();

@@ -195,7 +195,8 @@ export interface EvalResult extends MetricValues {
 interface PendingRead {
   done: boolean;
   result?: MetricSums;
-  error?: unknown;
+  /** Why the read failed (whatever the promise rejected with), wrapped so that "none" stays distinct from a falsy rejection. */
+  failure?: { error: unknown };
   upTo: number;
   /** Whether it is a logging point (written to the metrics log). */
   logged: boolean;
@@ -606,8 +607,9 @@ class FitRun {
         this.imagesDone += batch.size;
         const size = batch.size;
         batch.dispose();
-        const onBatch = this.options.callbacks?.onBatch;
-        if (onBatch) await lendModel(model, () => onBatch({ epoch, batch: batch.index, step, size, lr, loss }));
+        // Called on the callbacks object, so that a class's method keeps its `this`.
+        const callbacks = this.options.callbacks;
+        if (callbacks?.onBatch) await lendModel(model, () => callbacks.onBatch!({ epoch, batch: batch.index, step, size, lr, loss }));
         const imagesAtStep = this.imagesDone;
         await window.after(model, () => this.estimate?.finished(imagesAtStep));
         this.#showEstimate();
@@ -617,7 +619,7 @@ class FitRun {
         if (reading?.done) {
           const r: PendingRead = reading;
           reading = null;
-          if (r.error) throw r.error;
+          if (r.failure) throw r.failure.error;
           await check(r.result!, r.upTo);
           if (r.logged) log?.write({ type: 'step', epoch, batch: batch.index + 1, step, loss: shown!.loss, top1: shown!.top1, lr });
         }
@@ -627,7 +629,7 @@ class FitRun {
           const r: PendingRead = { done: false, upTo: watch.pending, logged };
           metrics.sums().then(
             (s) => Object.assign(r, { done: true, result: s }),
-            (e: unknown) => Object.assign(r, { done: true, error: e }),
+            (e: unknown) => Object.assign(r, { done: true, failure: { error: e } }),
           );
           reading = r;
           lastRead = now;
@@ -693,8 +695,8 @@ class FitRun {
       log?.write({ type: 'epoch', ...record });
       await this.#save({ epoch: epoch + 1, batch: 0 }, null, validation?.top1 ?? null);
       this.#watchEarlyStopping(record);
-      const onEpoch = this.options.callbacks?.onEpoch;
-      if (onEpoch) await lendModel(model, () => onEpoch(record));
+      const callbacks = this.options.callbacks;
+      if (callbacks?.onEpoch) await lendModel(model, () => callbacks.onEpoch!(record));
       if (this.stop) {
         progress.line(`stopped (${this.stop}) after epoch ${epoch + 1}` + (this.lastCheckpoint ? `; checkpoint ${this.lastCheckpoint}` : ''));
         log?.write({ type: 'interrupted', reason: this.stop, epoch: epoch + 1, batch: 0, step: optimizer.steps, checkpoint: this.lastCheckpoint });

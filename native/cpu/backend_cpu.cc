@@ -65,21 +65,33 @@ void* aligned_host_allocate(size_t bytes) { return std::aligned_alloc(64, (bytes
 
 // ---- What an op writes (core/op_list.h's last column), for poisoning (core/poison.h) ----------
 
+// The poison belongs to the memory, which slices share (each parameter is a slice of the flat
+// buffers), so a write makes it good again only when it covers the whole block: a backward pass
+// writing one parameter's gradient says nothing of the slice a failed op left behind.
+bool covers_storage(const Tensor& t) {
+  return t.offset == 0 && CachingAllocator::rounded_size(t.bytes()) >= t.storage->bytes;
+}
+
 struct Write {
   std::shared_ptr<Poison> poison;
   bool whole;         // overwrite(t): what the tensor held before is not read
+  bool clears;        // whole, and over the whole block: success makes the memory good again
   const void* param;  // the op's parameter it came from, to tell it from the tensors the op reads
 };
 using Writes = std::vector<Write>;
 
-Writes overwrite(const Tensor& t) { return t.storage ? Writes{{t.storage->poison, true, &t}} : Writes{}; }
-Writes overwrite(const OptTensor& t) { return t ? Writes{{t->storage->poison, true, &t}} : Writes{}; }
-Writes update(const Tensor& t) { return {{t.storage->poison, false, &t}}; }
+Writes overwrite(const Tensor& t) {
+  return t.storage ? Writes{{t.storage->poison, true, covers_storage(t), &t}} : Writes{};
+}
+Writes overwrite(const OptTensor& t) {
+  return t ? Writes{{t->storage->poison, true, covers_storage(*t), &t}} : Writes{};
+}
+Writes update(const Tensor& t) { return {{t.storage->poison, false, false, &t}}; }
 Writes update(const std::vector<SgdTensors>& tensors) {
   Writes writes;
   for (const SgdTensors& t : tensors) {
-    writes.push_back({t.param.storage->poison, false, &tensors});
-    if (t.momentum_buffer.storage) writes.push_back({t.momentum_buffer.storage->poison, false, &tensors});
+    writes.push_back({t.param.storage->poison, false, false, &tensors});
+    if (t.momentum_buffer.storage) writes.push_back({t.momentum_buffer.storage->poison, false, false, &tensors});
   }
   return writes;
 }
@@ -273,7 +285,7 @@ class CpuBackend : public Backend {
     if (queue_.idle()) {
       // Nothing is queued, so nothing can still read the block: write it now.
       std::memcpy(dst.data(), src, dst.bytes());
-      dst.storage->poison->clear();
+      if (covers_storage(dst)) dst.storage->poison->clear();
       return;
     }
     // Queued work may read the block (it may have held other values until recently): copy through
@@ -282,7 +294,7 @@ class CpuBackend : public Backend {
     std::memcpy(staging.storage->data, src, dst.bytes());
     queue_.push([dst = borrow(dst), staging] {
       std::memcpy(dst.data(), staging.storage->data, dst.bytes());
-      dst.storage->poison->clear();
+      if (covers_storage(dst)) dst.storage->poison->clear();
     });
   }
 
@@ -348,7 +360,8 @@ class CpuBackend : public Backend {
         for (const Write& w : writes) w.poison->set(failure);
         std::rethrow_exception(failure);
       }
-      for (const Write& w : writes) w.poison->clear();
+      for (const Write& w : writes)
+        if (w.clears) w.poison->clear();
     });
   }
 

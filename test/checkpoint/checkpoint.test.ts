@@ -162,7 +162,7 @@ describe('checkpoints', () => {
     for (let i = 0; i < 300; i++) {
       const copy = Buffer.from(bytes);
       const at = 8 + rng.int(headerLength);
-      copy[at] = copy[at]! ^ (1 + rng.int(255));
+      copy[at] = copy[at] ^ (1 + rng.int(255));
       let decoded: ReturnType<typeof decodeCheckpoint> | undefined;
       try {
         decoded = decodeCheckpoint(copy, 'flipped');

@@ -25,14 +25,14 @@ const readme = readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
 /** The walk-through's Node example (the ```ts block after the commands). */
 function nodeExample(): string {
   const marker = readme.indexOf('<!-- fine-tuning walk-through');
-  return /```ts\n([\s\S]*?)```/.exec(readme.slice(marker))![1]!;
+  return /```ts\n([\s\S]*?)```/.exec(readme.slice(marker))![1];
 }
 
 /** The walk-through's commands, continuation lines joined, each split into words. */
 function walkthrough(): string[][] {
   const marker = readme.indexOf('<!-- fine-tuning walk-through');
   if (marker < 0) throw new Error('README.md has no fine-tuning walk-through marker');
-  const block = /```console\n([\s\S]*?)```/.exec(readme.slice(marker))![1]!;
+  const block = /```console\n([\s\S]*?)```/.exec(readme.slice(marker))![1];
   const commands: string[] = [];
   for (const line of block.split('\n')) {
     if (line.startsWith('$ ')) commands.push(line.slice(2));

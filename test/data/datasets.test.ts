@@ -79,7 +79,7 @@ describe('Fashion-MNIST', () => {
     expect(train.classes).toEqual(FASHION_MNIST_CLASSES);
     // Every class appears 6,000 times in the training set.
     const counts = new Array<number>(10).fill(0);
-    for (let i = 0; i < train.length; i++) counts[train.label(i)]!++;
+    for (let i = 0; i < train.length; i++) counts[train.label(i)]++;
     expect(counts).toEqual(new Array(10).fill(6000));
     // The published first training label is 9 (ankle boot).
     expect(train.label(0)).toBe(9);
@@ -89,7 +89,7 @@ describe('Fashion-MNIST', () => {
     const env = { XDG_CACHE_HOME: '/xdg' } as NodeJS.ProcessEnv;
     expect(fashionMnistSearchPaths('/given', env)).toEqual(['/given']);
     expect(fashionMnistSearchPaths(undefined, env)).toEqual(['/usr/share/datasets/fashion-mnist', '/xdg/alexnet-cuda/fashion-mnist']);
-    expect(userCacheDir({} as NodeJS.ProcessEnv)).toBe(path.join(os.homedir(), '.cache', 'alexnet-cuda'));
+    expect(userCacheDir({})).toBe(path.join(os.homedir(), '.cache', 'alexnet-cuda'));
   });
 
   it('explains how to get it when it is missing, and downloads nothing unless asked', async () => {
@@ -219,7 +219,7 @@ describe('image folders', () => {
     expect(cat.image.data[24]).toBeCloseTo(0, 5); // green plane
     const dog = await ds.get(2);
     expect(dog.image.channels).toBe(3); // grey JPEG promoted to RGB
-    expect(Math.abs(dog.image.data[0]! - 128 / 255)).toBeLessThan(2 / 255);
+    expect(Math.abs(dog.image.data[0] - 128 / 255)).toBeLessThan(2 / 255);
     const grey = await ImageFolderDataset.open(root, { channels: 1, resize: 2 });
     const g = await grey.get(1);
     expect([g.image.channels, g.image.height, g.image.width]).toEqual([1, 2, 3]);

@@ -54,7 +54,7 @@ describe('Rng', () => {
     for (let i = 0; i < n; i++) {
       const u = rng.uniform();
       expect(u >= 0 && u < 1).toBe(true);
-      counts[rng.int(6)]!++;
+      counts[rng.int(6)]++;
       const z = rng.normal(0, 2);
       sum += z;
       sumSq += z * z;
@@ -115,11 +115,11 @@ save_file(out, os.environ['OUT'])
     const { outputs } = runTorch(script, inputs);
     for (const name of Object.keys(ours)) {
       const expected = outputs.get(name)!;
-      expect(expected.shape.slice(1)).toEqual([ours[name]!.channels, ours[name]!.height, ours[name]!.width]);
-      const a = ours[name]!.data;
+      expect(expected.shape.slice(1)).toEqual([ours[name].channels, ours[name].height, ours[name].width]);
+      const a = ours[name].data;
       const e = expected.data as Float32Array;
       let worst = 0;
-      for (let i = 0; i < e.length; i++) worst = Math.max(worst, Math.abs(a[i]! - e[i]!));
+      for (let i = 0; i < e.length; i++) worst = Math.max(worst, Math.abs(a[i] - e[i]));
       expect(worst, `${name}: max abs difference`).toBeLessThan(2e-6);
     }
   });
@@ -178,9 +178,9 @@ describe('crops and flips', () => {
       const a = t.apply(image, new Rng(5, i));
       const b = t.apply(image, new Rng(5, i));
       expect(a.data).toEqual(b.data);
-      seen.add(a.data[0]!);
+      seen.add(a.data[0]);
       // The second channel is the same window.
-      expect(a.data[16]! - a.data[0]!).toBe(36);
+      expect(a.data[16] - a.data[0]).toBe(36);
     }
     expect(seen.size).toBe(9); // 3 x 3 possible corners
   });
@@ -218,8 +218,8 @@ describe('colour', () => {
     expect(eigenvalues[1]).toBeGreaterThanOrEqual(eigenvalues[2]);
     for (let i = 0; i < 3; i++) {
       for (let j = 0; j < 3; j++) {
-        const r = [0, 1, 2].reduce((s, k) => s + eigenvectors[k]![i]! * eigenvalues[k]! * eigenvectors[k]![j]!, 0);
-        expect(r).toBeCloseTo(m[i]![j]!, 10);
+        const r = [0, 1, 2].reduce((s, k) => s + eigenvectors[k][i] * eigenvalues[k] * eigenvectors[k][j], 0);
+        expect(r).toBeCloseTo(m[i][j], 10);
       }
     }
   });
@@ -234,12 +234,12 @@ describe('colour', () => {
     // Correlate the channels so the components are distinct.
     for (const im of images) {
       const p = im.height * im.width;
-      for (let i = 0; i < p; i++) im.data[p + i] = 0.7 * im.data[i]! + 0.3 * im.data[p + i]!;
+      for (let i = 0; i < p; i++) im.data[p + i] = 0.7 * im.data[i] + 0.3 * im.data[p + i];
     }
     const ours = computeRgbPca(images);
     const pixels = images.flatMap((im) => {
       const p = im.height * im.width;
-      return Array.from({ length: p }, (_, i) => [im.data[i]!, im.data[p + i]!, im.data[2 * p + i]!]);
+      return Array.from({ length: p }, (_, i) => [im.data[i], im.data[p + i], im.data[2 * p + i]]);
     });
     const { outputs } = runTorch(
       `
@@ -254,7 +254,7 @@ save_file({'w': torch.from_numpy(w[::-1].copy()).float(), 'v': torch.from_numpy(
     compareArrays('eigenvalues', ours.eigenvalues, outputs.get('w')!.data as Float32Array, 1e-5);
     const v = outputs.get('v')!.data as Float32Array;
     for (let k = 0; k < 3; k++) {
-      const dot = [0, 1, 2].reduce((s, c) => s + ours.eigenvectors[k]![c]! * v[3 * k + c]!, 0);
+      const dot = [0, 1, 2].reduce((s, c) => s + ours.eigenvectors[k][c] * v[3 * k + c], 0);
       expect(Math.abs(dot)).toBeCloseTo(1, 5); // same direction up to sign
     }
   });
@@ -267,8 +267,8 @@ save_file({'w': torch.from_numpy(w[::-1].copy()).float(), 'v': torch.from_numpy(
     const { eigenvalues: l, eigenvectors: p } = IMAGENET_PCA;
     const plane = 20;
     for (let c = 0; c < 3; c++) {
-      const shift = [0, 1, 2].reduce((s, i) => s + p[i]![c]! * alpha[i]! * l[i]!, 0);
-      for (let k = 0; k < plane; k++) expect(out.data[c * plane + k]! - image.data[c * plane + k]!).toBeCloseTo(shift, 6);
+      const shift = [0, 1, 2].reduce((s, i) => s + p[i][c] * alpha[i] * l[i], 0);
+      for (let k = 0; k < plane; k++) expect(out.data[c * plane + k] - image.data[c * plane + k]).toBeCloseTo(shift, 6);
     }
     expect([...pcaLighting({ std: 0 }).apply(image, new Rng(1)).data]).toEqual([...image.data]);
     expect(() => pcaLighting().outputShape([1, 4, 4])).toThrow(/3 channels/);

@@ -32,7 +32,7 @@ describeOnDevice('device memory over many training steps', () => {
     const inUse: number[] = [];
     let lastLoss = NaN;
     for (let step = 1; step <= STEPS; step++) {
-      const loss = trainStep(model, optimizer, batches[step % batches.length]!, dev);
+      const loss = trainStep(model, optimizer, batches[step % batches.length], dev);
       if (step % 100 === 0 || step === STEPS) lastLoss = ((await loss.toArray()) as Float32Array)[0]!;
       loss.dispose();
       await dev.synchronize();
@@ -41,7 +41,7 @@ describeOnDevice('device memory over many training steps', () => {
       inUse.push(stats.bytesInUse);
     }
     const group = `memory over ${STEPS} steps`;
-    const settled = allocations[WARMUP_STEPS - 1]!;
+    const settled = allocations[WARMUP_STEPS - 1];
     const lastGrowth = allocations.reduce((last, n, i) => (i > 0 && n !== allocations[i - 1] ? i + 1 : last), 1);
     checkThat(group, `system allocations stop growing by step ${WARMUP_STEPS}`, allocations.at(-1) === settled,
       `allocations after steps 1..${WARMUP_STEPS}: ${allocations.slice(0, WARMUP_STEPS).join(', ')}; after step ${STEPS}: ` +

@@ -36,7 +36,7 @@ function thrownBy(fn: () => unknown): unknown {
 function describeError(error: unknown): string {
   if (error === undefined) return 'nothing was thrown';
   if (error instanceof Error) return `${error.constructor.name} (${(error as { code?: string }).code ?? 'no code'}): ${error.message}`;
-  return `a non-Error: ${String(error)}`;
+  return `a non-Error: ${JSON.stringify(error)}`;
 }
 
 /** Checks that `error` is an OutOfMemoryError of the device with a useful message. */
@@ -53,7 +53,7 @@ function checkOutOfMemory(name: string, error: unknown): void {
 
 async function stepLoss(model: ReturnType<typeof createAlexNet>, optimizer: SGD, batch: HostBatch): Promise<number> {
   const loss = trainStep(model, optimizer, batch, device());
-  const value = ((await loss.toArray()) as Float32Array)[0]!;
+  const value = ((await loss.toArray()) as Float32Array)[0];
   loss.dispose();
   return value;
 }
@@ -65,14 +65,14 @@ describeOnDevice('running out of device memory', () => {
     const optimizer = new SGD(model.namedParameters().map(([, p]) => p), { lr: 0.01, momentum: 0.9 });
     const [batch] = await syntheticBatches({ batches: 1, batchSize: 8, channels: 1, size: 96, classes: 10, seed: 5 });
     try {
-      checkThat(GROUP, 'a training step before', Number.isFinite(await stepLoss(model, optimizer, batch!)), 'finite loss');
+      checkThat(GROUP, 'a training step before', Number.isFinite(await stepLoss(model, optimizer, batch)), 'finite loss');
       await dev.synchronize();
       const before = dev.memoryStats().bytesInUse;
       const error = thrownBy(() => Tensor.empty([1 << 20, 1 << 18], { backend: dev }));  // 2^38 floats: 1 TiB
       checkOutOfMemory('Tensor.empty of 1 TiB throws OutOfMemoryError', error);
       const after = dev.memoryStats().bytesInUse;
       checkThat(GROUP, 'the failed allocation holds nothing', after === before, `bytes in use ${before} before, ${after} after`);
-      const loss = await stepLoss(model, optimizer, batch!);
+      const loss = await stepLoss(model, optimizer, batch);
       checkThat(GROUP, 'a training step after the absurd allocation', Number.isFinite(loss), `loss ${loss}`);
     } finally {
       optimizer.dispose();
@@ -94,7 +94,7 @@ describeOnDevice('running out of device memory', () => {
       let held = 0;
       try {
         // Warm up first: every kernel loaded and every algorithm chosen while memory is free.
-        checkThat(GROUP, 'a training step before filling', Number.isFinite(await stepLoss(model, optimizer, batch!)), 'finite loss');
+        checkThat(GROUP, 'a training step before filling', Number.isFinite(await stepLoss(model, optimizer, batch)), 'finite loss');
         await dev.synchronize();
         let lastError: unknown;
         for (const bytes of FILL_SIZES) {
@@ -112,12 +112,12 @@ describeOnDevice('running out of device memory', () => {
         checkThat(GROUP, 'the filling held most of the device', held > 0.8 * total,
           `held ${(held / 2 ** 30).toFixed(1)} GiB of ${(total / 2 ** 30).toFixed(1)} GiB`, { tolerance: '> 80% held' });
 
-        const stepError = thrownBy(() => trainStep(model, optimizer, batch!, dev).dispose());
+        const stepError = thrownBy(() => trainStep(model, optimizer, batch, dev).dispose());
         checkOutOfMemory('a training step on the full device throws OutOfMemoryError', stepError);
         model.clearSaved();  // what the failed step kept for its backward pass
 
         for (const c of chunks.splice(0)) c.dispose();
-        const loss = await stepLoss(model, optimizer, batch!);
+        const loss = await stepLoss(model, optimizer, batch);
         checkThat(GROUP, 'a training step after freeing the device', Number.isFinite(loss), `loss ${loss}`);
         dev.emptyCache();
         checkThat(GROUP, 'emptyCache then holds no cached block', dev.memoryStats().bytesCached === 0, `${dev.memoryStats().bytesCached} bytes cached`);

@@ -62,14 +62,14 @@ async function resynchronize(from: AlexNet, fromOptimizer: SGD, to: AlexNet, toO
   await copyParameters(from, to, dev);
   for (const [i, buffer] of fromOptimizer.buffers.entries()) {
     const copy = await buffer.to(dev);
-    copyInto(toOptimizer.buffers[i]!, copy);
+    copyInto(toOptimizer.buffers[i], copy);
     copy.dispose();
   }
 }
 
 async function lossOf(model: AlexNet, optimizer: SGD, batch: HostBatch): Promise<number> {
   const loss = trainStep(model, optimizer, batch, model.backend);
-  const value = ((await loss.toArray()) as Float32Array)[0]!;
+  const value = ((await loss.toArray()) as Float32Array)[0];
   loss.dispose();
   return value;
 }
@@ -103,25 +103,25 @@ describeOnDevice('training on the device follows the CPU build and PyTorch', () 
       const group = `d2l training, ${STEPS} steps vs CPU`;
       const firstSteps = cpuLosses.map((_, i) => i).filter((i) => i % RESYNC_EVERY === 0);
       checkClose(group, `loss of the first step after each resynchronization (${firstSteps.length} steps)`,
-        firstSteps.map((i) => devLosses[i]!), firstSteps.map((i) => cpuLosses[i]!), FIRST_STEP_TOLERANCE);
+        firstSteps.map((i) => devLosses[i]), firstSteps.map((i) => cpuLosses[i]), FIRST_STEP_TOLERANCE);
       const devWindows = windowMeans(devLosses);
       const cpuWindows = windowMeans(cpuLosses);
       let worst = 0;
       let worstWindow = 0;
       cpuWindows.forEach((e, i) => {
-        const err = Math.abs(devWindows[i]! - e) / Math.abs(e);
+        const err = Math.abs(devWindows[i] - e) / Math.abs(e);
         if (!(err <= worst)) [worst, worstWindow] = [err, i];  // NaN counts as worst
       });
       let worstStep = 0;
-      cpuLosses.forEach((e, i) => (worstStep = Math.max(worstStep, Math.abs(devLosses[i]! - e) / Math.abs(e))));
+      cpuLosses.forEach((e, i) => (worstStep = Math.max(worstStep, Math.abs(devLosses[i] - e) / Math.abs(e))));
       const curve = (w: number[]) => w.map((v) => v.toFixed(3)).join(' ');
       checkThat(group, `per-${WINDOW}-step mean loss`, worst <= WINDOW_TOLERANCE,
         `worst window ${worstWindow + 1} of ${cpuWindows.length}: ${devWindows[worstWindow]} against ${cpuWindows[worstWindow]} ` +
           `(worst single step ${worstStep.toExponential(2)}); device ${curve(devWindows)}; CPU ${curve(cpuWindows)}`,
         { measured: worst, tolerance: WINDOW_TOLERANCE });
-      const learned = cpuWindows.at(-1)! / cpuWindows[0]!;
+      const learned = cpuWindows.at(-1)! / cpuWindows[0];
       checkThat(group, 'the CPU run learns (last window / first window)', learned < MUST_LEARN_TO,
-        `the loss went from ${cpuWindows[0]!.toFixed(3)} to ${cpuWindows.at(-1)!.toFixed(3)} (ratio ${learned.toFixed(3)}, must be below ${MUST_LEARN_TO})`,
+        `the loss went from ${cpuWindows[0].toFixed(3)} to ${cpuWindows.at(-1)!.toFixed(3)} (ratio ${learned.toFixed(3)}, must be below ${MUST_LEARN_TO})`,
         { tolerance: `ratio < ${MUST_LEARN_TO}` });
     } finally {
       devOptimizer.dispose();

@@ -35,8 +35,8 @@ async function bothWays(model: Module, input: Tensor, onnx: Buffer): Promise<{ o
   try {
     const result = await session.run({ input: new ort.Tensor('float32', (await input.toArray()) as Float32Array, [...input.shape]) });
     expect(session.outputNames).toEqual(['logits']);
-    expect([...result.logits!.dims]).toEqual([...(model.outputShape(input.shape))]);
-    return { ours, theirs: result.logits!.data as Float32Array, graph: readOnnx(onnx) };
+    expect([...result.logits.dims]).toEqual([...(model.outputShape(input.shape))]);
+    return { ours, theirs: result.logits.data as Float32Array, graph: readOnnx(onnx) };
   } finally {
     await session.release();
   }
@@ -66,7 +66,7 @@ describe('ONNX export, run in onnxruntime-node', () => {
       model.classes = Array.from({ length: model.config.numClasses }, (_, i) => `c${i}`);
       if (EXPECTED[preset].lrn > 0) {
         // Large enough activations that LRN's alpha term matters (about 10% of k): a wrong alpha convention then fails the comparison too.
-        const [, first] = model.namedParameters()[0]!;
+        const [, first] = model.namedParameters()[0];
         const scaled = ((await first.value.toArray()) as Float32Array).map((v) => v * 100);
         first.set(Tensor.fromArray(scaled, first.value.shape, { backend: 'cpu' }));
       }
@@ -82,7 +82,7 @@ describe('ONNX export, run in onnxruntime-node', () => {
         for (const op of ops) expect(['Conv', 'Relu', 'LRN', 'MaxPool', 'Flatten', 'Gemm']).toContain(op);
         const convs = graph.nodes.filter((n) => n.op === 'Conv');
         expect(convs.map((n) => n.attributes.group)).toEqual(EXPECTED[preset].groups);
-        expect(convs[0]!.attributes.pads).toEqual(EXPECTED[preset].firstPads);
+        expect(convs[0].attributes.pads).toEqual(EXPECTED[preset].firstPads);
         const lrns = graph.nodes.filter((n) => n.op === 'LRN');
         expect(lrns).toHaveLength(EXPECTED[preset].lrn);
         for (const lrn of lrns) {
@@ -92,14 +92,14 @@ describe('ONNX export, run in onnxruntime-node', () => {
         expect(graph.nodes.filter((n) => n.op === 'Gemm').every((n) => n.attributes.transB === 1)).toBe(true);
         expect(graph.initializers.map((i) => i.name)).toEqual(model.namedParameters().map(([n]) => n));
         for (const [i, [, p]] of model.namedParameters().entries()) {
-          expect(graph.initializers[i]!.dims).toEqual([...p.value.shape]);
-          expect(graph.initializers[i]!.bytes).toBe(4 * p.value.size);
+          expect(graph.initializers[i].dims).toEqual([...p.value.shape]);
+          expect(graph.initializers[i].bytes).toBe(4 * p.value.size);
         }
         const { inChannels, inputSize, numClasses } = model.config;
         expect(graph.inputs).toEqual([{ name: 'input', dims: ['N', inChannels, inputSize, inputSize] }]);
         expect(graph.outputs).toEqual([{ name: 'logits', dims: ['N', numClasses] }]);
-        expect(JSON.parse(graph.metadata['alexnet-cuda.config']!)).toEqual(model.config);
-        expect(JSON.parse(graph.metadata['alexnet-cuda.classes']!)).toEqual(model.classes);
+        expect(JSON.parse(graph.metadata['alexnet-cuda.config'])).toEqual(model.config);
+        expect(JSON.parse(graph.metadata['alexnet-cuda.classes'])).toEqual(model.classes);
       } finally {
         input.dispose();
         model.dispose();
@@ -140,7 +140,7 @@ describe('ONNX export, run in onnxruntime-node', () => {
       await exportOnnx(model, file, { batchSize: 3 });
       const { ours, theirs, graph } = await bothWays(model, input, readFileSync(file));
       compareArrays('fixed batch onnxruntime logits', theirs, ours, 1e-4);
-      expect(graph.inputs[0]!.dims).toEqual([3, 3, 224, 224]);
+      expect(graph.inputs[0].dims).toEqual([3, 3, 224, 224]);
     } finally {
       input.dispose();
       model.dispose();
@@ -156,7 +156,7 @@ describe('ONNX export, run in onnxruntime-node', () => {
       await expect(encodeOnnx(net)).rejects.toThrow(/options\.inputShape \(\[channels, height, width\]\) is needed for a model that is not an AlexNet/);
       const { ours, theirs, graph } = await bothWays(net, x, await encodeOnnx(net, { inputShape: [2, 5, 5] }));
       compareArrays('Sequential onnxruntime logits', theirs, ours, 1e-4);
-      expect(graph.nodes[0]!.attributes.pads).toEqual([0, 1, 1, 0]);
+      expect(graph.nodes[0].attributes.pads).toEqual([0, 1, 1, 0]);
       expect(graph.initializers.map((i) => i.name)).toEqual(['0.weight', '0.bias', '3.weight', '3.bias']);
     } finally {
       x.dispose();

@@ -133,7 +133,7 @@ describe('importTorchCheckpoint on files torch.save wrote', () => {
     const session = await ort.InferenceSession.create(path.join(tmp, 'wrapped.onnx'));
     try {
       const result = await session.run({ input: new ort.Tensor('float32', input.data as Float32Array, input.shape) });
-      compareArrays('PyTorch -> alexnet import -> alexnet export -> onnxruntime logits', result.logits!.data as Float32Array, outputs.get('small_logits')!.data as Float32Array, 1e-4);
+      compareArrays('PyTorch -> alexnet import -> alexnet export -> onnxruntime logits', result.logits.data as Float32Array, outputs.get('small_logits')!.data as Float32Array, 1e-4);
     } finally {
       await session.release();
     }

@@ -102,7 +102,7 @@ describe('every preset at full size matches PyTorch (float64): logits, loss and 
         // The comparison means something: the logits and the first layer's gradient carry signal.
         const values = (await logits.toArray()) as Float32Array;
         expect(values.some((v) => v !== 0)).toBe(true);
-        const firstGrad = (await named[0]![1].grad!.toArray()) as Float32Array;
+        const firstGrad = (await named[0][1].grad!.toArray()) as Float32Array;
         expect(firstGrad.some((v) => v !== 0)).toBe(true);
       } finally {
         for (const t of [x, labels, ...tensors]) t.dispose();

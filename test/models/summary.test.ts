@@ -60,7 +60,7 @@ describe('model.summary()', () => {
       expect(frozen.frozenParameters).toBe(2_469_696);
       expect(frozen.trainableParameters).toBe(61_100_840 - 2_469_696);
       expect(frozen.multiplyAdds).toBe(8 * 714_188_480);
-      expect(frozen.layers[0]!.outputShape).toEqual([8, 64, 55, 55]);
+      expect(frozen.layers[0].outputShape).toEqual([8, 64, 55, 55]);
       expect(frozen.text).toMatch(/features\.0 \(Conv2d\)\s+\[8, 64, 55, 55\]\s+23,296\s+frozen/);
       expect(frozen.text).toContain('Frozen params: 2,469,696');
       expect(() => model.summary(0)).toThrow(/batch/);

@@ -132,7 +132,7 @@ describe('SGD over flat buffers', () => {
       const get = (role: string) => fixture.get(`${c.name}.${role}`);
       const params = Array.from({ length: c.params }, (_, i) => new Parameter(`p${i}`, cpuTensor(get(`p${i}.initial`))));
       const group = FlatParameters.adopt(params);
-      const optimizer = new SGD(params, c);
+      const optimizer = new SGD(params, { lr: c.lr, momentum: c.momentum, dampening: c.dampening, weightDecay: c.weightDecay, nesterov: c.nesterov });
       expect(optimizer.flat).toBe(group);
       for (let step = 0; step < c.steps; step++) {
         for (const [i, p] of params.entries()) {

@@ -82,7 +82,7 @@ describe('Module.freeze / unfreeze', () => {
     expect(model.trainableParameterCount()).toBe(model.parameterCount());
     unlock();
     model.freeze('features');
-    expect(model.namedParameters()[0]![1].requiresGrad).toBe(false);
+    expect(model.namedParameters()[0][1].requiresGrad).toBe(false);
     model.dispose();
   });
 });
@@ -92,11 +92,11 @@ function step(model: AlexNet): Record<string, number> {
   const native = cpu().native as unknown as Record<string, (...args: unknown[]) => unknown>;
   const names = ['conv2dBackwardFilter', 'conv2dBackwardData', 'linearBackwardWeight', 'linearBackwardData', 'linearBackwardDataRelu'];
   const counts: Record<string, number> = Object.fromEntries(names.map((n) => [n, 0]));
-  const originals = names.map((n) => native[n]!);
+  const originals = names.map((n) => native[n]);
   names.forEach((n, i) => {
     native[n] = function (this: unknown, ...args: unknown[]) {
-      counts[n]!++;
-      return originals[i]!.apply(this, args);
+      counts[n]++;
+      return originals[i].apply(this, args);
     };
   });
   try {
@@ -133,7 +133,7 @@ describe('frozen parameters get no gradient work', () => {
       for (const [i, [name, p]] of model.namedParameters().entries()) {
         if (name.startsWith('features.')) {
           expect(p.grad, name).toBeNull();
-          expect(Array.from(await p.value.toArray()), name).toEqual(Array.from(before[i]!));
+          expect(Array.from(await p.value.toArray()), name).toEqual(Array.from(before[i]));
         } else {
           expect(p.grad, name).not.toBeNull();
         }
@@ -198,8 +198,8 @@ describe('trainable gradients match PyTorch with requires_grad=False on the froz
       const dy = Tensor.normal(logits.shape, { seed: 12 }, { backend: cpu() });
       model.backward(dy);
       const inputs: Record<string, { shape: number[]; data: Float32Array }> = {
-        x: { shape: [...x.shape], data: (await x.toArray()) as Float32Array },
-        dy: { shape: [...dy.shape], data: (await dy.toArray()) as Float32Array },
+        x: { shape: [...x.shape], data: (await x.toArray()) },
+        dy: { shape: [...dy.shape], data: (await dy.toArray()) },
       };
       for (const [name, p] of model.namedParameters()) inputs[`param.${name}`] = { shape: [...p.value.shape], data: (await p.value.toArray()) as Float32Array };
       const script = `
@@ -235,7 +235,7 @@ for name, q in m.named_parameters():
 save_file(out, os.environ['OUT'])
 `;
       const { outputs } = runTorch(script, inputs, { FROZEN: frozenNames.join(',') });
-      compareArrays(`${frozenNames}: logits`, (await logits.toArray()) as Float32Array, outputs.get('logits')!.data as Float32Array, FP32_RTOL);
+      compareArrays(`${frozenNames.join(",")}: logits`, await logits.toArray(), outputs.get('logits')!.data as Float32Array, FP32_RTOL);
       for (const [name, p] of model.namedParameters()) {
         const theirs = outputs.get(`grad.${name}`);
         if (!p.requiresGrad) {
@@ -244,7 +244,7 @@ save_file(out, os.environ['OUT'])
           continue;
         }
         expect(theirs, `${name}: PyTorch's gradient`).toBeDefined();
-        compareArrays(`${frozenNames}: grad ${name}`, (await p.grad!.toArray()) as Float32Array, theirs!.data as Float32Array, FP32_RTOL);
+        compareArrays(`${frozenNames.join(",")}: grad ${name}`, await p.grad!.toArray(), theirs!.data as Float32Array, FP32_RTOL);
       }
       for (const t of [x, logits, dy]) t.dispose();
       model.dispose();

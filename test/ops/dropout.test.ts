@@ -76,7 +76,7 @@ describeOnDevice('dropout', () => {
         const y = layer.forward(x);
         const expectedMask = get(`mask${step}`);
         const maskValues = expectedMask.data as Float32Array;
-        const expectedY = (get('x').data as Float32Array).map((v, i) => v * maskValues[i]!);
+        const expectedY = (get('x').data as Float32Array).map((v, i) => v * maskValues[i]);
         await checkTensor('dropout vs reference', `layer forward ${step}: y`, y, { shape: expectedMask.shape, data: expectedY }, 0);
         const mask = layer.backward(ones)!;  // the gradient of ones is the mask itself
         await checkTensor('dropout vs reference', `layer forward ${step}: mask`, mask, expectedMask, 'bitwise');
@@ -100,7 +100,7 @@ describeOnDevice('dropout', () => {
       const maskValues = (await mask.toArray()) as Float32Array;
       const outputValues = (await output.toArray()) as Float32Array;
       expect(new Set(maskValues)).toEqual(new Set([0, scale]));
-      for (let i = 0; i < maskValues.length; i++) expect(outputValues[i]).toBe(Math.fround(3 * maskValues[i]!));
+      for (let i = 0; i < maskValues.length; i++) expect(outputValues[i]).toBe(Math.fround(3 * maskValues[i]));
       const kept = maskValues.filter((v) => v !== 0).length / maskValues.length;
       expect(Math.abs(kept - (1 - p))).toBeLessThan(0.03); // 4,099 draws: the keep fraction's spread is about 0.006
       disposeAll(x, output, mask);

@@ -32,7 +32,7 @@ const COUNTER_START = 5;
 async function countOn(logits: Tensor, labels: Tensor, k: number): Promise<number> {
   const counter = Tensor.full([1], COUNTER_START, { backend: logits.backend });
   countTopkCorrect(logits, labels, k, counter);
-  const value = (await counter.toArray())[0]!;
+  const value = (await counter.toArray())[0];
   counter.dispose();
   return value;
 }

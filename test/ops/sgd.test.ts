@@ -54,13 +54,13 @@ const fixture = loadFixture('ops/sgd');
 /** Seeded normal values on the host. */
 async function normalValues(shape: number[], seed: number): Promise<Float32Array> {
   const t = Tensor.normal(shape, { seed }, { backend: cpu() });
-  const values = (await t.toArray()) as Float32Array;
+  const values = (await t.toArray());
   t.dispose();
   return values;
 }
 
 function parametersOn(values: Float32Array[], backend: Backend): Parameter[] {
-  return values.map((v, i) => new Parameter(`p${i}`, Tensor.fromArray(v, RANDOM_SHAPES[i]!, { backend })));
+  return values.map((v, i) => new Parameter(`p${i}`, Tensor.fromArray(v, RANDOM_SHAPES[i], { backend })));
 }
 
 describeOnDevice('SGD', () => {
@@ -84,7 +84,7 @@ describeOnDevice('SGD', () => {
           for (const [i, p] of params.entries()) {
             await checkTensor('SGD vs PyTorch', `${c.name} step ${step} p${i}`, p.value, get(`p${i}.after${step}`), FP32_RTOL);
             if (c.momentum > 0) {
-              await checkTensor('SGD vs PyTorch', `${c.name} step ${step} buffer ${i}`, optimizer.buffers[i]!, get(`p${i}.buffer${step}`), FP32_RTOL);
+              await checkTensor('SGD vs PyTorch', `${c.name} step ${step} buffer ${i}`, optimizer.buffers[i], get(`p${i}.buffer${step}`), FP32_RTOL);
             }
           }
         }
@@ -108,17 +108,17 @@ describeOnDevice('SGD', () => {
         for (let step = 0; step < RANDOM_STEPS; step++) {
           for (const [i, shape] of RANDOM_SHAPES.entries()) {
             const grad = await normalValues(shape, seed + 10 * (step + 1) + i);
-            onCpu[i]!.setGrad(Tensor.fromArray(grad, shape, { backend: cpu() }));
-            onDev[i]!.setGrad(Tensor.fromArray(grad, shape, { backend: dev }));
+            onCpu[i].setGrad(Tensor.fromArray(grad, shape, { backend: cpu() }));
+            onDev[i].setGrad(Tensor.fromArray(grad, shape, { backend: dev }));
           }
           cpuOptimizer.step();
           devOptimizer.step();
         }
         for (const [i, shape] of RANDOM_SHAPES.entries()) {
           const what = `${name}: [${shape.join(', ')}] after ${RANDOM_STEPS} steps`;
-          await checkTensor('SGD vs CPU', `${what}, parameter`, onDev[i]!.value, onCpu[i]!.value, FP32_RTOL);
+          await checkTensor('SGD vs CPU', `${what}, parameter`, onDev[i].value, onCpu[i].value, FP32_RTOL);
           if (devOptimizer.buffers.length > 0) {
-            await checkTensor('SGD vs CPU', `${what}, momentum buffer`, devOptimizer.buffers[i]!, cpuOptimizer.buffers[i]!, FP32_RTOL);
+            await checkTensor('SGD vs CPU', `${what}, momentum buffer`, devOptimizer.buffers[i], cpuOptimizer.buffers[i], FP32_RTOL);
           }
         }
         expect(devOptimizer.buffers.length).toBe(cpuOptimizer.buffers.length);

@@ -28,8 +28,8 @@ describe('the first run on a CPU', () => {
       cli: ['train', '--dataset', 'mnist', '--data', data.mnist, '--width', '0.5', '--input-size', '68', '--batch-size', '4', '--backend', 'cpu', '--progress', 'lines', '--stop-after-steps', '5', '--checkpoint-dir', 'run'],
       check: (r) => {
         const lines = r.stdout.split('\n');
-        if (!/^backend cpu\b/.test(lines[0]!)) return `the first line is ${JSON.stringify(lines[0])}, not the backend`;
-        if (!/^on a CPU a full-size run takes hours .*: alexnet train --width 0\.25 .*--checkpoint-dir checkpoints-quick \(measured: test accuracy 0\.\d+ after about \d+ minutes of CPU time on 2 cores\)$/.test(lines[1]!)) {
+        if (!/^backend cpu\b/.test(lines[0])) return `the first line is ${JSON.stringify(lines[0])}, not the backend`;
+        if (!/^on a CPU a full-size run takes hours .*: alexnet train --width 0\.25 .*--checkpoint-dir checkpoints-quick \(measured: test accuracy 0\.\d+ after about \d+ minutes of CPU time on 2 cores\)$/.test(lines[1])) {
           return `the second line is ${JSON.stringify(lines[1])}, not the advice for a CPU`;
         }
         const estimate = lines.findIndex((l) => /^estimated training time left: \d+:\d\d(:\d\d)? \(\d+ images\/s on the cpu backend, measured over [3-9] finished steps\)$/.test(l));

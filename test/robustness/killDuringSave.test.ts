@@ -63,7 +63,7 @@ describe('kill -9 while saving', () => {
           child.stdout!.on('data', () => {
             const lines = output().split('\n').slice(0, -1);
             for (; seen < lines.length; seen++) {
-              const [what, n] = lines[seen]!.split(' ');
+              const [what, n] = lines[seen].split(' ');
               if (what === 'saved') lastSaved = Number(n);
               if (what === 'writing' && ++writes === target) {
                 killedDuring = Number(n);

@@ -119,7 +119,7 @@ describe('fit with frozen parameters', () => {
     const fit = new Trainer(model).fit(syntheticDataset(64, 1), null, {
       ...base,
       epochs: 1,
-      callbacks: { onBatch: ({ batch }) => void (batch === 0 && (model.namedParameters()[0]![1].requiresGrad = false)) },
+      callbacks: { onBatch: ({ batch }) => void (batch === 0 && (model.namedParameters()[0][1].requiresGrad = false)) },
     });
     await expect(fit).rejects.toThrow(/requiresGrad of features\.0\.weight changed during training; freeze or unfreeze before calling fit/);
     model.dispose();
@@ -151,7 +151,7 @@ describe('early stopping', () => {
     const verdicts = losses.map((_, i) => rule.observe(losses.slice(0, i + 1).map((v, e) => record(e, v))));
     expect(verdicts.map((v) => v.improved)).toEqual([true, true, false, false, true]);
     expect(verdicts.map((v) => v.stop === null)).toEqual([true, true, true, false, true]);
-    expect(verdicts[3]!.stop).toMatch(/valLoss did not improve on its best \(0\.9000 after epoch 2\) by more than 0\.05 for 2 epochs \(patience 2\)/);
+    expect(verdicts[3].stop).toMatch(/valLoss did not improve on its best \(0\.9000 after epoch 2\) by more than 0\.05 for 2 epochs \(patience 2\)/);
     // Accuracies are maximized by default; null (no validation) and NaN never improve.
     const acc = new EarlyStopping({ metric: 'valTop1', patience: 1 });
     expect(acc.mode).toBe('max');
@@ -196,7 +196,7 @@ describe('early stopping', () => {
       callbacks: { onEpoch: async () => void atEpoch.push(await weights(model)) },
     });
     expect(result.history.length).toBe(3);
-    expect(result.history[1]!.valLoss!).toBeLessThan(result.history[0]!.valLoss!);
+    expect(result.history[1].valLoss!).toBeLessThan(result.history[0].valLoss!);
     expect(result.earlyStop).toMatchObject({ bestEpoch: 0, epoch: 2, restoredBest: true });
     expect(await weights(model)).toEqual(atEpoch[0]);
     expect(atEpoch[2]).not.toEqual(atEpoch[0]);

@@ -40,19 +40,19 @@ describe('predict', () => {
     for (const r of results) {
       expect(r.topk).toHaveLength(3);
       expect(r.topk[0]).toEqual({ label: r.label, index: r.index, probability: r.probability });
-      expect(r.topk[0]!.probability).toBeGreaterThanOrEqual(r.topk[1]!.probability);
-      expect(r.topk[1]!.probability).toBeGreaterThanOrEqual(r.topk[2]!.probability);
+      expect(r.topk[0].probability).toBeGreaterThanOrEqual(r.topk[1].probability);
+      expect(r.topk[1].probability).toBeGreaterThanOrEqual(r.topk[2].probability);
       expect(r.label).toBe(m.classes![r.index]);
-      for (const [i, s] of r.topk.entries()) expect(s.probability).toBeCloseTo(results[0]!.topk[i]!.probability, 6);
+      for (const [i, s] of r.topk.entries()) expect(s.probability).toBeCloseTo(results[0].topk[i].probability, 6);
     }
     // The probabilities are the model's softmax on the preprocessed input.
     m.eval();
     const logits = m.forward(tensor.reshape([1, 1, 68, 68]));
     const probs = (await softmax(logits).toArray()) as Float32Array;
-    expect(results[3]!.probability).toBe(Math.max(...probs));
+    expect(results[3].probability).toBe(Math.max(...probs));
     expect(m.training).toBe(false); // it was in eval mode before: left as it was
     m.train();
-    const all = (await predict(m, image, { topk: 10 }))[0]!;
+    const all = (await predict(m, image, { topk: 10 }))[0];
     expect(all.topk).toHaveLength(6); // capped at the number of classes
     expect(all.topk.reduce((s, x) => s + x.probability, 0)).toBeCloseTo(1, 5);
     expect(m.training).toBe(true);
@@ -67,7 +67,7 @@ describe('predict', () => {
     const [a] = await predict(m, image);
     const [b] = await predict(loaded, image);
     expect(b).toEqual(a);
-    expect(loaded.classes).toContain(b!.label);
+    expect(loaded.classes).toContain(b.label);
   });
 
   it('says what is wrong with an input', async () => {
@@ -76,7 +76,7 @@ describe('predict', () => {
       /inputs\[0\] is \[1, 2, 2\] after preprocessing, the model takes \[1, 68, 68\]/,
     );
     await expect(predict(m, [Tensor.zeros([68, 68], { backend })])).rejects.toThrow(/inputs\[0\] must be a \[C, H, W\] or \[N, C, H, W\] tensor/);
-    await expect(predict(m, [42 as never])).rejects.toThrow(/inputs\[0\] must be an image object/);
+    await expect(predict(m, [42] as unknown as Parameters<typeof predict>[1])).rejects.toThrow(/inputs\[0\] must be an image object/);
     await expect(predict(m, [], { topk: 0 })).rejects.toThrow(/topk must be a positive integer/);
     await expect(predict(m, path.join(tmp, 'missing.png'))).rejects.toThrow(/cannot read .*missing\.png: no such file or folder \(ENOENT\)/);
   });

@@ -78,7 +78,7 @@ describe('Trainer', () => {
     expect(last.valTop5).toBe(1); // four classes: top-5 is everything
     expect(printed).toMatch(/^epoch 3\/3 {2}train loss \d\.\d{4} top1 [\d.]+ top5 [\d.]+ {2}val loss/m);
     const records = readFileSync(metricsLog, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string });
-    expect(records[0]!.type).toBe('start');
+    expect(records[0].type).toBe('start');
     expect(records.filter((r) => r.type === 'epoch')).toHaveLength(3);
     expect(records.filter((r) => r.type === 'step').length).toBeGreaterThan(3);
     expect(records.at(-1)!.type).toBe('end');
@@ -99,7 +99,7 @@ describe('Trainer', () => {
         epochs: 3,
         optimizer: { lr: 1e4, momentum: 0.9 },
         logEverySteps: 4,
-        callbacks: { onBatch: async (b) => void losses.push((await b.loss.toArray())[0]!) },
+        callbacks: { onBatch: async (b) => void losses.push((await b.loss.toArray())[0]) },
       })
       .catch((e: unknown) => e);
     const firstBad = losses.findIndex((l) => !Number.isFinite(l)) + 1;

@@ -20,7 +20,7 @@ function numbers(value: unknown, name: string): number[] {
   if (!Array.isArray(value) || value.length === 0 || !value.every((x) => typeof x === 'number' && Number.isFinite(x))) {
     throw new TypeError(`normalize: ${name} must be a non-empty array of finite numbers`);
   }
-  return [...value];
+  return [...(value as number[])];
 }
 
 /** (x - mean[c]) / std[c]; a single mean and std apply to every channel. */

@@ -161,7 +161,7 @@ export class PcaLighting implements Transform {
     const plane = image.height * image.width;
     const out = new Float32Array(image.data.length);
     for (let c = 0; c < 3; c++) {
-      const shift = p[0]![c]! * scaled[0]! + p[1]![c]! * scaled[1]! + p[2]![c]! * scaled[2]!;
+      const shift = p[0][c]! * scaled[0]! + p[1][c]! * scaled[1]! + p[2][c]! * scaled[2]!;
       const base = c * plane;
       for (let i = 0; i < plane; i++) out[base + i] = image.data[base + i]! + shift;
     }

@@ -107,7 +107,7 @@ function resizePlanes(image: Image, outH: number, outW: number, rows: ResampleTa
       for (let k = 1; k < n; k++) {
         const wk = rW[wo + k]!;
         const sk = (f + k) * outW;
-        for (let x = 0; x < outW; x++) out[dst + x] += scratch[sk + x]! * wk;
+        for (let x = 0; x < outW; x++) out[dst + x] = out[dst + x]! + scratch[sk + x]! * wk;
       }
     }
   }
@@ -131,13 +131,13 @@ export class Resize implements Transform {
   constructor(size: Size2d) {
     this.#size = Array.isArray(size) ? sizePair(size, 'resize: size') : sizePair(size, 'resize: size')[0];
     if (Array.isArray(this.#size)) checkImagePixels(this.#size[0], this.#size[1], 'resize: the output');
-    this.spec = { kind: 'resize', size: Array.isArray(size) ? [...(this.#size as [number, number])] : (this.#size as number) };
+    this.spec = { kind: 'resize', size: Array.isArray(size) ? [...(this.#size as [number, number])] : (this.#size) };
   }
 
   /** The output shape for an input shape; a RangeError when the output would exceed the image limit (maxImagePixels). */
   outputShape([c, h, w]: ImageShape): ImageShape {
     if (Array.isArray(this.#size)) return [c, this.#size[0], this.#size[1]];
-    const s = this.#size as number;
+    const s = this.#size;
     const out: ImageShape = h <= w ? [c, s, Math.floor((s * w) / h)] : [c, Math.floor((s * h) / w), s];
     checkImagePixels(out[1], out[2], `resize: the output for a ${w}x${h} image`);
     return out;

@@ -48,7 +48,7 @@ export async function trainingPass(model: Module, input: Tensor, labels: Tensor)
   model.backward(gradLogits)?.dispose();
   const result: PassResult = {
     logits: (await logits.toArray()) as Float32Array,
-    loss: ((await loss.toArray()) as Float32Array)[0]!,
+    loss: ((await loss.toArray()) as Float32Array)[0],
     grads: new Map(),
   };
   for (const t of [logits, loss, gradLogits]) t.dispose();
@@ -113,7 +113,7 @@ export async function recordLayers(model: Module, input: Tensor, labels: Tensor)
   const records: LayerRecord[] = [];
   let grad: Tensor = gradLogits;
   for (let i = leaves.length - 1; i >= 0; i--) {
-    const [name, layer] = leaves[i]!;
+    const [name, layer] = leaves[i];
     const gradOutput = await host(grad);
     const gradIn = layer.backward(grad, { inputGrad: i > 0 });
     grad.dispose();
@@ -122,8 +122,8 @@ export async function recordLayers(model: Module, input: Tensor, labels: Tensor)
     records.unshift({
       name,
       layer,
-      input: inputs[i]!,
-      output: outputs[i]!,
+      input: inputs[i],
+      output: outputs[i],
       gradOutput,
       gradInput: gradIn ? await host(gradIn) : null,
       paramGrads,
@@ -154,7 +154,7 @@ export async function replayLayers(model: Module, records: LayerRecord[], backen
   expect(leaves.map(([name]) => name), 'leaf layers').toEqual(records.map((r) => r.name));
   const outputs: Float32Array[] = [];
   for (const [i, [, layer]] of leaves.entries()) {
-    const x = Tensor.fromArray(records[i]!.input.data, records[i]!.input.shape, { backend });
+    const x = Tensor.fromArray(records[i].input.data, records[i].input.shape, { backend });
     const y = layer.forward(x);
     x.dispose();
     outputs.push((await y.toArray()) as Float32Array);
@@ -162,14 +162,14 @@ export async function replayLayers(model: Module, records: LayerRecord[], backen
   }
   const replayed: ReplayedLayer[] = [];
   for (let i = leaves.length - 1; i >= 0; i--) {
-    const [name, layer] = leaves[i]!;
-    const record = records[i]!;
+    const [name, layer] = leaves[i];
+    const record = records[i];
     const dy = Tensor.fromArray(record.gradOutput.data, record.gradOutput.shape, { backend });
     const dx = layer.backward(dy, { inputGrad: i > 0 });
     dy.dispose();
     const paramGrads = new Map<string, Float32Array>();
     for (const [pname, p] of layer.namedParameters(`${name}.`)) paramGrads.set(pname, (await p.grad!.toArray()) as Float32Array);
-    replayed.unshift({ record, output: outputs[i]!, gradInput: dx ? ((await dx.toArray()) as Float32Array) : null, paramGrads });
+    replayed.unshift({ record, output: outputs[i], gradInput: dx ? ((await dx.toArray()) as Float32Array) : null, paramGrads });
     dx?.dispose();
   }
   return replayed;

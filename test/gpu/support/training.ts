@@ -50,16 +50,16 @@ export async function syntheticBatch(task: SyntheticTask, index: number): Promis
   const shape: [number, number, number, number] = [batchSize, channels, size, size];
   const noise = Tensor.normal(shape, { seed: seed + 2 * index }, { backend: cpu() });
   const uniform = Tensor.uniform([batchSize], { seed: seed + 2 * index + 1 }, { backend: cpu() });
-  const images = (await noise.toArray()) as Float32Array;
-  const u = (await uniform.toArray()) as Float32Array;
+  const images = (await noise.toArray());
+  const u = (await uniform.toArray());
   noise.dispose();
   uniform.dispose();
   const labels = Int32Array.from(u, (v) => Math.min(classes - 1, Math.floor(v * classes)));
   for (let n = 0; n < batchSize; n++) {
-    const pattern = patterns[labels[n]!]!;
+    const pattern = patterns[labels[n]];
     for (let c = 0; c < channels; c++) {
       const offset = (n * channels + c) * plane;
-      for (let i = 0; i < plane; i++) images[offset + i] += pattern[i]!;
+      for (let i = 0; i < plane; i++) images[offset + i] += pattern[i];
     }
   }
   return { images, labels, shape };
@@ -91,8 +91,8 @@ export function trainStep(model: Module, optimizer: SGD, batch: HostBatch, backe
 export async function trainLosses(model: Module, optimizer: SGD, batches: HostBatch[], steps: number, backend: Backend): Promise<number[]> {
   const losses: number[] = [];
   for (let step = 0; step < steps; step++) {
-    const loss = trainStep(model, optimizer, batches[step % batches.length]!, backend);
-    losses.push(((await loss.toArray()) as Float32Array)[0]!);
+    const loss = trainStep(model, optimizer, batches[step % batches.length], backend);
+    losses.push(((await loss.toArray()) as Float32Array)[0]);
     loss.dispose();
   }
   return losses;

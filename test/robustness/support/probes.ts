@@ -207,7 +207,7 @@ export async function runProbe(c: ProbeCase): Promise<ProbeResult> {
   else if (unhandled) fail('unhandled', unhandled.slice('@@PROBE '.length));
   else if (signal && signal !== c.signal) fail('crash', `killed by ${signal}: ${stderr.trim().split('\n').slice(0, 3).join(' | ')}`);
   else if (uncaught && !c.cli) fail('crash', uncaught.slice('@@PROBE '.length));
-  else if (/internal error/.test(stderr)) fail('crash', stderr.trim().split('\n')[0]!);
+  else if (/internal error/.test(stderr)) fail('crash', stderr.trim().split('\n')[0]);
   else if (c.signal && signal !== c.signal) fail('crash', `ended with ${exit ?? signal}, expected ${c.signal} from the driver`);
   else if (!c.signal && exit !== expectedExit) fail('crash', `exit code ${exit}, expected ${expectedExit}: ${(error ?? stderr).trim().split('\n').slice(0, 3).join(' | ')}`);
   if (c.error) {
