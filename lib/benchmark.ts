@@ -448,7 +448,15 @@ async function lossRow(r: Resolved, logitsShape: number[]): Promise<LayerBenchma
 
 async function sgdRow(r: Resolved, model: AlexNet): Promise<LayerBenchmark> {
   const params = allParameters(model);
-  params.forEach((p, i) => p.setGrad(randomLike(p.value.shape, 5000 + i, r.backend)));
+  params.forEach((p, i) => {
+    const g = randomLike(p.value.shape, 5000 + i, r.backend);
+    const target = p.gradTarget;
+    if (!target) return p.setGrad(g);
+    // Into the flat gradient buffer, where backward writes it: the update then runs as in training (one pass).
+    callNative(() => r.backend.native.copy(target.handle, g.handle));
+    g.dispose();
+    p.receiveGrad(target);
+  });
   const optimizer = new SGD(params, BENCHMARK_SGD);
   try {
     const forward = await sample(r, () => optimizer.step());

@@ -67,7 +67,12 @@ export {
   type SchedulePosition,
   type ScheduleState,
 } from './optim/schedules';
-export { SGD, type SgdOptions, type SgdState } from './optim/sgd';
+export { SGD, type SgdOptions, type SgdState, type SgdGroupOptions } from './optim/sgd';
+export { Adam, type AdamOptions, type AdamGroupOptions, type AdamState } from './optim/adam';
+export { AdamW } from './optim/adamw';
+export { Optimizer, type OptimizerState, type OptimizerType, type ParamGroup, type ParamGroupState, type UpdateTensors } from './optim/optimizer';
+export { type ParamGroupInput, type ParamsInput } from './optim/paramGroups';
+export { createOptimizer, optimizerTypeOf, OPTIMIZER_TYPES, type OptimizerChoice, type SgdChoice, type AdamChoice } from './optim/choice';
 export { renderCurvesSvg, writeCurvesPng, type CurvePoint } from './plot';
 export { predict, type ClassScore, type Prediction, type PredictInput, type PredictOptions } from './predict';
 export { deriveSeed, nextSeed, resetSeedCounter } from './random';

@@ -36,8 +36,17 @@ function run(source: string, esm: boolean): { status: number | null; output: str
 }
 
 describe('README examples', () => {
-  it('has the two Node examples', () => {
-    expect(examples).toHaveLength(2);
+  it('has the Node examples', () => {
+    expect(examples.length).toBeGreaterThanOrEqual(3);
+  });
+
+  it('optimizers: AdamW with two parameter groups and a frozen layer takes three steps', () => {
+    const example = examples.find((e) => e.includes('new AdamW('));
+    expect(example, 'the optimizers example').toBeDefined();
+    const { status, output } = run(example!, false);
+    expect(status, output).toBe(0);
+    expect(output).toMatch(/step 0: loss \d+\.\d{4}\nstep 1: loss \d+\.\d{4}\nstep 2: loss \d+\.\d{4}/);
+    expect(output).toContain('groups 0.00005, 0.0005');
   });
 
   it('inference with a fresh model prints 20 logits', () => {

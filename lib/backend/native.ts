@@ -59,6 +59,15 @@ export interface NativeSgdOptions {
   nesterov: boolean;
 }
 
+/** The options of adamStep (op_params.h's AdamParams); decoupled is AdamW's weight decay. */
+export interface NativeAdamOptions {
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  decoupled: boolean;
+}
+
 /** Normalization of the preprocess op: per output channel (or one for all), inverse std precomputed. */
 export interface NativeNormalize {
   mean: number[];
@@ -164,6 +173,8 @@ export interface NativeAddon {
   advanceCounter(t: T, word: number, increment: number | bigint): void;
   /** lr and the step count are read from `scalars` (int32 [4], an SgdScalars) when the update runs. */
   sgdStep(params: T[], grads: T[], buffers: T[] | null, options: NativeSgdOptions, scalars: T): void;
+  /** lr (a double) and the step count are read from `scalars` (int32 [4], an AdamScalars) when the update runs. */
+  adamStep(params: T[], grads: T[], expAvgs: T[], expAvgSqs: T[], options: NativeAdamOptions, scalars: T): void;
   /** uint8 [N, C, H, W] image bytes to float32 [N, outChannels, outHeight, outWidth] (see lib/data/devicePreprocess.ts). */
   preprocess(x: T, outChannels: number, outHeight: number, outWidth: number, normalize: NativeNormalize | null): T;
 

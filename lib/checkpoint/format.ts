@@ -6,8 +6,10 @@
  *   `model.load_state_dict(safetensors.torch.load_file(path), strict=True)`.
  * - The model's configuration, class names and evaluation preprocessing are in the metadata, so
  *   {@link loadModel} rebuilds the model and `predict` preprocesses as evaluation did.
- * - A training checkpoint adds the optimizer (momentum buffers as tensors named
- *   `optimizer.momentum_buffer.<parameter>`, step count and learning rate in the metadata) and the
+ * - A training checkpoint adds the optimizer (its state tensors named
+ *   `optimizer.<slot>.<parameter>` with torch's slot names: `momentum_buffer` for SGD, `exp_avg`
+ *   and `exp_avg_sq` for Adam and AdamW; which optimizer, its parameter groups' options and
+ *   learning rates and the step counts in the metadata) and the
  *   Trainer's position (epoch, step, data-loader and dropout streams, schedule), so resuming
  *   continues exactly. Strict PyTorch loading wants weights only: drop the `optimizer.` tensors.
  * - Writes are atomic (see io/fileWriter); reads validate the header and every offset and throw a
@@ -32,7 +34,8 @@ import { readRegularFile } from '../io/readFile';
 import { decodeSafetensors, encodeSafetensors, type SafetensorsArray } from '../io/safetensors';
 import { AlexNet, createAlexNet, resolveConfig, type AlexNetConfig, type AlexNetOptions } from '../models/alexnet';
 import { parameterShapes } from '../models/parameterShapes';
-import type { SGD, SgdState } from '../optim/sgd';
+import type { Optimizer, OptimizerState, OptimizerType } from '../optim/optimizer';
+import type { SgdState } from '../optim/sgd';
 import { Tensor } from '../tensor';
 import { describe, options as checkOptions } from '../validate';
 
@@ -55,8 +58,13 @@ export const METADATA_KEYS = Object.freeze({
   training: 'alexnet-cuda.training',
 });
 
-/** The prefix of optimizer tensors. */
+/** The prefix of SGD's momentum buffers. */
 export const MOMENTUM_PREFIX = 'optimizer.momentum_buffer.';
+/** The prefix of every optimizer tensor: `optimizer.<slot>.<parameter>`. */
+export const OPTIMIZER_PREFIX = 'optimizer.';
+/** The state slots optimizers keep per parameter (torch.optim's names). */
+const OPTIMIZER_SLOTS = ['momentum_buffer', 'exp_avg', 'exp_avg_sq'];
+const OPTIMIZER_TYPES: readonly OptimizerType[] = ['sgd', 'adam', 'adamw'];
 
 /** What to store besides the parameters. */
 export interface CheckpointContents {
@@ -64,8 +72,8 @@ export interface CheckpointContents {
   classes?: readonly string[] | null;
   /** The preprocessing evaluation uses (default: the model's `preprocessing`). */
   preprocessing?: readonly TransformSpec[] | null;
-  /** The optimizer: its momentum buffers and state make this a training checkpoint. */
-  optimizer?: SGD;
+  /** The optimizer: its state tensors and state make this a training checkpoint. */
+  optimizer?: Optimizer;
   /** The Trainer's position (JSON-serializable). */
   training?: unknown;
   /** Extra metadata entries. */
@@ -92,12 +100,16 @@ export interface Checkpoint {
   preprocessing: TransformSpec[] | null;
   /** Parameters by name. */
   parameters: Map<string, StoredTensor>;
-  /** The optimizer's state and momentum buffers (by parameter name), when saved. */
+  /** The optimizer's state and state tensors (by parameter name), when saved. */
   optimizer: {
-    /** Hyperparameters, step count and learning rate. */
-    state: SgdState;
-    /** Momentum buffers by parameter name (empty when the optimizer had no momentum). */
+    /** Which optimizer ('sgd' for a checkpoint from before there were others). */
+    type: OptimizerType;
+    /** Options, learning rates and step counts (an SGD state from before parameter groups lacks `groups` and `paramSteps`). */
+    state: SgdState | OptimizerState;
+    /** Momentum buffers by parameter name (empty when the optimizer had no momentum): `tensors.get('momentum_buffer')`. */
     momentum: Map<string, StoredTensor>;
+    /** State tensors by slot ('momentum_buffer', 'exp_avg', 'exp_avg_sq'), then by parameter name. */
+    tensors: Map<string, Map<string, StoredTensor>>;
   } | null;
   /** The Trainer's position, when saved. */
   training: unknown;
@@ -118,7 +130,7 @@ function packageVersion(): string {
 }
 
 /** The name each optimizer buffer is stored under: the name of the parameter it belongs to. */
-function optimizerNames(model: AlexNet, optimizer: SGD): string[] {
+function optimizerNames(model: AlexNet, optimizer: Optimizer): string[] {
   const named = model.namedParameters();
   return optimizer.params.map((p, i) => {
     const found = named.find(([, q]) => q === p);
@@ -152,10 +164,10 @@ export async function encodeCheckpoint(model: AlexNet, contents: CheckpointConte
   if (contents.optimizer) {
     const opt = contents.optimizer;
     metadata[METADATA_KEYS.optimizer] = JSON.stringify(opt.getState());
-    if (opt.buffers.length > 0) {
-      const names = optimizerNames(model, opt);
-      for (const [i, buffer] of opt.buffers.entries()) {
-        tensors[MOMENTUM_PREFIX + names[i]!] = { shape: [...buffer.shape], data: await buffer.toArray() };
+    const names = optimizerNames(model, opt);
+    for (const [i, p] of opt.params.entries()) {
+      for (const [slot, t] of Object.entries(opt.stateOf(p) ?? {})) {
+        tensors[`${OPTIMIZER_PREFIX}${slot}.${names[i]!}`] = { shape: [...t.shape], data: await t.toArray() };
       }
     }
   }
@@ -268,26 +280,38 @@ export function decodeCheckpoint(bytes: Uint8Array, source = 'checkpoint'): Chec
       throw new CheckpointError(`${source}: the stored preprocessing is invalid (${(error as Error).message})`);
     }
   }
-  const optimizerState = parseJson<SgdState>(
+  const optimizerState = parseJson<SgdState | OptimizerState>(
     metadata,
     METADATA_KEYS.optimizer,
     source,
-    (v) => isObject(v) && typeof v.lr === 'number' && Number.isInteger(v.steps) && typeof v.momentum === 'number',
-    'an optimizer state {lr, momentum, steps, ...}',
+    (v) =>
+      isObject(v) &&
+      typeof v.lr === 'number' &&
+      Number.isInteger(v.steps) &&
+      (v.type === undefined ? typeof v.momentum === 'number' : OPTIMIZER_TYPES.includes(v.type as OptimizerType) && Array.isArray(v.groups)),
+    'an optimizer state {type, lr, steps, groups, ...}',
   );
   const trainingText = metadata[METADATA_KEYS.training];
   let training: unknown = null;
   if (trainingText !== undefined) training = parseJson(metadata, METADATA_KEYS.training, source, isObject, 'an object');
   const parameters = new Map<string, StoredTensor>();
-  const momentum = new Map<string, StoredTensor>();
+  const optimizerTensors = new Map<string, Map<string, StoredTensor>>();
   for (const [name, t] of file.tensors) {
     if (t.dtype !== 'F32') throw new CheckpointError(`${source}: tensor ${JSON.stringify(name)} is ${t.dtype}, expected F32`);
     const stored = { shape: t.shape, data: t.data as Float32Array };
-    if (name.startsWith(MOMENTUM_PREFIX)) momentum.set(name.slice(MOMENTUM_PREFIX.length), stored);
-    else parameters.set(name, stored);
+    const slot = OPTIMIZER_SLOTS.find((s) => name.startsWith(`${OPTIMIZER_PREFIX}${s}.`));
+    if (slot) {
+      const bySlot = optimizerTensors.get(slot) ?? new Map<string, StoredTensor>();
+      bySlot.set(name.slice(OPTIMIZER_PREFIX.length + slot.length + 1), stored);
+      optimizerTensors.set(slot, bySlot);
+    } else if (name.startsWith(OPTIMIZER_PREFIX)) {
+      throw new CheckpointError(`${source}: tensor ${JSON.stringify(name)} is of no optimizer state this version knows (${OPTIMIZER_SLOTS.join(', ')})`);
+    } else {
+      parameters.set(name, stored);
+    }
   }
-  if (momentum.size > 0 && !optimizerState) {
-    throw new CheckpointError(`${source}: holds momentum buffers but no optimizer state (metadata ${JSON.stringify(METADATA_KEYS.optimizer)})`);
+  if (optimizerTensors.size > 0 && !optimizerState) {
+    throw new CheckpointError(`${source}: holds optimizer state tensors but no optimizer state (metadata ${JSON.stringify(METADATA_KEYS.optimizer)})`);
   }
   if (config) checkParameterShapes(parameters, shapesFor(config, source), source, false);
   return {
@@ -296,7 +320,14 @@ export function decodeCheckpoint(bytes: Uint8Array, source = 'checkpoint'): Chec
     classes,
     preprocessing,
     parameters,
-    optimizer: optimizerState ? { state: optimizerState, momentum } : null,
+    optimizer: optimizerState
+      ? {
+          type: (optimizerState as Partial<OptimizerState>).type ?? 'sgd',
+          state: optimizerState,
+          momentum: optimizerTensors.get('momentum_buffer') ?? new Map<string, StoredTensor>(),
+          tensors: optimizerTensors,
+        }
+      : null,
     training,
     metadata,
   };
@@ -351,33 +382,61 @@ export function loadParameters(model: AlexNet, checkpoint: Checkpoint, options: 
   if (checkpoint.preprocessing) model.preprocessing = checkpoint.preprocessing;
 }
 
-/** Restores an optimizer's momentum buffers, step count and learning rate from a training checkpoint. */
-export function loadOptimizerState(optimizer: SGD, model: AlexNet, checkpoint: Checkpoint): void {
-  if (!checkpoint.optimizer) throw new CheckpointError(`${checkpoint.source}: holds no optimizer state (a weights-only file)`);
-  const { state, momentum } = checkpoint.optimizer;
-  for (const key of ['momentum', 'dampening', 'weightDecay', 'nesterov'] as const) {
-    if (state[key] !== undefined && state[key] !== optimizer[key]) {
-      throw new CheckpointError(`${checkpoint.source}: the optimizer was saved with ${key} ${state[key]}, this one has ${optimizer[key]}`);
+/**
+ * Restores an optimizer's state tensors, step counts and learning rates from a training checkpoint.
+ * The checkpoint must be of the same optimizer with the same parameter groups and options (a
+ * CheckpointError naming what differs).
+ */
+export function loadOptimizerState(optimizer: Optimizer, model: AlexNet, checkpoint: Checkpoint): void {
+  const source = checkpoint.source;
+  if (!checkpoint.optimizer) throw new CheckpointError(`${source}: holds no optimizer state (a weights-only file)`);
+  const { type, state, tensors } = checkpoint.optimizer;
+  if (type !== optimizer.type) throw new CheckpointError(`${source}: the optimizer was saved as ${type}, this one is ${optimizer.type}`);
+  // An SGD state from before parameter groups has one group's options at the top.
+  const savedGroups = (state as Partial<OptimizerState>).groups ?? [{ options: state as unknown as Record<string, unknown> }];
+  if (savedGroups.length !== optimizer.groups.length) {
+    throw new CheckpointError(`${source}: the optimizer was saved with ${savedGroups.length} parameter groups, this one has ${optimizer.groups.length}`);
+  }
+  optimizer.groups.forEach((group, i) => {
+    const where = optimizer.groups.length > 1 ? `groups[${i}].` : '';
+    for (const [key, value] of Object.entries(group.options)) {
+      const saved = savedGroups[i]!.options?.[key];
+      if (saved !== undefined && JSON.stringify(saved) !== JSON.stringify(value)) {
+        throw new CheckpointError(`${source}: the optimizer was saved with ${where}${key} ${JSON.stringify(saved)}, this one has ${JSON.stringify(value)}`);
+      }
+    }
+  });
+  try {
+    optimizer.setState(state as OptimizerState);
+  } catch (error) {
+    throw new CheckpointError(`${source}: ${(error as Error).message}`);
+  }
+  const names = optimizerNames(model, optimizer);
+  const known = new Set<string>();
+  for (const [i, p] of optimizer.params.entries()) {
+    const name = names[i]!;
+    const current = optimizer.stateOf(p);
+    if (!current) continue;
+    const steps = optimizer.getState().paramSteps[i] ?? 0;
+    for (const [slot, target] of Object.entries(current)) {
+      known.add(`${slot}.${name}`);
+      const stored = tensors.get(slot)?.get(name);
+      // State never used (no step taken yet) may be missing, as PyTorch creates it at the first step.
+      if (!stored) {
+        if (steps > 0) throw new CheckpointError(`${source}: has no optimizer ${slot} for ${JSON.stringify(name)}, which took ${steps} steps`);
+        continue;
+      }
+      if (shapeText(stored.shape) !== shapeText(target.shape)) {
+        throw new CheckpointError(`${source}: optimizer ${slot} ${JSON.stringify(name)} has shape ${shapeText(stored.shape)}, the model's is ${shapeText(target.shape)}`);
+      }
+      optimizer.setStateTensor(p, slot, Tensor.fromArray(stored.data, stored.shape, { backend: target.backend, dtype: 'float32' }));
     }
   }
-  if (optimizer.buffers.length > 0) {
-    const names = optimizerNames(model, optimizer);
-    const target = new Map(
-      optimizer.buffers.map((b, i) => {
-        const slot = {
-          value: b,
-          set(v: Tensor) {
-            optimizer.setBuffer(i, v); // copies into the flat buffer's view, or swaps the tensor in
-            slot.value = optimizer.buffers[i]!;
-          },
-        };
-        return [names[i]!, slot] as const;
-      }),
-    );
-    // Before the first step the buffers are not used (PyTorch creates them then): a checkpoint may lack them.
-    if (state.steps > 0 || momentum.size > 0) copyInto(target, momentum, checkpoint.source, 'momentum buffer', true);
+  for (const [slot, byName] of tensors) {
+    for (const name of byName.keys()) {
+      if (!known.has(`${slot}.${name}`)) throw new CheckpointError(`${source}: holds optimizer ${slot} ${JSON.stringify(name)}, which this optimizer does not keep`);
+    }
   }
-  optimizer.setState(state);
 }
 
 /** Options of {@link loadModel}. */

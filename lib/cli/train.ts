@@ -24,6 +24,8 @@ import { resolveCheckpointFile, RUN_KEY } from '../checkpoint/directory';
 import { claimRunFolder, RunFolderError } from '../checkpoint/runFolder';
 import { createAlexNet, PRESETS, resolveConfig, type AlexNetConfig, type AlexNetOptions, type PresetName } from '../models/alexnet';
 import { INIT_SCHEMES, type InitScheme } from '../models/init';
+import { OPTIMIZER_TYPES, type OptimizerChoice } from '../optim/choice';
+import type { OptimizerType } from '../optim/optimizer';
 import { parseSchedule } from '../optim/schedules';
 import { Trainer } from '../training/trainer';
 import { PROGRESS_MODES, formatDuration, type ProgressMode } from '../training/progress';
@@ -44,10 +46,19 @@ export interface TrainSettings {
   data: string | null;
   epochs: number;
   batchSize: number;
+  /** sgd (default), adam or adamw. */
+  optimizer: OptimizerType;
   lr: number;
+  /** SGD's. */
   momentum: number;
+  /** SGD's and Adam's L2 term; AdamW's decoupled decay (default 0.01 for a new AdamW run). */
   weightDecay: number;
+  /** SGD's. */
   nesterov: boolean;
+  /** Adam's and AdamW's. */
+  betas: [number, number];
+  /** Adam's and AdamW's. */
+  eps: number;
   schedule: string;
   warmupEpochs: number;
   inputSize: number | null;
@@ -79,10 +90,13 @@ export const DEFAULT_SETTINGS: TrainSettings = Object.freeze({
   data: null,
   epochs: 10,
   batchSize: 128,
+  optimizer: 'sgd',
   lr: 0.01,
   momentum: 0,
   weightDecay: 0,
   nesterov: false,
+  betas: [0.9, 0.999] as [number, number],
+  eps: 1e-8,
   schedule: 'constant',
   warmupEpochs: 0,
   inputSize: null,
@@ -127,10 +141,13 @@ const spec: CommandSpec = {
     download: { type: 'boolean', description: 'download Fashion-MNIST (SHA-256 checked) when it is not found' },
     epochs: { type: 'string', value: 'N', description: 'epochs in all', default: '10' },
     'batch-size': { type: 'string', value: 'N', description: 'training batch size', default: '128' },
+    optimizer: { type: 'string', value: 'NAME', description: `${OPTIMIZER_TYPES.join(', ')} (torch.optim's arithmetic)`, default: 'sgd' },
     lr: { type: 'string', value: 'RATE', description: 'learning rate', default: '0.01' },
     momentum: { type: 'string', value: 'M', description: 'SGD momentum', default: '0' },
-    'weight-decay': { type: 'string', value: 'W', description: 'L2 weight decay', default: '0' },
-    nesterov: { type: 'boolean', description: 'Nesterov momentum' },
+    'weight-decay': { type: 'string', value: 'W', description: 'weight decay: an L2 term for sgd and adam, decoupled for adamw', default: '0; 0.01 for adamw' },
+    nesterov: { type: 'boolean', description: 'Nesterov momentum (sgd)' },
+    betas: { type: 'string', value: 'B1,B2', description: 'adam and adamw: decay rates of the moment estimates', default: '0.9,0.999' },
+    eps: { type: 'string', value: 'E', description: 'adam and adamw: term added to the denominator', default: '1e-8' },
     schedule: {
       type: 'string',
       value: 'SPEC',
@@ -183,6 +200,7 @@ const spec: CommandSpec = {
     '  alexnet train --resume checkpoints            (Ctrl-C saves; this continues where it stopped)',
     '  alexnet train --overwrite                      (start over in a folder holding another run)',
     '  alexnet train --preset torchvision --dataset folder --data ~/imagenette --schedule step:30 --momentum 0.9 --weight-decay 5e-4',
+    '  alexnet train --optimizer adamw --lr 3e-4 --weight-decay 0.05 --schedule cosine',
     '  alexnet train --from alexnet-imagenet.safetensors --dataset folder --data flowers --freeze features --epochs 5 --lr 0.001 --momentum 0.9 --early-stopping valLoss:2',
     '                                                 (fine-tune ImageNet weights on a folder of images; see alexnet import)',
   ],
@@ -194,10 +212,13 @@ const FLAG_OF: Record<keyof TrainSettings, string> = {
   data: 'data',
   epochs: 'epochs',
   batchSize: 'batch-size',
+  optimizer: 'optimizer',
   lr: 'lr',
   momentum: 'momentum',
   weightDecay: 'weight-decay',
   nesterov: 'nesterov',
+  betas: 'betas',
+  eps: 'eps',
   schedule: 'schedule',
   warmupEpochs: 'warmup-epochs',
   inputSize: 'input-size',
@@ -221,16 +242,22 @@ const FLAG_OF: Record<keyof TrainSettings, string> = {
 /** Settings from the flags given, on top of `base` (the defaults, or a resumed run's settings). */
 export function settingsFromFlags(values: ParsedArgs['values'], base: TrainSettings): TrainSettings {
   const optionalInt = (name: string, fallback: number | null) => (values[name] === undefined ? fallback : intArg(values, name, 1));
+  const optimizer = choiceArg(values, 'optimizer', OPTIMIZER_TYPES, base.optimizer);
+  // A new AdamW run decays by torch's default unless told otherwise.
+  const weightDecayDefault = optimizer === 'adamw' && base.optimizer !== 'adamw' ? 0.01 : base.weightDecay;
   const s: TrainSettings = {
     preset: choiceArg(values, 'preset', PRESETS, base.preset),
     dataset: choiceArg(values, 'dataset', DATASETS, base.dataset),
     data: stringArg(values, 'data') !== undefined ? path.resolve(stringArg(values, 'data')!) : base.data,
     epochs: intArg(values, 'epochs', base.epochs, 1),
     batchSize: intArg(values, 'batch-size', base.batchSize, 1),
+    optimizer,
     lr: numberArg(values, 'lr', base.lr, 0),
     momentum: numberArg(values, 'momentum', base.momentum, 0),
-    weightDecay: numberArg(values, 'weight-decay', base.weightDecay, 0),
+    weightDecay: numberArg(values, 'weight-decay', weightDecayDefault, 0),
     nesterov: values.nesterov === true ? true : base.nesterov,
+    betas: values.betas === undefined ? base.betas : betasArg(stringArg(values, 'betas')!),
+    eps: numberArg(values, 'eps', base.eps, Number.MIN_VALUE),
     schedule: stringArg(values, 'schedule', base.schedule),
     warmupEpochs: numberArg(values, 'warmup-epochs', base.warmupEpochs, 0),
     inputSize: optionalInt('input-size', base.inputSize),
@@ -252,7 +279,33 @@ export function settingsFromFlags(values: ParsedArgs['values'], base: TrainSetti
   };
   parseEarlyStopping(s.earlyStopping, s.restoreBest); // checked now, used by fit
   if (s.inChannels !== null && s.inChannels !== 1 && s.inChannels !== 3) throw new UsageError(`--in-channels must be 1 or 3, got ${s.inChannels}`);
+  if (s.optimizer === 'sgd') {
+    for (const flag of ['betas', 'eps']) if (values[flag] !== undefined) throw new UsageError(`--${flag} is for adam and adamw, not sgd (give --optimizer adam or adamw)`);
+  } else {
+    for (const flag of ['momentum', 'nesterov']) if (values[flag] !== undefined) throw new UsageError(`--${flag} is for sgd, not ${s.optimizer}`);
+  }
   return s;
+}
+
+/** --betas B1,B2: two numbers in [0, 1). */
+function betasArg(text: string): [number, number] {
+  const parts = text.split(',').map((t) => Number(t.trim()));
+  if (parts.length !== 2 || parts.some((b) => !Number.isFinite(b) || b < 0 || b >= 1)) {
+    throw new UsageError(`--betas must be two numbers in [0, 1) separated by a comma (e.g. 0.9,0.999), got ${JSON.stringify(text)}`);
+  }
+  return [parts[0]!, parts[1]!];
+}
+
+/** The optimizer the settings describe, as Trainer.fit takes it. */
+export function optimizerChoice(s: TrainSettings): OptimizerChoice {
+  if (s.optimizer === 'sgd') return { type: 'sgd', lr: s.lr, momentum: s.momentum, weightDecay: s.weightDecay, nesterov: s.nesterov };
+  return { type: s.optimizer, lr: s.lr, betas: s.betas, eps: s.eps, weightDecay: s.weightDecay };
+}
+
+/** One line describing the optimizer the settings describe. */
+function optimizerLine(s: TrainSettings): string {
+  if (s.optimizer === 'sgd') return `SGD lr ${s.lr} momentum ${s.momentum} weight decay ${s.weightDecay}${s.nesterov ? ' nesterov' : ''}`;
+  return `${s.optimizer === 'adam' ? 'Adam' : 'AdamW'} lr ${s.lr} betas ${s.betas.join(',')} eps ${s.eps} weight decay ${s.weightDecay}`;
 }
 
 function modelOptions(s: TrainSettings, numClasses: number): AlexNetOptions {
@@ -310,6 +363,9 @@ async function run(args: ParsedArgs, io: CliIo): Promise<number> {
     checkpoint = await readCheckpoint(file);
     const stored = storedSettings(checkpoint) ?? DEFAULT_SETTINGS;
     settings = settingsFromFlags(values, stored);
+    if (values.optimizer !== undefined && settings.optimizer !== stored.optimizer) {
+      throw new UsageError(`--optimizer ${settings.optimizer} conflicts with the checkpoint's ${stored.optimizer}: a run resumes with the optimizer it was saved with`);
+    }
     for (const key of ['preset', 'width', 'inputSize', 'inChannels', 'init'] as const) {
       if (values[FLAG_OF[key]] !== undefined && settings[key] !== stored[key]) {
         throw new UsageError(`--${FLAG_OF[key]} ${settings[key]} conflicts with the checkpoint's ${stored[key]}: the model comes from the checkpoint`);
@@ -405,7 +461,7 @@ async function run(args: ParsedArgs, io: CliIo): Promise<number> {
   );
   const earlyStopping = parseEarlyStopping(settings.earlyStopping, settings.restoreBest);
   out(
-    `SGD lr ${settings.lr} momentum ${settings.momentum} weight decay ${settings.weightDecay}${settings.nesterov ? ' nesterov' : ''}, ` +
+    `${optimizerLine(settings)}, ` +
       `batch ${settings.batchSize}, ${settings.epochs} epochs, schedule ${schedule.name}, augment ${augment}`,
   );
 
@@ -413,7 +469,7 @@ async function run(args: ParsedArgs, io: CliIo): Promise<number> {
   const result = await trainer.fit(train, val, {
     epochs: settings.epochs,
     batchSize: settings.batchSize,
-    optimizer: { lr: settings.lr, momentum: settings.momentum, weightDecay: settings.weightDecay, nesterov: settings.nesterov },
+    optimizer: optimizerChoice(settings),
     schedule,
     trainTransform: transforms.train,
     evalTransform: transforms.eval,

@@ -7,11 +7,12 @@
  * launch, whatever checkpoints or Parameter.set write into them.
  *
  * Each parameter starts at a multiple of {@link FLAT_ALIGNMENT} elements (256 bytes), which the
- * libraries' vector loads want; the gaps stay zero (the optimizer keeps zeros zero). The segment
- * table leaves room for per-group learning rates, which need the optimizer to treat segments
- * differently. A frozen parameter (Module.freeze) keeps its segment: its gradient view is zeroed
- * and no backward pass writes it. A model whose parameter list changes (AlexNet.replaceHead)
- * releases its buffers ({@link FlatParameters.release}) and adopts the new list into new ones.
+ * libraries' vector loads want; the gaps stay zero (the optimizers keep zeros zero). The
+ * optimizers use the segment table to update slices of neighbouring parameters of one parameter
+ * group, leaving frozen ones out (lib/optim/optimizer.ts).
+ * A frozen parameter (Module.freeze) keeps its segment: its gradient view is zeroed and no backward
+ * pass writes it. A model whose parameter list changes (AlexNet.replaceHead) releases its buffers
+ * ({@link FlatParameters.release}) and adopts the new list into new ones.
  * @module
  */
 import { callNative } from '../errors';

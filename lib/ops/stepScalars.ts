@@ -34,6 +34,18 @@ export function sgdScalarWords(lr: number, step: number): Int32Array {
   return words;
 }
 
+/** Where Adam's step count starts (kAdamStepWord): a uint64 at words 2 and 3. */
+export const ADAM_STEP_WORD = 2;
+
+/** The 16 bytes of Adam's scalars: lr (float64), step (uint64). */
+export function adamScalarWords(lr: number, step: number): Int32Array {
+  const words = new Int32Array(SCALAR_WORDS);
+  const view = new DataView(words.buffer);
+  view.setFloat64(0, lr, true);
+  view.setBigUint64(ADAM_STEP_WORD * 4, BigInt(step), true);
+  return words;
+}
+
 /** The 16 bytes of dropout's scalars: seed and offset (uint64 each). */
 export function dropoutScalarWords(seed: bigint, offset: bigint): Int32Array {
   const words = new Int32Array(SCALAR_WORDS);

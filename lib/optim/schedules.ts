@@ -1,7 +1,8 @@
 /**
  * Learning-rate schedules. A schedule gives a factor of the base learning rate for each training
- * step, from the step's position (epoch, batch within the epoch); the Trainer sets
- * `optimizer.lr = baseLr * factor` before every step. Schedules compose by multiplication
+ * step, from the step's position (epoch, batch within the epoch); the Trainer calls
+ * `optimizer.scaleLr(factor)` before every step, which sets each parameter group's learning rate to
+ * its own initial rate times the factor (torch's schedulers scale each group's `initial_lr` alike). Schedules compose by multiplication
  * ({@link chain}), which is how a linear warm-up goes in front of any other schedule.
  *
  * | schedule | factor | PyTorch equivalent |

@@ -1,24 +1,23 @@
 /**
  * Stochastic gradient descent with momentum, dampening, weight decay and Nesterov momentum, with
- * torch.optim.SGD's arithmetic (see native/core/op_params.h). One native call updates every
- * parameter: when they are one model's flat buffers (lib/nn/flatParameters.ts, how createAlexNet
- * keeps them), in one pass over memory (one kernel on the GPU) with a flat momentum buffer beside
- * them; otherwise through a multi-tensor kernel. The learning rate and the step count reach the
- * update through device memory (ops/stepScalars.ts), so a captured training step replays with the
- * current learning rate.
+ * torch.optim.SGD's arithmetic (see native/core/op_params.h), and torch's parameter groups. The
+ * update runs in as few native calls as the parameters allow (lib/optim/optimizer.ts): for one
+ * model's flat buffers (lib/nn/flatParameters.ts, how createAlexNet keeps them) in one group, one
+ * pass over memory (one kernel on the GPU) with a flat momentum buffer beside them; otherwise a
+ * multi-tensor kernel. The learning rate and the step count reach the update through device memory
+ * (ops/stepScalars.ts), so a captured training step replays with the current learning rate.
  * @module
  */
-import type { FlatParameters } from '../nn/flatParameters';
-import { Parameter } from '../nn/module';
-import { numberIn, options as checkOptions } from '../validate';
 import { callNative } from '../errors';
-import { SGD_STEP_WORD, sgdScalarWords, StepScalars } from '../ops/stepScalars';
-import { checkTensor, Tensor } from '../tensor';
-import { describe } from '../validate';
+import { SGD_STEP_WORD, sgdScalarWords } from '../ops/stepScalars';
+import type { Tensor } from '../tensor';
+import { describe, numberIn, options as checkOptions } from '../validate';
+import { Optimizer, type OptimizerState, type ParamGroup, type UpdateTensors } from './optimizer';
+import { resolveGroups, type ParamsInput } from './paramGroups';
 
-/** Options of {@link SGD}; the same meaning as torch.optim.SGD's. */
+/** Options of {@link SGD}; the same meaning as torch.optim.SGD's. Each may also be given per parameter group. */
 export interface SgdOptions {
-  /** Learning rate (required); at least 0. */
+  /** Learning rate (required, here or in every group); at least 0. */
   lr: number;
   /** Momentum factor, at least 0; default 0 (plain SGD, no momentum buffers). */
   momentum?: number;
@@ -30,175 +29,161 @@ export interface SgdOptions {
   nesterov?: boolean;
 }
 
-/** What a checkpoint keeps of the optimizer. */
-export interface SgdState {
-  /** The learning rate at the time of saving (schedules change it). */
-  lr: number;
-  /** Momentum factor; a loading optimizer must have the same. */
+/** A group's options of {@link SGD}, resolved (everything but the learning rate). */
+export interface SgdGroupOptions {
+  /** Momentum factor (0: none). */
   momentum: number;
-  /** Dampening; a loading optimizer must have the same. */
+  /** Dampening of the momentum. */
   dampening: number;
-  /** L2 penalty; a loading optimizer must have the same. */
+  /** L2 penalty added to each gradient. */
   weightDecay: number;
-  /** Nesterov momentum; a loading optimizer must have the same. */
+  /** Whether Nesterov momentum is used. */
   nesterov: boolean;
-  /** Steps taken (0 means the momentum buffers were never used). */
+}
+
+/** What a checkpoint keeps of an {@link SGD}: the general state, and the first group's options at the top (as before groups). */
+export interface SgdState extends Partial<OptimizerState> {
+  /** The first group's learning rate at the time of saving (schedules change it). */
+  lr: number;
+  /** The first group's momentum factor. */
+  momentum: number;
+  /** The first group's dampening. */
+  dampening: number;
+  /** The first group's L2 penalty. */
+  weightDecay: number;
+  /** The first group's Nesterov switch. */
+  nesterov: boolean;
+  /** Steps taken. */
   steps: number;
 }
 
+const OPTION_KEYS = ['lr', 'momentum', 'dampening', 'weightDecay', 'nesterov'] as const;
+
+/** Checks one group's options (`where` prefixes the option names in errors: 'SGD: ', 'SGD: groups[1].'). */
+function groupOptions(options: Partial<SgdOptions>, where: string): SgdGroupOptions & { lr: number } {
+  const lr = numberIn(options.lr, `${where}lr`, 0, Number.MAX_VALUE, true);
+  const momentum = numberIn(options.momentum ?? 0, `${where}momentum`, 0, Number.MAX_VALUE, true);
+  const dampening = numberIn(options.dampening ?? 0, `${where}dampening`, 0, 1, true);
+  const weightDecay = numberIn(options.weightDecay ?? 0, `${where}weightDecay`, 0, Number.MAX_VALUE, true);
+  const nesterov = options.nesterov ?? false;
+  if (typeof nesterov !== 'boolean') throw new TypeError(`${where}nesterov must be a boolean, got ${describe(nesterov)}`);
+  if (nesterov && (momentum <= 0 || dampening !== 0)) throw new RangeError(`${where}nesterov needs momentum > 0 and dampening 0`);
+  return { lr, momentum, dampening, weightDecay, nesterov };
+}
+
 /**
- * Stochastic gradient descent with torch.optim.SGD's arithmetic, updating every parameter in one
- * native call. The constructor throws a TypeError or RangeError naming a bad parameter or option;
- * with momentum it allocates one buffer per parameter, freed by {@link SGD.dispose}.
+ * Stochastic gradient descent with torch.optim.SGD's arithmetic. Takes the parameters, or
+ * parameter groups with options of their own (`new SGD([{ params: head, lr: 0.1 }, { params: body }],
+ * { lr: 0.01, momentum: 0.9 })`). A parameter that does not require a gradient, or has none, is not
+ * updated; with momentum, each parameter to be trained gets a buffer (freed by {@link SGD.dispose}).
+ * The constructor throws a TypeError or RangeError naming a bad parameter or option.
  */
-export class SGD {
-  /** The parameters it updates, in the order given. */
-  readonly params: Parameter[];
-  /** The learning rate; schedules change it between steps. */
-  lr: number;
-  /** Momentum factor (0: none). */
-  readonly momentum: number;
-  /** Dampening of the momentum. */
-  readonly dampening: number;
-  /** L2 penalty added to each gradient. */
-  readonly weightDecay: number;
-  /** Whether Nesterov momentum is used. */
-  readonly nesterov: boolean;
-  /** Steps taken so far. */
-  steps = 0;
-  /** Momentum buffers, one per parameter (empty without momentum); views of one flat buffer when the parameters are flat. */
-  readonly buffers: Tensor[] = [];
-  /** The flat buffers the parameters are, when the update runs over them in one pass; else null. */
-  readonly flat: FlatParameters | null;
-  #flatMomentum: Tensor | null = null;
-  readonly #scalars: StepScalars;
+export class SGD extends Optimizer<SgdGroupOptions> {
+  /** 'sgd'. */
+  readonly type = 'sgd' as const;
+  protected readonly stepWord = SGD_STEP_WORD;
 
-  constructor(params: Parameter[], options: SgdOptions) {
-    if (!Array.isArray(params) || params.length === 0) throw new TypeError('SGD: params must be a non-empty array of Parameters');
-    params.forEach((p, i) => {
-      if (!(p instanceof Parameter)) throw new TypeError(`SGD: params[${i}] must be a Parameter, got ${describe(p)}`);
-    });
+  constructor(params: ParamsInput<SgdOptions>, options: SgdOptions) {
     if (options === null || typeof options !== 'object') throw new TypeError('SGD: options must be an object with lr');
-    checkOptions(options, ['lr', 'momentum', 'dampening', 'weightDecay', 'nesterov'], 'SGD options');
-    this.params = params;
-    this.lr = numberIn(options.lr, 'SGD: lr', 0, Number.MAX_VALUE, true);
-    this.momentum = numberIn(options.momentum ?? 0, 'SGD: momentum', 0, Number.MAX_VALUE, true);
-    this.dampening = numberIn(options.dampening ?? 0, 'SGD: dampening', 0, 1, true);
-    this.weightDecay = numberIn(options.weightDecay ?? 0, 'SGD: weightDecay', 0, Number.MAX_VALUE, true);
-    this.nesterov = options.nesterov ?? false;
-    if (typeof this.nesterov !== 'boolean') throw new TypeError('SGD: nesterov must be a boolean');
-    if (this.nesterov && (this.momentum <= 0 || this.dampening !== 0)) {
-      throw new RangeError('SGD: nesterov needs momentum > 0 and dampening 0');
-    }
-    const backend = params[0]!.value.backend;
-    params.forEach((p, i) => {
-      if (p.value.backend !== backend) {
-        throw new TypeError(`SGD: params[${i}] (${p.name}) is on the ${p.value.backend.kind} backend, params[0] on ${backend.kind}`);
-      }
-    });
-    const group = params[0]!.flat;
-    this.flat = group && group.covers(params) ? group : null;
-    if (this.momentum > 0) {
-      if (this.flat) {
-        this.#flatMomentum = Tensor.zeros([this.flat.size], { backend });
-        for (const s of this.flat.segments) this.buffers.push(this.#flatMomentum.slice(s.offset, s.parameter.value.shape));
-      } else {
-        for (const p of params) this.buffers.push(Tensor.zeros(p.value.shape, { backend }));
-      }
-    }
-    this.#scalars = new StepScalars(backend);
+    checkOptions(options, OPTION_KEYS, 'SGD options');
+    const groups = resolveGroups<SgdOptions>(params, options, OPTION_KEYS, 'SGD');
+    const single = groups.length === 1;
+    // The defaults are checked even where every group overrides them: a bad value is an error.
+    if (!single) groupOptions({ ...options, lr: options.lr ?? 0 }, 'SGD: ');
+    super(
+      'SGD',
+      groups.map((g, i) => ({ params: g.params, options: groupOptions(g.options, single ? 'SGD: ' : `SGD: groups[${i}].`) })),
+    );
+    this.allocateInitialState();
   }
 
-  /** Applies one update from the parameters' current gradients. */
-  step(): void {
-    const missing = this.params.findIndex((p) => p.grad === null);
-    if (missing >= 0) throw new Error(`SGD.step: parameter ${missing} (${this.params[missing]!.name}) has no gradient; run backward first`);
-    const backend = this.params[0]!.value.backend;
-    this.syncScalars();
-    const options = { momentum: this.momentum, dampening: this.dampening, weightDecay: this.weightDecay, nesterov: this.nesterov };
-    const scalars = this.#scalars.tensor.handle;
-    if (this.flat) {
-      const flat = this.flat;
-      callNative(() =>
-        backend.native.sgdStep([flat.values.handle], [flat.grads.handle], this.#flatMomentum ? [this.#flatMomentum.handle] : null, options, scalars),
-      );
-    } else {
-      callNative(() =>
-        backend.native.sgdStep(
-          this.params.map((p) => p.value.handle),
-          this.params.map((p) => p.grad!.handle),
-          this.momentum > 0 ? this.buffers.map((b) => b.handle) : null,
-          options,
-          scalars,
-        ),
-      );
-    }
-    this.#scalars.advance(SGD_STEP_WORD, 1n);
-    this.steps++;
+  /** The first group's momentum factor (0: none). */
+  get momentum(): number {
+    return this.groups[0]!.options.momentum;
   }
 
-  /** @internal Writes the learning rate and step count to the device if they changed since it last saw them. */
-  syncScalars(): void {
-    if (typeof this.lr !== 'number' || !Number.isFinite(this.lr) || this.lr < 0) {
-      throw new RangeError(`SGD: lr must be finite and non-negative, got ${describe(this.lr)}`);
-    }
-    this.#scalars.sync(sgdScalarWords(this.lr, this.steps));
+  /** The first group's dampening. */
+  get dampening(): number {
+    return this.groups[0]!.options.dampening;
   }
 
-  /** @internal Records a step that ran inside a replayed graph: the step count moves as step() moves it. */
-  replayedStep(): void {
-    this.#scalars.advanced(SGD_STEP_WORD, 1n);
-    this.steps++;
+  /** The first group's L2 penalty. */
+  get weightDecay(): number {
+    return this.groups[0]!.options.weightDecay;
   }
 
-  /** @internal Forgets what the device holds (after a capture that never ran), so the next step writes it. */
-  invalidateScalars(): void {
-    this.#scalars.invalidate();
+  /** The first group's Nesterov switch. */
+  get nesterov(): boolean {
+    return this.groups[0]!.options.nesterov;
   }
 
   /**
-   * Replaces momentum buffer `i` with `value`'s contents (checkpoints): copied into the flat
-   * buffer's view when the buffers are flat, else swapped in. Takes `value` over (disposes it or keeps it).
+   * The momentum buffers of the parameters that have one, in `params` order (with every parameter
+   * trained and momentum on: one per parameter, views of one flat buffer when the parameters are flat).
    */
+  get buffers(): Tensor[] {
+    return this.params.flatMap((p) => {
+      const buffer = this.stateOf(p)?.momentum_buffer;
+      return buffer ? [buffer] : [];
+    });
+  }
+
+  /** Copies `value` into the momentum buffer of `params[i]` (checkpoints) and disposes it. */
   setBuffer(i: number, value: Tensor): void {
-    const buffer = this.buffers[i];
-    if (!buffer) throw new RangeError(`SGD.setBuffer: no momentum buffer ${i} (the optimizer has ${this.buffers.length})`);
-    checkTensor(value, 'SGD.setBuffer: value', buffer.backend);
-    if (value.shape.join(',') !== buffer.shape.join(',')) {
-      throw new RangeError(`SGD.setBuffer: value has shape [${value.shape.join(', ')}], buffer ${i} has [${buffer.shape.join(', ')}]`);
+    const param = this.params[i];
+    if (!param || !this.slotsOf(param).includes('momentum_buffer')) {
+      throw new RangeError(`SGD.setBuffer: no momentum buffer ${describe(i)} (the optimizer has ${this.buffers.length})`);
     }
-    if (value === buffer) return;
-    if (this.#flatMomentum) {
-      callNative(() => buffer.backend.native.copy(buffer.handle, value.handle));
-      value.dispose();
-    } else {
-      buffer.dispose();
-      this.buffers[i] = value;
+    const shape = param.value.shape;
+    if (value?.shape && value.shape.join(',') !== shape.join(',')) {
+      throw new RangeError(`SGD.setBuffer: value has shape [${value.shape.join(', ')}], buffer ${i} has [${shape.join(', ')}]`);
     }
+    this.setStateTensor(param, 'momentum_buffer', value);
   }
 
-  /** Hyperparameters, learning rate and step count, for a checkpoint (the buffers are saved as tensors). */
-  getState(): SgdState {
-    return {
-      lr: this.lr,
-      momentum: this.momentum,
-      dampening: this.dampening,
-      weightDecay: this.weightDecay,
-      nesterov: this.nesterov,
-      steps: this.steps,
-    };
+  /** Hyperparameters, learning rates and step counts, for a checkpoint (the buffers are saved as tensors). */
+  override getState(): SgdState & OptimizerState {
+    return { ...super.getState(), momentum: this.momentum, dampening: this.dampening, weightDecay: this.weightDecay, nesterov: this.nesterov };
   }
 
-  /** Restores the step count and learning rate (buffers are restored separately, as tensors). */
-  setState(state: SgdState): void {
-    this.lr = state.lr;
-    this.steps = state.steps;
+  /**
+   * Restores {@link SGD.getState}'s result. A state saved before parameter groups (no `groups`)
+   * restores the learning rate and the step count of every parameter that has state.
+   */
+  override setState(state: SgdState | OptimizerState): void {
+    if (state !== null && typeof state === 'object' && state.groups === undefined) {
+      const legacy = this.getState();
+      super.setState({
+        ...legacy,
+        type: 'sgd',
+        steps: state.steps,
+        groups: legacy.groups.map((g) => ({ ...g, lr: state.lr })),
+        paramSteps: legacy.paramSteps.map((s) => (s === null ? null : state.steps)),
+      });
+      return;
+    }
+    super.setState(state as OptimizerState);
   }
 
-  /** Frees the momentum buffers (not the parameters, which belong to the model). */
-  dispose(): void {
-    for (const b of this.buffers) b.dispose();
-    this.#flatMomentum?.dispose();
-    this.#scalars.dispose();
+  protected slots(group: ParamGroup<SgdGroupOptions>): readonly string[] {
+    return group.options.momentum > 0 ? ['momentum_buffer'] : [];
+  }
+
+  protected scalarWords(lr: number, steps: number): Int32Array {
+    return sgdScalarWords(lr, steps);
+  }
+
+  protected update(group: ParamGroup<SgdGroupOptions>, tensors: UpdateTensors, scalars: Tensor): void {
+    const backend = scalars.backend;
+    const buffers = group.options.momentum > 0 ? tensors.state[0]!.map((t) => t.handle) : null;
+    callNative(() =>
+      backend.native.sgdStep(
+        tensors.values.map((t) => t.handle),
+        tensors.grads.map((t) => t.handle),
+        buffers,
+        { ...group.options },
+        scalars.handle,
+      ),
+    );
   }
 }

@@ -11,7 +11,7 @@ import type { AlexNet } from '../models/alexnet';
 import { Dropout, type DropoutState } from '../nn/dropout';
 import type { Module } from '../nn/module';
 import type { LrSchedule, ScheduleState } from '../optim/schedules';
-import type { SGD } from '../optim/sgd';
+import type { Optimizer } from '../optim/optimizer';
 import type { EpochRecord } from './epochRecord';
 import type { MetricSums } from './metrics';
 
@@ -77,7 +77,7 @@ export interface ResumeExpectation {
 export function restoreTraining(
   model: AlexNet,
   checkpoint: Checkpoint,
-  optimizer: SGD,
+  optimizer: Optimizer,
   schedule: LrSchedule,
   expected: ResumeExpectation,
 ): TrainingState {

@@ -9,7 +9,7 @@ import { linearEpilogues } from '../nn/epilogues';
 import { requiresGradKey } from '../nn/freeze';
 import type { Dropout } from '../nn/dropout';
 import { softmaxCrossEntropy } from '../ops/loss';
-import type { SGD } from '../optim/sgd';
+import type { Optimizer } from '../optim/optimizer';
 import type { Tensor } from '../tensor';
 import { dropoutLayers } from './resume';
 import { nativeGraphs, StepCapture, type CapturableStep, type GraphFactory } from './stepCapture';
@@ -37,7 +37,7 @@ function modeKey(model: AlexNet): string {
  * backward through every layer (no gradient for the input images), and the optimizer's update.
  * Everything is queued; returns the logits and the loss (the caller disposes both).
  */
-export function trainStep(model: AlexNet, optimizer: SGD, input: Tensor, labels: Tensor): { logits: Tensor; loss: Tensor } {
+export function trainStep(model: AlexNet, optimizer: Optimizer, input: Tensor, labels: Tensor): { logits: Tensor; loss: Tensor } {
   const logits = model.forward(input);
   let loss: Tensor | null = null;
   try {
@@ -67,18 +67,21 @@ export class TrainStepProgram implements CapturableStep<{ logits: Tensor; loss: 
     /** The model trained (its parameters must be its flat buffers for the step to be captured). */
     readonly model: AlexNet,
     /** The optimizer (updating the model's flat buffers in one pass). */
-    readonly optimizer: SGD,
+    readonly optimizer: Optimizer,
   ) {
     this.#dropouts = dropoutLayers(model).map(([, d]) => d);
   }
 
   structureKey(): string | null {
     const { model, optimizer } = this;
-    // A graph holds raw addresses: only parameters that never move (the flat buffers) can be captured.
+    // A graph holds raw addresses: only parameters that never move (the flat buffers) can be
+    // captured, and only with the optimizer's runs (its slices, state and scalars) it was captured with.
     if (!optimizer.flat || optimizer.flat !== model.flat) return null;
+    const layout = optimizer.layoutKey();
+    if (layout === null) return null;
     // Which parameters are frozen decides which gradient work was recorded: freezing or unfreezing
     // after a capture makes a new structure (the old graphs are disposed, the new one captured).
-    return `train:${idOf(model.flat)}:${idOf(optimizer)}:${model.training}:${modeKey(model)}:${requiresGradKey(model.flat.parameters)}`;
+    return `train:${idOf(model.flat)}:${idOf(optimizer)}:${layout}:${model.training}:${modeKey(model)}:${requiresGradKey(model.flat.parameters)}`;
   }
 
   prepare(): void {
@@ -92,11 +95,10 @@ export class TrainStepProgram implements CapturableStep<{ logits: Tensor; loss: 
   }
 
   saveState(): () => void {
-    const steps = this.optimizer.steps;
+    const restoreOptimizer = this.optimizer.saveCounters();
     const offsets = this.#dropouts.map((d) => d.offset);
     return () => {
-      this.optimizer.steps = steps;
-      this.optimizer.invalidateScalars();
+      restoreOptimizer();
       this.#dropouts.forEach((d, i) => {
         d.offset = offsets[i]!;
         d.invalidateScalars();
@@ -172,7 +174,7 @@ export class TrainStepper {
   /** The capture logic (its phase per shape, for reports and tests). */
   readonly capture: StepCapture<{ logits: Tensor; loss: Tensor }>;
 
-  constructor(model: AlexNet, optimizer: SGD, options: StepperOptions = {}) {
+  constructor(model: AlexNet, optimizer: Optimizer, options: StepperOptions = {}) {
     this.capture = new StepCapture(new TrainStepProgram(model, optimizer), captureOptions(model, options));
   }
 

@@ -34,7 +34,8 @@ import { CrossEntropyLoss } from '../nn/loss';
 import type { Parameter } from '../nn/module';
 import { copyInto } from '../ops/elementwise';
 import { constantLR, type LrSchedule } from '../optim/schedules';
-import { SGD, type SgdOptions } from '../optim/sgd';
+import { createOptimizer, type OptimizerChoice } from '../optim/choice';
+import type { Optimizer } from '../optim/optimizer';
 import { writeCurvesPng } from '../plot';
 import { Tensor, type Seed } from '../tensor';
 import { boolean, describe, nonNegativeInt, options as checkOptions, positiveInt, positiveNumber, seedValue } from '../validate';
@@ -80,8 +81,12 @@ export interface FitOptions {
   epochs: number;
   /** Training batch size. */
   batchSize: number;
-  /** SGD settings (default: lr 0.01, no momentum, no weight decay, as d2l). */
-  optimizer?: SgdOptions;
+  /**
+   * The optimizer and its settings: `{ type: 'adamw', lr: 3e-4, weightDecay: 0.05 }`, or SGD's
+   * options alone (`{ lr, momentum, ... }`). Default SGD with lr 0.01, no momentum, no weight decay,
+   * as d2l. Frozen parameters (requiresGrad false) get no update and no optimizer state.
+   */
+  optimizer?: OptimizerChoice;
   /** Learning-rate schedule (default: constant). Reduce-on-plateau watches the validation error. */
   schedule?: LrSchedule;
   /** Transforms for training images (augmentation). */
@@ -227,7 +232,7 @@ export class Trainer {
   /** The model it trains (in place). */
   readonly model: AlexNet;
   /** The optimizer of the last (or current) fit. */
-  optimizer: SGD | null = null;
+  optimizer: Optimizer | null = null;
   readonly #loss = new CrossEntropyLoss();
 
   constructor(model: AlexNet) {
@@ -311,7 +316,7 @@ export class Trainer {
 class FitRun {
   readonly started = performance.now();
   readonly model: AlexNet;
-  readonly optimizer: SGD;
+  readonly optimizer: Optimizer;
   readonly epochs: number;
   readonly batchSize: number;
   readonly logEvery: number;
@@ -407,9 +412,8 @@ class FitRun {
     };
     this.loader = new DataLoader(train, { batchSize: this.batchSize, shuffle: true, seed: this.seed, transform: trainPipeline, ...loaderOptions });
     this.valLoader = val ? new DataLoader(val, { batchSize: options.evalBatchSize ?? this.batchSize, transform: evalPipeline, ...loaderOptions }) : null;
-    // Only trainable parameters go to the optimizer (with all of them it updates the flat buffers in one pass).
-    const all = model.namedParameters().map(([, p]) => p);
-    this.optimizer = new SGD(this.trained.length === all.length ? all : this.trained, options.optimizer ?? { lr: 0.01 });
+    // The optimizer skips frozen parameters (no update, no state); which ones is fixed for this fit.
+    this.optimizer = createOptimizer(model.namedParameters().map(([, p]) => p), options.optimizer ?? { lr: 0.01 });
     // Nothing that can fail comes after this point: what follows holds resources (a signal handler, an error listener).
     model.classes = [...train.classes];
     if (this.evalSpecs) model.preprocessing = this.evalSpecs;
@@ -519,7 +523,7 @@ class FitRun {
         trainLength: this.train.length,
       });
       this.history = [...state.history];
-      optimizer.lr = this.baseLr * schedule.factor({ epoch: state.epoch, batch: Math.min(state.batch, this.stepsPerEpoch - 1), stepsPerEpoch: this.stepsPerEpoch });
+      optimizer.scaleLr(schedule.factor({ epoch: state.epoch, batch: Math.min(state.batch, this.stepsPerEpoch - 1), stepsPerEpoch: this.stepsPerEpoch }));
       this.progress.line(`resuming from ${checkpoint.source}: epoch ${state.epoch + 1}, batch ${state.batch}, step ${optimizer.steps}`);
       this.log?.write({ type: 'resume', run: this.runId, from: checkpoint.source, epoch: state.epoch, batch: state.batch, step: optimizer.steps });
       position = { epoch: state.epoch, batch: state.batch, partial: state.partial };
@@ -595,8 +599,9 @@ class FitRun {
       let lr = optimizer.lr;
       for await (const batch of this.loader.batches(epoch, position.batch)) {
         this.#checkTrainable();
-        lr = this.baseLr * schedule.factor({ epoch, batch: batch.index, stepsPerEpoch: this.stepsPerEpoch });
-        optimizer.lr = lr;
+        // Each parameter group's own initial rate times the schedule's factor (one group here).
+        optimizer.scaleLr(schedule.factor({ epoch, batch: batch.index, stepsPerEpoch: this.stepsPerEpoch }));
+        lr = optimizer.lr;
         const firstStepOfEpoch = epochImages === 0;
         const { logits, loss } = this.stepper.step(batch.input, batch.labels);
         metrics.add(loss, logits, batch.labels);

@@ -80,6 +80,18 @@ SgdParams sgd_params(const OpCall& call, size_t index) {
   return p;
 }
 
+// {beta1, beta2, eps, weightDecay, decoupled}; the learning rate and step count are step scalars.
+AdamParams adam_params(const OpCall& call, size_t index) {
+  Napi::Object o = call.object(index, "options");
+  AdamParams p;
+  p.beta1 = number_arg(o.Get("beta1"), call.op(), "beta1");
+  p.beta2 = number_arg(o.Get("beta2"), call.op(), "beta2");
+  p.eps = number_arg(o.Get("eps"), call.op(), "eps");
+  p.weight_decay = number_arg(o.Get("weightDecay"), call.op(), "weightDecay");
+  p.decoupled = bool_arg(o.Get("decoupled"), call.op(), "decoupled");
+  return p;
+}
+
 // The step scalars at `index`: an int32 tensor of kScalarWords words (op_params.h).
 Tensor step_scalars(const OpCall& call, size_t index) {
   Tensor scalars = call.tensor(index, "scalars", DType::i32);
@@ -406,6 +418,32 @@ Napi::Value sgd_step(OpCall& call) {
     tensors.push_back({params[i], grads[i], buffers.empty() ? Tensor{} : buffers[i]});
   }
   call.backend().sgd_step(p, tensors, scalars);
+  return call.none();
+}
+
+// ---- adam -------------------------------------------------------------------------------------
+
+// adamStep(params[], grads[], expAvgs[], expAvgSqs[], options, scalars); the learning rate and step
+// count come from the scalars when the update runs.
+Napi::Value adam_step(OpCall& call) {
+  std::vector<Tensor> params = call.tensors(0, "params", f32);
+  std::vector<Tensor> grads = call.tensors(1, "grads", f32);
+  std::vector<Tensor> exp_avgs = call.tensors(2, "expAvgs", f32);
+  std::vector<Tensor> exp_avg_sqs = call.tensors(3, "expAvgSqs", f32);
+  AdamParams p = adam_params(call, 4);
+  Tensor scalars = step_scalars(call, 5);
+  if (grads.size() != params.size() || exp_avgs.size() != params.size() || exp_avg_sqs.size() != params.size())
+    throw alexnet::RangeError(std::string(call.op()) +
+                              ": grads, expAvgs and expAvgSqs must hold one tensor per parameter");
+  std::vector<AdamTensors> tensors;
+  for (size_t i = 0; i < params.size(); ++i) {
+    const std::string op = std::string(call.op()) + " (i = " + std::to_string(i) + ")";
+    shapes::require_same_shape(op.c_str(), {"params[i]", params[i].shape}, {"grads[i]", grads[i].shape});
+    shapes::require_same_shape(op.c_str(), {"params[i]", params[i].shape}, {"expAvgs[i]", exp_avgs[i].shape});
+    shapes::require_same_shape(op.c_str(), {"params[i]", params[i].shape}, {"expAvgSqs[i]", exp_avg_sqs[i].shape});
+    tensors.push_back({params[i], grads[i], exp_avgs[i], exp_avg_sqs[i]});
+  }
+  call.backend().adam_step(p, tensors, scalars);
   return call.none();
 }
 

@@ -59,6 +59,10 @@ struct SgdTensors {
   Tensor param, grad, momentum_buffer;  // momentum_buffer unused when momentum == 0
 };
 
+struct AdamTensors {
+  Tensor param, grad, exp_avg, exp_avg_sq;  // the moments have the parameter's element count
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;

@@ -119,6 +119,12 @@ ALEXNET_OP(count_topk_correct, countTopkCorrect,
 ALEXNET_OP(sgd_step, sgdStep, (const SgdParams& p, const std::vector<SgdTensors>& tensors, const Tensor& scalars),
            (p, tensors, scalars), (update(tensors)))
 
+// ---- adam: one Adam or AdamW update of every parameter tensor (torch.optim.Adam's and AdamW's
+// arithmetic, see op_params.h). lr and the step count are read from `scalars` (AdamScalars) when the
+// op runs. update(tensors): each parameter and both moment buffers; the gradients and scalars are read.
+ALEXNET_OP(adam_step, adamStep, (const AdamParams& p, const std::vector<AdamTensors>& tensors, const Tensor& scalars),
+           (p, tensors, scalars), (update(tensors)))
+
 // ---- preprocess: image bytes to a model's input (see PreprocessParams) ---------------------------
 // x: uint8 [N, C, H, W]; y: float32 [N, C', OH, OW] with C' = C, or 3 from grey (C = 1). The resize
 // to OH x OW (none when the size is unchanged) uses core/resample.h's tables, resize.ts's filter.

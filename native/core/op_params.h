@@ -45,6 +45,21 @@ struct SgdParams {
   bool nesterov = false;
 };
 
+// Adam and AdamW exactly as torch.optim.Adam and AdamW compute them (single-tensor, no amsgrad),
+// with t the step being taken (1 on the first):
+//   AdamW: p *= 1 - lr * weight_decay         Adam: g = grad + weight_decay * p
+//   m = lerp(m, g, 1 - beta1);  v = v * beta2 + (1 - beta2) * g * g
+//   p += (-lr / (1 - beta1^t)) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
+// The scalar factors are computed in double and rounded to float, as PyTorch's Python floats are;
+// the elementwise arithmetic is float. lr and the step count come from device memory (AdamScalars).
+struct AdamParams {
+  double beta1 = 0.9;
+  double beta2 = 0.999;
+  double eps = 1e-8;
+  double weight_decay = 0.0;
+  bool decoupled = false;  // AdamW's decay of the parameter instead of Adam's L2 term in the gradient
+};
+
 // Step scalars: the few numbers that change from one training step to the next, kept in device
 // memory (an int32 tensor of kScalarWords words) so that a step captured into a graph reads the
 // current values when it is launched, not the values it was captured with. TypeScript writes them
@@ -61,6 +76,14 @@ struct SgdScalars {
 };
 constexpr int kSgdStepWord = 2;  // where `step` starts, in 32-bit words
 
+// Adam's: the learning rate (a double: PyTorch computes lr / (1 - beta1^t) and 1 - lr * weight_decay
+// in double), and the steps taken before this one.
+struct AdamScalars {
+  double lr;
+  uint64_t step;
+};
+constexpr int kAdamStepWord = 2;  // where `step` starts, in 32-bit words
+
 // Dropout's: the seed of its random stream and the position the next mask starts at.
 struct DropoutScalars {
   uint64_t seed;
@@ -68,7 +91,8 @@ struct DropoutScalars {
 };
 constexpr int kDropoutOffsetWord = 2;
 
-static_assert(sizeof(SgdScalars) == kScalarWords * 4 && sizeof(DropoutScalars) == kScalarWords * 4,
+static_assert(sizeof(SgdScalars) == kScalarWords * 4 && sizeof(DropoutScalars) == kScalarWords * 4 &&
+                  sizeof(AdamScalars) == kScalarWords * 4,
               "step scalars are kScalarWords 32-bit words");
 
 // The most channels the preprocessing op normalizes separately (images are grey or RGB).

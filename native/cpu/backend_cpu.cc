@@ -55,6 +55,14 @@ std::vector<SgdTensors> borrow(const std::vector<SgdTensors>& tensors) {
   return views;
 }
 
+std::vector<AdamTensors> borrow(const std::vector<AdamTensors>& tensors) {
+  std::vector<AdamTensors> views;
+  views.reserve(tensors.size());
+  for (const AdamTensors& t : tensors)
+    views.push_back({borrow(t.param), borrow(t.grad), borrow(t.exp_avg), borrow(t.exp_avg_sq)});
+  return views;
+}
+
 // Everything else an op takes (geometry, parameters, numbers) is copied into the queued work.
 template <typename T>
 T borrow(const T& value) {
@@ -95,6 +103,15 @@ Writes update(const std::vector<SgdTensors>& tensors) {
   }
   return writes;
 }
+Writes update(const std::vector<AdamTensors>& tensors) {
+  Writes writes;
+  for (const AdamTensors& t : tensors)
+    for (const Tensor* u : {&t.param, &t.exp_avg, &t.exp_avg_sq}) {
+      const Writes one = update(*u);
+      writes.insert(writes.end(), one.begin(), one.end());
+    }
+  return writes;
+}
 template <typename... Lists>
 Writes written(Lists... lists) {
   Writes all;
@@ -120,6 +137,10 @@ void add_reads(Reads& reads, const Writes&, const std::vector<SgdTensors>& tenso
   for (const SgdTensors& t : tensors)
     for (const Tensor* u : {&t.param, &t.grad, &t.momentum_buffer})
       if (u->storage) reads.push_back(u->storage->poison);
+}
+void add_reads(Reads& reads, const Writes&, const std::vector<AdamTensors>& tensors) {
+  for (const AdamTensors& t : tensors)
+    for (const Tensor* u : {&t.param, &t.grad, &t.exp_avg, &t.exp_avg_sq}) reads.push_back(u->storage->poison);
 }
 template <typename T>
 void add_reads(Reads&, const Writes&, const T&) {}  // not a tensor

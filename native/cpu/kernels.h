@@ -60,6 +60,9 @@ void count_topk_correct(const Tensor& logits, const Tensor& labels, int k, const
 // sgd.cc
 void sgd_step(const SgdParams& p, const std::vector<SgdTensors>& tensors, const Tensor& scalars);
 
+// adam.cc
+void adam_step(const AdamParams& p, const std::vector<AdamTensors>& tensors, const Tensor& scalars);
+
 // preprocess.cc
 void preprocess(const PreprocessParams& p, const Tensor& x, const Tensor& y);
 

@@ -487,6 +487,14 @@ class CudaBackend : public Backend {
     launch_sgd_step(ctx_.stream(), p, spans, static_cast<const SgdScalars*>(scalars.data()));
   }
 
+  void adam_step(const AdamParams& p, const std::vector<AdamTensors>& tensors, const Tensor& scalars) override {
+    std::vector<AdamSpan> spans;
+    spans.reserve(tensors.size());
+    for (const AdamTensors& t : tensors)
+      spans.push_back(AdamSpan{t.param.f32(), t.grad.f32(), t.exp_avg.f32(), t.exp_avg_sq.f32(), t.param.numel()});
+    launch_adam_step(ctx_.stream(), p, spans, static_cast<const AdamScalars*>(scalars.data()));
+  }
+
  private:
   void refuse_during_capture(const char* what) const {
     if (capturing_) throw CaptureError(std::string(what) + " is not allowed during a graph capture");

@@ -65,6 +65,18 @@ struct SgdSpan {
 void launch_sgd_step(cudaStream_t stream, const SgdParams& p, const std::vector<SgdSpan>& spans,
                      const SgdScalars* scalars);
 
+// adam.cu: one launch per span (a flat buffer's slice is one span).
+struct AdamSpan {
+  float* param;
+  const float* grad;
+  float* exp_avg;
+  float* exp_avg_sq;
+  int64_t n;
+};
+// lr and the step count come from `scalars` (device memory) when the kernel runs.
+void launch_adam_step(cudaStream_t stream, const AdamParams& p, const std::vector<AdamSpan>& spans,
+                      const AdamScalars* scalars);
+
 // pool2d.cu: the op's tensors, [N, C, H, W] in and [N, C, OH, OW] out, as the shape checks left them.
 void launch_max_pool2d_forward(cudaStream_t stream, const Pool2dGeometry& g, const Tensor& x, const Tensor& y);
 // Takes a temporary from ctx for each window's first maximum, found again from x.

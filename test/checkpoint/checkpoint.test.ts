@@ -14,9 +14,11 @@ import {
   readCheckpoint,
   saveCheckpoint,
 } from '../../lib/checkpoint/format';
-import { SafetensorsError } from '../../lib/io/safetensors';
+import { decodeSafetensors, encodeSafetensors, SafetensorsError } from '../../lib/io/safetensors';
 import { createAlexNet, type AlexNet } from '../../lib/models/alexnet';
 import { CrossEntropyLoss } from '../../lib/nn/loss';
+import { AdamW } from '../../lib/optim/adamw';
+import type { Optimizer } from '../../lib/optim/optimizer';
 import { SGD } from '../../lib/optim/sgd';
 import { Rng } from '../../lib/data/rng';
 import { Tensor } from '../../lib/tensor';
@@ -37,7 +39,7 @@ async function params(model: AlexNet): Promise<Map<string, Float32Array>> {
   return out;
 }
 
-async function trainSteps(model: AlexNet, optimizer: SGD, steps: number): Promise<void> {
+async function trainSteps(model: AlexNet, optimizer: Optimizer, steps: number): Promise<void> {
   const loss = new CrossEntropyLoss();
   for (let i = 0; i < steps; i++) {
     const x = Tensor.uniform([4, 1, 68, 68], { seed: 100 + i }, { backend });
@@ -91,6 +93,68 @@ describe('checkpoints', () => {
     expectSameBits(await params(copy), await params(model));
     const other = new SGD(copy.namedParameters().map(([, p]) => p), { lr: 0.05, momentum: 0.5 });
     expect(() => loadOptimizerState(other, copy, checkpoint)).toThrow(/saved with momentum 0.9, this one has 0.5/);
+  });
+
+  it('round-trip AdamW in two groups with a frozen parameter: moments, per-parameter steps, group learning rates', async () => {
+    const make = (model: AlexNet) => {
+      const named = model.namedParameters();
+      named[0][1].requiresGrad = false;
+      return new AdamW(
+        [
+          { params: named.filter(([n]) => n.startsWith('features.')).map(([, p]) => p), lr: 1e-3 },
+          { params: named.filter(([n]) => !n.startsWith('features.')).map(([, p]) => p), betas: [0.8, 0.99] },
+        ],
+        { lr: 3e-3 },
+      );
+    };
+    const model = small(7);
+    const optimizer = make(model);
+    await trainSteps(model, optimizer, 2);
+    optimizer.scaleLr(0.5);
+    const checkpoint = decodeCheckpoint(await encodeCheckpoint(model, { optimizer }), 'adamw');
+    expect(checkpoint.optimizer!.type).toBe('adamw');
+    expect([...checkpoint.optimizer!.tensors.keys()].sort()).toEqual(['exp_avg', 'exp_avg_sq']);
+    expect(checkpoint.optimizer!.tensors.get('exp_avg')!.has('features.0.weight')).toBe(false); // frozen: no state
+    const copy = modelFromCheckpoint(checkpoint, { backend });
+    const restored = make(copy);
+    loadOptimizerState(restored, copy, checkpoint);
+    expect(restored.groups.map((g) => g.lr)).toEqual([5e-4, 1.5e-3]);
+    expect(restored.getState().paramSteps).toEqual(optimizer.getState().paramSteps);
+    const theirs = new Map(dropoutLayers(model));
+    for (const [name, layer] of dropoutLayers(copy)) layer.setState(theirs.get(name)!.getState());
+    await trainSteps(model, optimizer, 1);
+    await trainSteps(copy, restored, 1);
+    expectSameBits(await params(copy), await params(model));
+    // Another optimizer, or other options, is refused with the difference named.
+    const sgd = new SGD(copy.namedParameters().map(([, p]) => p), { lr: 0.1 });
+    expect(() => loadOptimizerState(sgd, copy, checkpoint)).toThrow(/adamw: the optimizer was saved as adamw, this one is sgd/);
+    const named = copy.namedParameters().map(([, p]) => p);
+    expect(() => loadOptimizerState(new AdamW(named, { lr: 3e-3 }), copy, checkpoint)).toThrow(/saved with 2 parameter groups, this one has 1/);
+    const otherBetas = new AdamW([{ params: named.slice(0, 10) }, { params: named.slice(10), betas: [0.9, 0.99] }], { lr: 3e-3 });
+    expect(() => loadOptimizerState(otherBetas, copy, checkpoint)).toThrow(/saved with groups\[1\]\.betas \[0\.8,0\.99\], this one has \[0\.9,0\.99\]/);
+    for (const o of [optimizer, restored, sgd, otherBetas]) o.dispose();
+  });
+
+  it('load an SGD state saved before parameter groups (options at the top, no paramSteps)', async () => {
+    const model = small(8);
+    const optimizer = new SGD(model.namedParameters().map(([, p]) => p), { lr: 0.05, momentum: 0.9 });
+    await trainSteps(model, optimizer, 2);
+    const file = decodeSafetensors(await encodeCheckpoint(model, { optimizer }), 'new');
+    const legacyMetadata = { ...file.metadata, 'alexnet-cuda.optimizer': JSON.stringify({ lr: 0.05, momentum: 0.9, dampening: 0, weightDecay: 0, nesterov: false, steps: 2 }) };
+    const tensors = Object.fromEntries([...file.tensors].map(([k, t]) => [k, { shape: t.shape, data: t.data }]));
+    const checkpoint = decodeCheckpoint(encodeSafetensors(tensors, legacyMetadata), 'legacy');
+    expect(checkpoint.optimizer!.type).toBe('sgd');
+    const copy = modelFromCheckpoint(checkpoint, { backend });
+    const restored = new SGD(copy.namedParameters().map(([, p]) => p), { lr: 0.05, momentum: 0.9 });
+    loadOptimizerState(restored, copy, checkpoint);
+    expect([restored.steps, restored.lr]).toEqual([2, 0.05]);
+    const theirs = new Map(dropoutLayers(model));
+    for (const [name, layer] of dropoutLayers(copy)) layer.setState(theirs.get(name)!.getState());
+    await trainSteps(model, optimizer, 1);
+    await trainSteps(copy, restored, 1);
+    expectSameBits(await params(copy), await params(model));
+    optimizer.dispose();
+    restored.dispose();
   });
 
   it('name the tensor when names or shapes do not match the model', async () => {

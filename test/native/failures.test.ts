@@ -23,6 +23,7 @@ import { conv2d } from '../../lib/ops/conv2d';
 import { addScaled, copyInto } from '../../lib/ops/elementwise';
 import { linear } from '../../lib/ops/linear';
 import { softmaxCrossEntropy } from '../../lib/ops/loss';
+import { Adam } from '../../lib/optim/adam';
 import { SGD } from '../../lib/optim/sgd';
 import { Tensor } from '../../lib/tensor';
 import { trainStep } from '../../lib/training/step';
@@ -185,6 +186,24 @@ describe('a queued op that fails', () => {
     const error = await rejection(Promise.resolve().then(() => model.forward(input).toArray()));
     expect(error).toBeInstanceOf(BackendError);
     expect(error.message).toMatch(/^linearBackwardWeight: /);
+    model.dispose();
+  });
+
+  it('a failed Adam update poisons the parameters and moments it was to write, naming adamStep', async () => {
+    const model = createAlexNet({ preset: 'd2l', width: 0.0625, inputSize: 68, numClasses: 4, seed: 5, backend });
+    const optimizer = new Adam(model.namedParameters().map(([, p]) => p));
+    const input = Tensor.uniform([2, 1, 68, 68], { seed: 2 }, { backend });
+    const labels = Tensor.fromArray([1, 2], [2], { backend, dtype: 'int32' });
+    backend.native.testFailNextOp('adamStep', 'backend');
+    const step = trainStep(model, optimizer, input, labels);
+    await step.loss.toArray(); // computed before the update: unaffected
+    const [, first] = model.namedParameters()[0];
+    for (const t of [first.value, optimizer.stateOf(first)!.exp_avg]) {
+      const error = await rejection(t.toArray());
+      expect(error).toBeInstanceOf(BackendError);
+      expect(error.message).toMatch(/^adamStep: a failure injected by testFailNextOp/);
+    }
+    optimizer.dispose();
     model.dispose();
   });
 });

@@ -12,6 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { getBackend } from '../../lib/backend/backend';
 import { createAlexNet, type AlexNet, type PresetName } from '../../lib/models/alexnet';
 import { dropoutLayers } from '../../lib/training/resume';
+import { AdamW } from '../../lib/optim/adamw';
 import { SGD } from '../../lib/optim/sgd';
 import { Tensor } from '../../lib/tensor';
 import { InferenceRunner, TrainStepper, trainStep } from '../../lib/training/step';
@@ -96,6 +97,49 @@ describe('a captured training step gives the bits of a plain one (CPU recording)
       }
     });
   }
+
+  it('AdamW with two parameter groups: a schedule step, and a parameter frozen half-way (a new capture without it)', async () => {
+    const make = () => {
+      const model = createAlexNet({ preset: 'd2l', width: 1 / 16, inputSize: SIZE, inChannels: 3, numClasses: 10, seed: 12, backend: 'cpu' });
+      const named = model.namedParameters();
+      const optimizer = new AdamW(
+        [
+          { params: named.filter(([n]) => n.startsWith('features.')).map(([, p]) => p), lr: 1e-3 },
+          { params: named.filter(([n]) => !n.startsWith('features.')).map(([, p]) => p), betas: [0.8, 0.99] },
+        ],
+        { lr: 3e-3, weightDecay: 0.05 },
+      );
+      return { model, optimizer };
+    };
+    const plain = make();
+    const captured = make();
+    const stepper = new TrainStepper(captured.model, captured.optimizer, { log: (l) => expect.fail(l) });
+    const phases: string[] = [];
+    for (let step = 0; step < 12; step++) {
+      if (step === 4) for (const { optimizer } of [plain, captured]) optimizer.scaleLr(0.5);
+      if (step === 7) for (const { model } of [plain, captured]) model.namedParameters()[0][1].requiresGrad = false;
+      const { images, labels } = batch(step, 4);
+      phases.push(stepper.capture.phaseFor([images, labels]));
+      const a = trainStep(plain.model, plain.optimizer, images, labels);
+      const b = stepper.step(images, labels);
+      await expectSameBits(`step ${step} loss`, a.loss, b.loss);
+      for (const t of [a.loss, a.logits, b.loss, b.logits, images, labels]) t.dispose();
+    }
+    expect(phases.slice(0, 7)).toEqual(['eager', 'pool', 'capture', 'replay', 'replay', 'replay', 'replay']);
+    expect(phases.slice(7)).toContain('replay'); // the freeze changed the optimizer's runs: a graph of its own
+    await expectSameBits('parameters', plain.model.flat.values, captured.model.flat.values);
+    for (const [i, p] of plain.model.namedParameters().entries()) {
+      const q = captured.model.namedParameters()[i][1];
+      for (const [slot, t] of Object.entries(plain.optimizer.stateOf(p[1]) ?? {})) await expectSameBits(`${p[0]} ${slot}`, t, captured.optimizer.stateOf(q)![slot]);
+    }
+    expect(captured.optimizer.getState().paramSteps).toEqual(plain.optimizer.getState().paramSteps);
+    expect(plain.optimizer.getState().paramSteps[0]).toBe(7);
+    stepper.dispose();
+    for (const { model, optimizer } of [plain, captured]) {
+      optimizer.dispose();
+      model.dispose();
+    }
+  });
 
   it('inference: the captured forward gives the logits of a plain forward, per batch size', async () => {
     const { model, optimizer } = build('paper');

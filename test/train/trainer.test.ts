@@ -115,14 +115,18 @@ describe('Trainer', () => {
     expect(losses.length - firstBad).toBeLessThanOrEqual(4 + 2);
   });
 
-  it('stops after a given step with a checkpoint, and resuming gives the uninterrupted result bit for bit', async () => {
+  it.each([
+    ['SGD', { lr: 0.02, momentum: 0.9, weightDecay: 1e-4 }],
+    ['Adam', { type: 'adam', lr: 2e-3, weightDecay: 1e-4 }],
+    ['AdamW', { type: 'adamw', lr: 2e-3, betas: [0.8, 0.99], weightDecay: 0.05 }],
+  ] as [string, FitOptions['optimizer']][])('stops after a given step with a checkpoint, and resuming gives the uninterrupted result bit for bit (%s)', async (name, optimizer) => {
     const train = syntheticDataset(100, 4); // 7 batches of 16, the last one of 4
     const val = syntheticDataset(32, 5);
-    const options: FitOptions = { ...base, epochs: 2, optimizer: { lr: 0.02, momentum: 0.9, weightDecay: 1e-4 }, seed: 9, schedule: stepLR({ stepSize: 1 }) };
+    const options: FitOptions = { ...base, epochs: 2, optimizer, seed: 9, schedule: stepLR({ stepSize: 1 }) };
     const straight = tiny(3);
     const whole = await new Trainer(straight).fit(train, val, options);
 
-    const dir = path.join(tmp, 'resume');
+    const dir = path.join(tmp, `resume-${name}`);
     const first = tiny(3);
     const stopped = await new Trainer(first).fit(train, val, { ...options, checkpointDir: dir, stopAfterSteps: 10 });
     expect(stopped.interrupted).toBe('stopAfterSteps');
@@ -151,6 +155,31 @@ describe('Trainer', () => {
       new Trainer(createAlexNet({ preset: 'd2l', width: 0.125, inputSize: 68, numClasses: 4, backend })).fit(train, null, { ...base, resume: dir }),
     ).rejects.toThrow(/saved from a model with width 0.0625, this one has 0.125/);
     await expect(new Trainer(tiny(4)).fit(train, null, { ...base, resume: path.join(tmp, 'nowhere') })).rejects.toThrow(/no such checkpoint file or folder/);
+    await expect(new Trainer(tiny(4)).fit(train, null, { ...base, optimizer: { type: 'adamw', lr: 1e-3 }, resume: dir })).rejects.toThrow(
+      /the optimizer was saved as sgd, this one is adamw/,
+    );
+    await expect(new Trainer(tiny(4)).fit(train, null, { ...base, optimizer: { lr: 0.02, momentum: 0.5 }, resume: dir })).rejects.toThrow(
+      /the optimizer was saved with momentum 0.9, this one has 0.5/,
+    );
+  });
+
+  it('trains with AdamW, leaving frozen parameters as they were and giving them no state', async () => {
+    const train = syntheticDataset(48, 8);
+    const model = tiny(5);
+    const frozen = model.namedParameters().filter(([n]) => n.startsWith('features.0.'));
+    for (const [, p] of frozen) p.requiresGrad = false;
+    const before = await weights(model);
+    const trainer = new Trainer(model);
+    await trainer.fit(train, null, { ...base, epochs: 1, optimizer: { type: 'adamw', lr: 1e-3 } });
+    const after = await weights(model);
+    expect(trainer.optimizer!.type).toBe('adamw');
+    for (const [n, p] of model.namedParameters()) {
+      const isFrozen = n.startsWith('features.0.');
+      expect(trainer.optimizer!.stateOf(p) === null, `${n}: state`).toBe(isFrozen);
+      if (isFrozen) expect(after.get(n), n).toEqual(before.get(n));
+      else expect(after.get(n), n).not.toEqual(before.get(n));
+    }
+    model.dispose();
   });
 
   it('checks its arguments', async () => {

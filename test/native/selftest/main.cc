@@ -83,6 +83,7 @@ int main(int argc, char** argv) {
   run("loss", test_loss);
   run("topk", test_topk);
   run("sgd", test_sgd);
+  run("adam", test_adam);
   run("linear epilogues", test_linear_epilogues);
   run("graph", test_graph);
   run("steady state", test_steady_state);

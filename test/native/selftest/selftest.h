@@ -74,6 +74,7 @@ void test_dropout(Backend& be);                // dropout.cc
 void test_loss(Backend& be);                   // loss.cc
 void test_topk(Backend& be);                   // loss.cc
 void test_sgd(Backend& be);                    // sgd.cc
+void test_adam(Backend& be);                   // adam.cc
 void test_steady_state(Backend& be);           // training.cc
 void test_graph(Backend& be);                  // graph.cc
 void test_linear_epilogues(Backend& be);       // linear.cc
