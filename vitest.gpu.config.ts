@@ -7,7 +7,7 @@ import { defineConfig } from 'vitest/config';
 // Each file skips itself, visibly, where no CUDA device is usable.
 export default defineConfig({
   test: {
-    include: ['test/ops/**/*.test.ts', 'test/gpu/**/*.test.ts'],
+    include: ['test/ops/**/*.test.ts', 'test/gpu/**/*.test.ts', 'test/models/bf16Presets.test.ts'],
     // Prints the table of worst errors per op at the end (and writes $ALEXNET_GPU_REPORT).
     globalSetup: ['test/support/globalSetup.ts'],
     pool: 'forks',

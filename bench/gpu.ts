@@ -1,11 +1,12 @@
 /**
  * `npm run bench:gpu`: the CUDA build against PyTorch eager on the same GPU, in one run.
  *
- * For each preset (default paper and torchvision) and math mode (fp32, TF32): a training step at
+ * For each preset (default paper and torchvision) and math mode (fp32, TF32; bf16 with --modes): a training step at
  * batch 128 (forward, cross-entropy, backward, SGD momentum 0.9 / weight decay 5e-4), inference at
  * batch 128, and batch-1 inference latency — ours through lib/benchmark.ts, PyTorch's through
  * bench/pytorch_baseline.py --device cuda (cudnn.benchmark on, TF32 switched with
- * torch.backends.cuda.matmul.allow_tf32 and torch.backends.cudnn.allow_tf32), one after the other
+ * torch.backends.cuda.matmul.allow_tf32 and torch.backends.cudnn.allow_tf32; bf16 against
+ * torch.autocast(dtype=torch.bfloat16) with the model and inputs in channels_last), one after the other
  * for each measurement. Both sides time each iteration the same way: host wall clock from the first
  * call to the device being idle again (our blocking fence, torch.cuda.synchronize()), inputs already
  * on the GPU, nothing copied back; medians. See bench/README.md for the targets and how to read them.
@@ -13,14 +14,14 @@
 import { writeFileSync } from 'node:fs';
 
 import { benchmarkInference, benchmarkTraining, summarize, type StepBenchmark, type Timing } from '../lib/benchmark';
-import { getBackend, type Backend, type MathMode } from '../lib/backend/backend';
+import { getBackend, MATH_MODES, type Backend, type MathMode } from '../lib/backend/backend';
 import { BackendUnavailableError } from '../lib/errors';
 import type { PresetName } from '../lib/models/alexnet';
 import { nonNegative, parseFlags, positive, presetList } from './options';
 import { PyTorchBaseline, torchUnavailableReason, type BaselineInfo } from './pytorchBaseline';
 import { formatTable, type Cell } from './table';
 
-const USAGE = `usage: npm run bench:gpu -- [--presets paper,torchvision] [--modes fp32,tf32] [--batch 128]
+const USAGE = `usage: npm run bench:gpu -- [--presets paper,torchvision] [--modes fp32,tf32,bf16] [--batch 128]
        [--warmup 5] [--iters 20] [--latency-iters 100] [--python python3] [--no-pytorch] [--json FILE]
 `;
 
@@ -66,7 +67,7 @@ interface GpuRecord {
 function parseModes(value: string | undefined): MathMode[] {
   if (value === undefined) return ['fp32', 'tf32'];
   const modes = value.split(',').map((s) => s.trim());
-  for (const m of modes) if (m !== 'fp32' && m !== 'tf32') throw new TypeError(`--modes: ${JSON.stringify(m)} is not fp32 or tf32`);
+  for (const m of modes) if (!MATH_MODES.includes(m as MathMode)) throw new TypeError(`--modes: ${JSON.stringify(m)} is not fp32, tf32 or bf16`);
   return modes as MathMode[];
 }
 
@@ -138,6 +139,7 @@ async function main(): Promise<void> {
               warmup: m.warmup,
               iters: m.iters,
               tf32: mathMode === 'tf32',
+              bf16: mathMode === 'bf16',
             });
             const timing = summarize(samples);
             pytorch = { timing, imagesPerSecond: m.batch / (timing.medianMs / 1000) };

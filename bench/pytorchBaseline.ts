@@ -18,6 +18,8 @@ export interface BaselineRequest {
   iters: number;
   /** TF32 for matmuls and cuDNN convolutions (CUDA only). */
   tf32?: boolean;
+  /** bf16 autocast with the model and inputs in channels_last (train and inference tasks). */
+  bf16?: boolean;
 }
 
 /** One per-layer row as pytorch_baseline.py reports it. */

@@ -19,7 +19,7 @@ Two ways to run it:
       prints a table (and --json FILE writes the results)
   python3 bench/pytorch_baseline.py --serve --device cpu --threads 2
       reads one JSON request per line on stdin ({"task", "preset", "batch", "warmup", "iters",
-      "tf32"}) and answers one JSON line per request on stdout: how bench/cpu.ts and bench/gpu.ts
+      "tf32", "bf16"}) and answers one JSON line per request on stdout: how bench/cpu.ts and bench/gpu.ts
       interleave their measurements with PyTorch's.
 """
 import argparse
@@ -188,41 +188,49 @@ class Runner:
             self.time_once(fn)
         return [self.time_once(fn) for _ in range(iters)]
 
-    def model(self, preset):
-        # One model per preset, kept between requests (as its parameters would be in training).
-        if preset not in self.models:
+    def model(self, preset, channels_last=False):
+        # One model per preset (and memory format), kept between requests (as its parameters would be in training).
+        key = (preset, channels_last)
+        if key not in self.models:
             torch.manual_seed(1)
             model, shape, classes = build(preset)
-            self.models[preset] = (model.to(self.device), shape, classes)
-        return self.models[preset]
+            model = model.to(self.device)
+            if channels_last:
+                model = model.to(memory_format=torch.channels_last)
+            self.models[key] = (model, shape, classes)
+        return self.models[key]
 
-    def batch(self, shape, classes, n):
+    def batch(self, shape, classes, n, channels_last=False):
         gen = torch.Generator(device="cpu").manual_seed(2)
         images = (torch.rand((n, *shape), generator=gen) * 2 - 1).to(self.device)
+        if channels_last:
+            images = images.contiguous(memory_format=torch.channels_last)
         labels = torch.tensor([(i * 7919) % classes for i in range(n)], dtype=torch.long, device=self.device)
         return images, labels
 
-    def train(self, preset, n, warmup, iters):
-        model, shape, classes = self.model(preset)
-        images, labels = self.batch(shape, classes, n)
+    def train(self, preset, n, warmup, iters, bf16=False):
+        # bf16: the configuration people use for speed, autocast with channels_last (fp32 master weights).
+        model, shape, classes = self.model(preset, channels_last=bf16)
+        images, labels = self.batch(shape, classes, n, channels_last=bf16)
         model.train()
         opt = torch.optim.SGD(model.parameters(), **SGD_OPTIONS)
 
         def step():
             opt.zero_grad(set_to_none=True)
-            loss = F.cross_entropy(model(images), labels)
+            with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=bf16):
+                loss = F.cross_entropy(model(images), labels)
             loss.backward()
             opt.step()
 
         return {"samples_ms": self.samples(step, warmup, iters)}
 
-    def inference(self, preset, n, warmup, iters):
-        model, shape, classes = self.model(preset)
-        images, _ = self.batch(shape, classes, n)
+    def inference(self, preset, n, warmup, iters, bf16=False):
+        model, shape, classes = self.model(preset, channels_last=bf16)
+        images, _ = self.batch(shape, classes, n, channels_last=bf16)
         model.eval()
 
         def step():
-            with torch.inference_mode():
+            with torch.inference_mode(), torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=bf16):
                 model(images)
 
         return {"samples_ms": self.samples(step, warmup, iters)}
@@ -303,10 +311,11 @@ class Runner:
             raise ValueError(f"preset must be one of {', '.join(PRESETS)}, got {preset!r}")
         self.set_tf32(request.get("tf32", False))
         args = (preset, int(request["batch"]), int(request.get("warmup", 2)), int(request.get("iters", 5)))
+        bf16 = bool(request.get("bf16", False))
         if task == "train":
-            return self.train(*args)
+            return self.train(*args, bf16=bf16)
         if task == "inference":
-            return self.inference(*args)
+            return self.inference(*args, bf16=bf16)
         if task == "layers":
             return self.layers(*args)
         raise ValueError(f"task must be info, train, inference or layers, got {task!r}")

@@ -21,7 +21,7 @@
  * wall time, it shows how much the host adds.
  * @module
  */
-import { getBackend, type Backend, type BackendChoice, type BackendKind, type MathMode } from './backend/backend';
+import { getBackend, MATH_MODES, type Backend, type BackendChoice, type BackendKind, type MathMode } from './backend/backend';
 import { callNative } from './errors';
 import { AlexNet, createAlexNet, PRESETS, type PresetName } from './models/alexnet';
 import { ReLU } from './nn/activation';
@@ -153,7 +153,7 @@ function resolve(options: BenchmarkOptions): Resolved {
   }
   checkOptions(options, ['preset', 'batchSize', 'backend', 'mathMode', 'warmup', 'iterations', 'width', 'graphs'], 'benchmark options');
   const preset = oneOf(options.preset ?? 'torchvision', PRESETS, 'preset');
-  const mathMode = options.mathMode === undefined ? undefined : oneOf(options.mathMode, ['fp32', 'tf32'] as const, 'mathMode');
+  const mathMode = options.mathMode === undefined ? undefined : oneOf(options.mathMode, MATH_MODES, 'mathMode');
   const width = options.width ?? 1;
   if (typeof width !== 'number' || !(width > 0) || width > 16) {
     throw new RangeError(`width must be a number in (0, 16], got ${describe(width)}`);

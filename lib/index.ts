@@ -7,6 +7,7 @@ export {
   backendAvailability,
   defaultBackendChoice,
   getBackend,
+  MATH_MODES,
   setDefaultBackend,
   type BackendChoice,
   type BackendInfo,

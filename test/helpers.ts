@@ -83,6 +83,15 @@ export const FP32_RTOL = 1e-4;
  */
 export const TF32_RTOL = 1e-2;
 
+/**
+ * The tolerance of one op in the bf16 math mode against PyTorch's fp32 op on the same
+ * bfloat16-rounded inputs: the op's output is rounded to bfloat16 once (half a bfloat16 ulp, at most
+ * 2^-8 = 3.9e-3 relative), and an op that reads an activation rounded by the op before it (LRN's
+ * backward reads its rounded output) may add about as much again. Weight and bias gradients, the
+ * loss and softmax stay fp32 in that mode and are held to FP32_RTOL.
+ */
+export const BF16_RTOL = 1e-2;
+
 /** Where test/reference/make_fixtures.py writes its fixtures. */
 export const FIXTURES_DIR = join(__dirname, 'reference', 'fixtures');
 

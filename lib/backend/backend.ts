@@ -15,8 +15,19 @@ import type { NativeAddon, NativeAllocatorStats } from './native';
 export type BackendKind = 'cpu' | 'cuda';
 /** What a user may ask for. */
 export type BackendChoice = BackendKind | 'auto';
-/** Arithmetic for convolutions and GEMMs on the GPU: strict fp32 (the default) or TF32 tensor cores. */
-export type MathMode = 'fp32' | 'tf32';
+/**
+ * The precision a backend computes in (`--precision` on the CLI):
+ * - `fp32` (the default): strict fp32 everywhere;
+ * - `tf32`: convolutions and GEMMs on the GPU in TF32 tensor-core arithmetic (the CPU stays fp32);
+ * - `bf16`: mixed precision. Activations, their gradients and the operands of convolutions and
+ *   GEMMs are rounded to bfloat16 (round to nearest even); sums accumulate in fp32; parameters,
+ *   weight and bias gradients, optimizer state, the loss and softmax stay fp32. Both backends
+ *   round at the same points (see the README's precision section for what is emulated).
+ */
+export type MathMode = 'fp32' | 'tf32' | 'bf16';
+
+/** The precisions {@link Backend.setMathMode} accepts, in the order the CLI lists them. */
+export const MATH_MODES: readonly MathMode[] = Object.freeze(['fp32', 'tf32', 'bf16'] as const);
 
 /**
  * Memory held by a backend's caching allocator, in bytes and call counts (see {@link Backend.memoryStats}).
@@ -73,13 +84,16 @@ export class Backend {
   }
 
   /**
-   * Chooses strict fp32 (the default: results match PyTorch's fp32 within 1e-4) or TF32 tensor-core
-   * math (about 1e-3 relative, much faster on Ampere and newer) for convolutions and GEMMs. The CPU
-   * backend always computes in fp32.
+   * Chooses strict fp32 (the default: results match PyTorch's fp32 within 1e-4), TF32 tensor-core
+   * math for convolutions and GEMMs (about 1e-3 relative, much faster on Ampere and newer; the CPU
+   * backend computes those in fp32), or bf16 mixed precision (activations and the operands of
+   * convolutions and GEMMs rounded to bfloat16, fp32 sums, fp32 parameters and optimizer state;
+   * about 1e-2 relative per op, on both backends). Ops already queued keep the mode they were
+   * queued in.
    */
   setMathMode(mode: MathMode): void {
-    if (mode !== 'fp32' && mode !== 'tf32') {
-      throw new TypeError(`setMathMode: mode must be 'fp32' or 'tf32', got ${JSON.stringify(mode)}`);
+    if (!MATH_MODES.includes(mode)) {
+      throw new TypeError(`setMathMode: mode must be 'fp32', 'tf32' or 'bf16', got ${JSON.stringify(mode)}`);
     }
     callNative(() => this.native.setMathMode(mode));
     this.#mathMode = mode;

@@ -118,7 +118,8 @@ export interface NativeAddon {
   Graph: new () => NativeGraph;
   probe(): { available: boolean; reason?: string };
   info(): Record<string, string | number | boolean>;
-  setMathMode(mode: 'fp32' | 'tf32'): void;
+  /** 'bf16' runs convolutions and GEMMs as 'tf32' does (exact on bf16-rounded operands); the rounding is lib/ops/bfloat16.ts's. */
+  setMathMode(mode: 'fp32' | 'tf32' | 'bf16'): void;
   setDeterministic(on: boolean): void;
   allocatorStats(): NativeAllocatorStats;
   emptyCache(): void;
@@ -168,6 +169,8 @@ export interface NativeAddon {
   softmaxCrossEntropy(logits: T, labels: T, withGrad: boolean): [T, T | null];
   countTopkCorrect(logits: T, labels: T, k: number, counter: T): void;
   copy(dst: T, src: T): void;
+  /** dst = src rounded to bfloat16 (nearest, ties to even), stored as float32; dst may be src. */
+  roundToBfloat16(dst: T, src: T): void;
   addScaled(dst: T, src: T, alpha: number): void;
   /** The uint64 at int32 words [word, word + 1] of t += increment. */
   advanceCounter(t: T, word: number, increment: number | bigint): void;

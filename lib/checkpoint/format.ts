@@ -25,7 +25,7 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 
 import { packageRoot } from '../backend/packageRoot';
-import type { Backend, BackendChoice } from '../backend/backend';
+import { MATH_MODES, type Backend, type BackendChoice, type MathMode } from '../backend/backend';
 import { Pipeline } from '../data/transforms/pipeline';
 import type { TransformSpec } from '../data/transforms/transform';
 import { FileError } from '../io/fileError';
@@ -56,6 +56,7 @@ export const METADATA_KEYS = Object.freeze({
   preprocessing: 'alexnet-cuda.preprocessing',
   optimizer: 'alexnet-cuda.optimizer',
   training: 'alexnet-cuda.training',
+  precision: 'alexnet-cuda.precision',
 });
 
 /** The prefix of SGD's momentum buffers. */
@@ -113,6 +114,12 @@ export interface Checkpoint {
   } | null;
   /** The Trainer's position, when saved. */
   training: unknown;
+  /**
+   * The math mode (precision) of the backend the model was on when saved ('fp32', 'tf32' or
+   * 'bf16'), or null for files that do not say (older ones, PyTorch's). The parameters are fp32
+   * in every mode; a resumed `alexnet train` run keeps this precision unless told otherwise.
+   */
+  precision: MathMode | null;
   /** All metadata entries as stored. */
   metadata: Record<string, string>;
 }
@@ -151,6 +158,7 @@ export async function encodeCheckpoint(model: AlexNet, contents: CheckpointConte
     [METADATA_KEYS.format]: 'pt',
     [METADATA_KEYS.version]: packageVersion(),
     [METADATA_KEYS.config]: JSON.stringify(model.config),
+    [METADATA_KEYS.precision]: model.backend.mathMode,
   };
   const classes = contents.classes === undefined ? model.classes : contents.classes;
   if (classes) {
@@ -291,6 +299,10 @@ export function decodeCheckpoint(bytes: Uint8Array, source = 'checkpoint'): Chec
       (v.type === undefined ? typeof v.momentum === 'number' : OPTIMIZER_TYPES.includes(v.type as OptimizerType) && Array.isArray(v.groups)),
     'an optimizer state {type, lr, steps, groups, ...}',
   );
+  const precisionText = metadata[METADATA_KEYS.precision];
+  if (precisionText !== undefined && !MATH_MODES.includes(precisionText as MathMode)) {
+    throw new CheckpointError(`${source}: metadata ${JSON.stringify(METADATA_KEYS.precision)} must be one of ${MATH_MODES.join(', ')}, got ${JSON.stringify(precisionText)}`);
+  }
   const trainingText = metadata[METADATA_KEYS.training];
   let training: unknown = null;
   if (trainingText !== undefined) training = parseJson(metadata, METADATA_KEYS.training, source, isObject, 'an object');
@@ -329,6 +341,7 @@ export function decodeCheckpoint(bytes: Uint8Array, source = 'checkpoint'): Chec
         }
       : null,
     training,
+    precision: (precisionText as MathMode | undefined) ?? null,
     metadata,
   };
 }

@@ -28,7 +28,7 @@ const spec: CommandSpec = {
     json: { type: 'boolean', description: 'print one JSON object per measurement' },
     ...BACKEND_OPTIONS,
   },
-  notes: ['examples:', '  alexnet bench --backend cuda --math tf32 --batch-size 128,256', '  alexnet bench --preset paper --task layers --batch-size 32'],
+  notes: ['examples:', '  alexnet bench --backend cuda --precision tf32 --batch-size 128,256', '  alexnet bench --preset paper --task layers --batch-size 32'],
 };
 
 const ms = (t: Timing) => `${t.medianMs.toFixed(2)} ms (min ${t.minMs.toFixed(2)}, max ${t.maxMs.toFixed(2)})`;
@@ -43,7 +43,7 @@ async function run(args: ParsedArgs, io: CliIo): Promise<number> {
   const out = (line: string) => io.stdout.write(`${line}\n`);
   const info = backend.info();
   if (values.json !== true) {
-    out(`${preset} AlexNet on ${backend.kind}${info.device ? ` (${String(info.device)})` : ''}, math ${backend.mathMode}`);
+    out(`${preset} AlexNet on ${backend.kind}${info.device ? ` (${String(info.device)})` : ''}, precision ${backend.mathMode}`);
   }
   for (const batchSize of batches) {
     const options: BenchmarkOptions = {

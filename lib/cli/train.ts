@@ -396,9 +396,10 @@ async function run(args: ParsedArgs, io: CliIo): Promise<number> {
   }
 
   // Which backend, first: on a CPU the full recipe takes hours, and the user should know at once.
-  const backend = backendFromFlags(values);
+  // A resumed run keeps the precision its checkpoint was trained in unless --precision says otherwise.
+  const backend = backendFromFlags(values, checkpoint?.precision ?? 'fp32');
   const info = backend.info();
-  out(`backend ${backend.kind}${info.device ? ` (${String(info.device)})` : ''}, math ${backend.mathMode}`);
+  out(`backend ${backend.kind}${info.device ? ` (${String(info.device)})` : ''}, precision ${backend.mathMode}`);
   if (backend.kind === 'cpu' && checkpoint === null && settings.from === null && settings.width >= 0.5 && settings.trainSubset === null) {
     out(
       `on a CPU a full-size run takes hours (the estimate follows after the first steps); for a useful model in minutes try: ` +

@@ -159,7 +159,7 @@ export async function importTorchCheckpoint(file: string, options: TorchImportOp
         parameters.set(name, { shape: [...t.shape], data: await torch.readFloat32(t) });
       }
       for (const [dtype, count] of converted) note(`converted ${count} ${dtype} tensor${count === 1 ? '' : 's'} to float32`);
-      loadParameters(model, { source: file, config: null, classes: null, preprocessing: null, parameters, optimizer: null, training: null, metadata: {} });
+      loadParameters(model, { source: file, config: null, classes: null, preprocessing: null, parameters, optimizer: null, training: null, precision: null, metadata: {} });
       return model;
     } catch (error) {
       model.dispose();

@@ -6,6 +6,7 @@
 import type { NativeConvGeometry } from '../backend/native';
 import { Tensor } from '../tensor';
 import { describe, options as checkOptions } from '../validate';
+import { bfloat16Output, withBfloat16Operands } from './bfloat16';
 import { native, nativeShape, sameBackend, wrap } from './common';
 import { nonNegativeInt, pairOf, positiveInt } from '../validate';
 
@@ -93,10 +94,10 @@ export function conv2d(
   checkOptions(options, ['stride', 'padding', 'groups', 'relu'], 'conv2d options');
   const g = convGeometry(options);
   checkPaddingFits(g, weight.shape.slice(2), 'conv2d');
-  return wrap(
-    backend,
-    native(() => backend.native.conv2dForward(input.handle, weight.handle, bias?.handle ?? null, g, options.relu === true)),
+  const y = withBfloat16Operands(backend, [input, weight, bias] as const, (x, w, b) =>
+    wrap(backend, native(() => backend.native.conv2dForward(x.handle, w.handle, b?.handle ?? null, g, options.relu === true))),
   );
+  return bfloat16Output(backend, y);
 }
 
 /** Gradient of conv2d with respect to its input, of shape `inputShape`. */
@@ -110,7 +111,10 @@ export function conv2dBackwardData(
   checkOptions(options, ['stride', 'padding', 'groups'], 'conv2dBackwardData options');
   const g = convGeometry(options);
   checkPaddingFits(g, weight.shape.slice(2), 'conv2dBackwardData');
-  return wrap(backend, native(() => backend.native.conv2dBackwardData(gradOutput.handle, weight.handle, g, inputShape)));
+  const dx = withBfloat16Operands(backend, [gradOutput, weight] as const, (dy, w) =>
+    wrap(backend, native(() => backend.native.conv2dBackwardData(dy.handle, w.handle, g, inputShape))),
+  );
+  return bfloat16Output(backend, dx);
 }
 
 /**
@@ -144,15 +148,18 @@ export function conv2dBackwardFilter(
   checkOptions(options, ['stride', 'padding', 'groups', 'bias', 'into'], 'conv2dBackwardFilter options');
   const g = convGeometry(options);
   if (Array.isArray(weightShape)) checkPaddingFits(g, weightShape.slice(2), 'conv2dBackwardFilter');
-  const [dw, db] = native(() =>
-    backend.native.conv2dBackwardFilter(
-      input.handle,
-      gradOutput.handle,
-      g,
-      weightShape,
-      options.bias === true,
-      into.gradWeight?.handle ?? null,
-      into.gradBias?.handle ?? null,
+  // The gradients are sums over the batch: fp32 (the master gradients) in every math mode.
+  const [dw, db] = withBfloat16Operands(backend, [input, gradOutput] as const, (x, dy) =>
+    native(() =>
+      backend.native.conv2dBackwardFilter(
+        x.handle,
+        dy.handle,
+        g,
+        weightShape,
+        options.bias === true,
+        into.gradWeight?.handle ?? null,
+        into.gradBias?.handle ?? null,
+      ),
     ),
   );
   return { gradWeight: wrap(backend, dw), gradBias: wrap(backend, db) };

@@ -5,6 +5,7 @@
  * @module
  */
 import { Tensor, type Seed } from '../tensor';
+import { bfloat16Output } from './bfloat16';
 import { native, sameBackend, wrap } from './common';
 import { dropoutScalarWords } from './stepScalars';
 import { describe, numberIn } from '../validate';
@@ -44,7 +45,7 @@ export function dropout(
   });
   try {
     const [y, mask] = native(() => backend.native.dropoutForward(input.handle, p, scalars.handle));
-    return { output: wrap(backend, y), mask: wrap(backend, mask) };
+    return { output: bfloat16Output(backend, wrap(backend, y)), mask: wrap(backend, mask) };
   } finally {
     scalars.dispose();
   }
@@ -54,11 +55,11 @@ export function dropout(
 export function dropoutWithScalars(input: Tensor, p: number, scalars: Tensor): { output: Tensor; mask: Tensor } {
   const backend = sameBackend('dropout', { input, scalars });
   const [y, mask] = native(() => backend.native.dropoutForward(input.handle, p, scalars.handle));
-  return { output: wrap(backend, y), mask: wrap(backend, mask) };
+  return { output: bfloat16Output(backend, wrap(backend, y)), mask: wrap(backend, mask) };
 }
 
-/** Elementwise product (dropout's backward: gradOutput * mask). */
+/** Elementwise product (dropout's backward: gradOutput * mask); rounded to bfloat16 in the bf16 math mode. */
 export function multiply(a: Tensor, b: Tensor): Tensor {
   const backend = sameBackend('multiply', { a, b });
-  return wrap(backend, native(() => backend.native.multiply(a.handle, b.handle)));
+  return bfloat16Output(backend, wrap(backend, native(() => backend.native.multiply(a.handle, b.handle))));
 }

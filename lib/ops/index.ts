@@ -4,6 +4,7 @@
  * @module
  */
 export * from './activation';
+export { roundToBfloat16 } from './bfloat16';
 export * from './conv2d';
 export * from './dropout';
 export * from './elementwise';

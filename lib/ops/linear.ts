@@ -5,22 +5,26 @@
  */
 import { options as checkOptions } from '../validate';
 import { Tensor } from '../tensor';
+import { bfloat16Output, withBfloat16Operands } from './bfloat16';
 import { native, nativeShape, sameBackend, wrap } from './common';
 
 /** y = x · weightᵀ + bias, then ReLU when `relu` (fused where the backend can). */
 export function linear(input: Tensor, weight: Tensor, bias: Tensor | null = null, options: { relu?: boolean } = {}): Tensor {
   const backend = sameBackend('linear', { input, weight }, { bias });
   checkOptions(options, ['relu'], 'linear options');
-  return wrap(
-    backend,
-    native(() => backend.native.linearForward(input.handle, weight.handle, bias?.handle ?? null, options?.relu === true)),
+  const y = withBfloat16Operands(backend, [input, weight, bias] as const, (x, w, b) =>
+    wrap(backend, native(() => backend.native.linearForward(x.handle, w.handle, b?.handle ?? null, options?.relu === true))),
   );
+  return bfloat16Output(backend, y);
 }
 
 /** dx = dy · weight. */
 export function linearBackwardData(gradOutput: Tensor, weight: Tensor): Tensor {
   const backend = sameBackend('linearBackwardData', { gradOutput, weight });
-  return wrap(backend, native(() => backend.native.linearBackwardData(gradOutput.handle, weight.handle)));
+  const dx = withBfloat16Operands(backend, [gradOutput, weight] as const, (dy, w) =>
+    wrap(backend, native(() => backend.native.linearBackwardData(dy.handle, w.handle))),
+  );
+  return bfloat16Output(backend, dx);
 }
 
 /**
@@ -50,13 +54,16 @@ export function linearBackwardWeight(
 } {
   const into = options?.into ?? {};
   const backend = sameBackend('linearBackwardWeight', { input, gradOutput }, { 'into.gradWeight': into.gradWeight, 'into.gradBias': into.gradBias });
-  const [dw, db] = native(() =>
-    backend.native.linearBackwardWeight(
-      input.handle,
-      gradOutput.handle,
-      options?.bias === true,
-      into.gradWeight?.handle ?? null,
-      into.gradBias?.handle ?? null,
+  // The gradients are sums over the batch: fp32 (the master gradients) in every math mode.
+  const [dw, db] = withBfloat16Operands(backend, [input, gradOutput] as const, (x, dy) =>
+    native(() =>
+      backend.native.linearBackwardWeight(
+        x.handle,
+        dy.handle,
+        options?.bias === true,
+        into.gradWeight?.handle ?? null,
+        into.gradBias?.handle ?? null,
+      ),
     ),
   );
   return { gradWeight: wrap(backend, dw), gradBias: wrap(backend, db) };
@@ -73,8 +80,10 @@ export function linearReluWithMask(input: Tensor, weight: Tensor, bias: Tensor):
   mask: Tensor;
 } {
   const backend = sameBackend('linearReluWithMask', { input, weight, bias });
-  const [y, mask] = native(() => backend.native.linearForwardReluMask(input.handle, weight.handle, bias.handle));
-  return { output: wrap(backend, y), mask: wrap(backend, mask) };
+  const [y, mask] = withBfloat16Operands(backend, [input, weight, bias] as const, (x, w, b) =>
+    native(() => backend.native.linearForwardReluMask(x.handle, w.handle, b.handle)),
+  );
+  return { output: bfloat16Output(backend, wrap(backend, y)), mask: wrap(backend, mask) };
 }
 
 /**
@@ -89,8 +98,11 @@ export function linearBackwardDataRelu(gradOutput: Tensor, weight: Tensor, mask:
   gradBias: Tensor;
 } {
   const backend = sameBackend('linearBackwardDataRelu', { gradOutput, weight, mask }, { into });
-  const [dx, db] = native(() => backend.native.linearBackwardDataRelu(gradOutput.handle, weight.handle, mask.handle, into?.handle ?? null));
-  return { gradInput: wrap(backend, dx), gradBias: wrap(backend, db) };
+  const [dx, db] = withBfloat16Operands(backend, [gradOutput, weight] as const, (dy, w) =>
+    native(() => backend.native.linearBackwardDataRelu(dy.handle, w.handle, mask.handle, into?.handle ?? null)),
+  );
+  // The bias gradient, a sum over the batch, stays fp32.
+  return { gradInput: bfloat16Output(backend, wrap(backend, dx)), gradBias: wrap(backend, db) };
 }
 
 /** The output shape of {@link linear} for these shapes (a RangeError when they do not fit, naming `who`). */

@@ -9,6 +9,7 @@
  */
 import type { NativeLrnParams } from '../backend/native';
 import { Tensor } from '../tensor';
+import { bfloat16Output } from './bfloat16';
 import { native, sameBackend, wrap } from './common';
 import { numberIn, positiveInt } from '../validate';
 
@@ -49,12 +50,12 @@ export function checkLrnParams(p: LrnParams): NativeLrnParams {
 export function localResponseNorm(input: Tensor, params: LrnParams): Tensor {
   const backend = sameBackend('localResponseNorm', { input });
   const p = checkLrnParams(params);
-  return wrap(backend, native(() => backend.native.lrnForward(input.handle, p)));
+  return bfloat16Output(backend, wrap(backend, native(() => backend.native.lrnForward(input.handle, p))));
 }
 
 /** Gradient with respect to the input, given the forward's input and output. */
 export function localResponseNormBackward(input: Tensor, output: Tensor, gradOutput: Tensor, params: LrnParams): Tensor {
   const backend = sameBackend('localResponseNormBackward', { input, output, gradOutput });
   const p = checkLrnParams(params);
-  return wrap(backend, native(() => backend.native.lrnBackward(input.handle, output.handle, gradOutput.handle, p)));
+  return bfloat16Output(backend, wrap(backend, native(() => backend.native.lrnBackward(input.handle, output.handle, gradOutput.handle, p))));
 }

@@ -5,6 +5,7 @@
  */
 import type { NativePoolGeometry } from '../backend/native';
 import { Tensor } from '../tensor';
+import { bfloat16Output } from './bfloat16';
 import { native, nativeShape, sameBackend, wrap } from './common';
 import { nonNegativeInt, options as checkOptions, pairOf, positiveInt } from '../validate';
 
@@ -38,14 +39,14 @@ export function poolGeometry(options: MaxPool2dOptions): NativePoolGeometry {
 export function maxPool2d(input: Tensor, options: MaxPool2dOptions): Tensor {
   const backend = sameBackend('maxPool2d', { input });
   const g = poolGeometry(options);
-  return wrap(backend, native(() => backend.native.maxPool2dForward(input.handle, g)));
+  return bfloat16Output(backend, wrap(backend, native(() => backend.native.maxPool2dForward(input.handle, g))));
 }
 
 /** Gradient with respect to the input: each window's gradient goes to its first maximum. */
 export function maxPool2dBackward(input: Tensor, output: Tensor, gradOutput: Tensor, options: MaxPool2dOptions): Tensor {
   const backend = sameBackend('maxPool2dBackward', { input, output, gradOutput });
   const g = poolGeometry(options);
-  return wrap(backend, native(() => backend.native.maxPool2dBackward(input.handle, output.handle, gradOutput.handle, g)));
+  return bfloat16Output(backend, wrap(backend, native(() => backend.native.maxPool2dBackward(input.handle, output.handle, gradOutput.handle, g))));
 }
 
 /**
@@ -56,13 +57,13 @@ export function maxPool2dBackward(input: Tensor, output: Tensor, gradOutput: Ten
 export function adaptiveAvgPool2d(input: Tensor, outputSize: number | [number, number]): Tensor {
   const backend = sameBackend('adaptiveAvgPool2d', { input });
   const [h, w] = pairOf(outputSize, 'outputSize', positiveInt);
-  return wrap(backend, native(() => backend.native.adaptiveAvgPool2dForward(input.handle, h, w)));
+  return bfloat16Output(backend, wrap(backend, native(() => backend.native.adaptiveAvgPool2dForward(input.handle, h, w))));
 }
 
 /** Gradient with respect to the input (of shape `inputShape`): each output's gradient spread evenly over its window. */
 export function adaptiveAvgPool2dBackward(gradOutput: Tensor, inputShape: readonly number[]): Tensor {
   const backend = sameBackend('adaptiveAvgPool2dBackward', { gradOutput });
-  return wrap(backend, native(() => backend.native.adaptiveAvgPool2dBackward(gradOutput.handle, inputShape)));
+  return bfloat16Output(backend, wrap(backend, native(() => backend.native.adaptiveAvgPool2dBackward(gradOutput.handle, inputShape))));
 }
 
 /** The output shape of {@link maxPool2d} for an input shape (a RangeError when the window does not fit, naming `who`). */

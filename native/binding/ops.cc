@@ -143,6 +143,17 @@ Napi::Value copy(OpCall& call) {
   return call.none();
 }
 
+// roundToBfloat16(dst, src): dst = src rounded to bfloat16 (fp32 storage); dst may be src
+Napi::Value round_to_bfloat16(OpCall& call) {
+  Tensor dst = call.destination(0, "destination");
+  Tensor src = call.tensor(1, "source", f32);
+  if (dst.dtype != DType::f32)
+    throw alexnet::TypeError(std::string(call.op()) + ": expected a float32 destination, got " + dtype_name(dst.dtype));
+  shapes::require_same_numel(call.op(), {"source", src.shape}, {"destination", dst.shape});
+  call.backend().round_to_bfloat16(dst, src);
+  return call.none();
+}
+
 // ---- conv2d -----------------------------------------------------------------------------------
 
 // conv2dForward(x, w, b | null, geometry, fuseRelu) -> y

@@ -43,8 +43,14 @@ Napi::Value info(const Napi::CallbackInfo& cb) {
 Napi::Value set_math_mode(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
     std::string mode = info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "";
-    if (mode != "fp32" && mode != "tf32") throw alexnet::TypeError("setMathMode: mode must be 'fp32' or 'tf32'");
-    backend(info.Env()).set_math_mode(mode == "tf32" ? MathMode::tf32 : MathMode::fp32);
+    if (mode != "fp32" && mode != "tf32" && mode != "bf16")
+      throw alexnet::TypeError("setMathMode: mode must be 'fp32', 'tf32' or 'bf16'");
+    // bf16 is emulated (lib/backend/precision.ts rounds the operands of convolutions and GEMMs to
+    // bfloat16 with roundToBfloat16): TF32 arithmetic on bf16-valued operands is exact in every
+    // product (bfloat16's 8-bit significand fits TF32's 11) and sums in fp32, as bf16 tensor cores
+    // do. The CPU build ignores the mode (always fp32, which is exact on those operands too).
+    // TODO(bf16 device session): a MathMode::bf16 with bf16 NHWC tensors and tensor-core engines.
+    backend(info.Env()).set_math_mode(mode == "fp32" ? MathMode::fp32 : MathMode::tf32);
     return info.Env().Undefined();
   });
 }

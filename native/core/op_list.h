@@ -33,6 +33,9 @@ ALEXNET_OP(add_scaled, addScaled, (const Tensor& dst, const Tensor& src, float a
 ALEXNET_OP(multiply, multiply, (const Tensor& a, const Tensor& b, const Tensor& out), (a, b, out), (overwrite(out)))
 // dst = src, element for element (the shapes may differ; the element counts do not)
 ALEXNET_OP(copy, copy, (const Tensor& dst, const Tensor& src), (dst, src), (overwrite(dst)))
+// dst = src rounded to the nearest bfloat16 (ties to even), stored as fp32 (core/bfloat16.h); dst may
+// be src. The bf16 precision mode's rounding points (lib/backend/precision.ts) call it.
+ALEXNET_OP(round_to_bfloat16, roundToBfloat16, (const Tensor& dst, const Tensor& src), (dst, src), (overwrite(dst)))
 // The unsigned 64-bit counter at int32 words [word, word + 1] of t += increment (a step scalar, see op_params.h)
 ALEXNET_OP(advance_counter, advanceCounter, (const Tensor& t, int word, uint64_t increment), (t, word, increment),
            (update(t)))

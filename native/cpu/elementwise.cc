@@ -2,6 +2,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "core/bfloat16.h"
 #include "core/philox.h"
 #include "kernels.h"
 
@@ -77,6 +78,17 @@ void multiply(const Tensor& a, const Tensor& b, const Tensor& out) {
 }
 
 void copy(const Tensor& dst, const Tensor& src) { std::memmove(dst.data(), src.data(), src.bytes()); }
+
+// Emulation of bfloat16 storage: the values are rounded, the storage stays fp32, so that every op
+// downstream runs unchanged (oneDNN's bf16 primitives would give the same sums up to their order,
+// since products of two bfloat16 values are exact in fp32).
+void round_to_bfloat16(const Tensor& dst, const Tensor& src) {
+  const int64_t n = src.numel();
+  const float* s = src.f32();
+  float* d = dst.f32();
+#pragma omp parallel for simd schedule(static) if (n > kParallelGrain)
+  for (int64_t i = 0; i < n; ++i) d[i] = alexnet::round_to_bfloat16(s[i]);
+}
 
 }  // namespace alexnet::cpu
 

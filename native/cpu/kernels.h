@@ -73,6 +73,7 @@ void fill_normal(const Tensor& t, float mean, float stddev, float truncation, ui
 void add_scaled(const Tensor& dst, const Tensor& src, float alpha);
 void multiply(const Tensor& a, const Tensor& b, const Tensor& out);
 void copy(const Tensor& dst, const Tensor& src);
+void round_to_bfloat16(const Tensor& dst, const Tensor& src);
 void advance_counter(const Tensor& t, int word, uint64_t increment);
 
 }  // namespace alexnet::cpu

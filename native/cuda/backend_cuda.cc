@@ -378,6 +378,9 @@ class CudaBackend : public Backend {
   void multiply(const Tensor& a, const Tensor& b, const Tensor& out) override {
     launch_multiply(ctx_.stream(), a.f32(), b.f32(), out.f32(), a.numel());
   }
+  void round_to_bfloat16(const Tensor& dst, const Tensor& src) override {
+    launch_round_to_bfloat16(ctx_.stream(), dst.f32(), src.f32(), src.numel());
+  }
   void advance_counter(const Tensor& t, int word, uint64_t increment) override {
     launch_advance_counter(ctx_.stream(), reinterpret_cast<uint64_t*>(t.i32() + word), increment);
   }

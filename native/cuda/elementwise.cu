@@ -3,6 +3,7 @@
 // build's plain C++ does, and a seeded initialisation gives the same weights on both builds (up to
 // the last bit of logf/cosf in fill_normal, whose CUDA and glibc versions may differ by an ulp).
 #include "check.h"
+#include "core/bfloat16.h"
 #include "core/philox.h"
 #include "device_utils.cuh"
 #include "kernels.h"
@@ -52,6 +53,12 @@ __global__ void multiply_kernel(const float* a, const float* b, float* out, int6
   for (int64_t i = global_thread(); i < n; i += grid_stride()) out[i] = __fmul_rn(a[i], b[i]);
 }
 
+// TODO(bf16 device session): the bf16 mode's rounding points run this kernel on fp32 storage
+// (an emulation, as on the CPU); real bf16 storage in NHWC with tensor-core engines replaces it.
+__global__ void round_to_bfloat16_kernel(float* dst, const float* src, int64_t n) {
+  for (int64_t i = global_thread(); i < n; i += grid_stride()) dst[i] = alexnet::round_to_bfloat16(src[i]);
+}
+
 }  // namespace
 
 void launch_fill_f32(cudaStream_t stream, float* data, int64_t n, float value) {
@@ -90,6 +97,12 @@ void launch_multiply(cudaStream_t stream, const float* a, const float* b, float*
   if (n <= 0) return;
   multiply_kernel<<<grid_for(n), kThreads, 0, stream>>>(a, b, out, n);
   check_launch("multiply_kernel");
+}
+
+void launch_round_to_bfloat16(cudaStream_t stream, float* dst, const float* src, int64_t n) {
+  if (n <= 0) return;
+  round_to_bfloat16_kernel<<<grid_for(n), kThreads, 0, stream>>>(dst, src, n);
+  check_launch("round_to_bfloat16_kernel");
 }
 
 }  // namespace alexnet::cuda

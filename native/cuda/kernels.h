@@ -28,6 +28,8 @@ void launch_fill_normal(cudaStream_t stream, float* data, int64_t n, float mean,
                         uint64_t seed);
 void launch_add_scaled(cudaStream_t stream, float* dst, const float* src, int64_t n, float alpha);  // dst += alpha*src
 void launch_multiply(cudaStream_t stream, const float* a, const float* b, float* out, int64_t n);
+// dst = src rounded to bfloat16 in fp32 storage (core/bfloat16.h); dst may be src
+void launch_round_to_bfloat16(cudaStream_t stream, float* dst, const float* src, int64_t n);
 // *counter += increment (a step scalar's counter: one thread)
 void launch_advance_counter(cudaStream_t stream, uint64_t* counter, uint64_t increment);
 

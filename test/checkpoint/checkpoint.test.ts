@@ -70,6 +70,38 @@ describe('checkpoints', () => {
     expect([...checkpoint.parameters.keys()]).toContain('features.0.weight');
   });
 
+  it("record the backend's precision (fp32 parameters in every mode); an unknown one is a CheckpointError naming the file", async () => {
+    const model = small(4);
+    const cpu = model.backend;
+    expect(decodeCheckpoint(await encodeCheckpoint(model)).precision).toBe('fp32');
+    cpu.setMathMode('bf16');
+    let bytes: Buffer;
+    try {
+      bytes = await encodeCheckpoint(model);
+    } finally {
+      cpu.setMathMode('fp32');
+    }
+    const decoded = decodeCheckpoint(bytes, 'bf16.safetensors');
+    expect(decoded.precision).toBe('bf16');
+    expect(decoded.metadata['alexnet-cuda.precision']).toBe('bf16');
+    const sorted = (m: Map<string, Float32Array>) => new Map([...m].sort(([a], [b]) => a.localeCompare(b)));
+    expectSameBits(sorted(new Map([...decoded.parameters].map(([k, v]) => [k, v.data]))), sorted(await params(model)));
+    // Files written before the precision was recorded say nothing: null.
+    const header = bytes.readUInt32LE(0);
+    const json = bytes.subarray(8, 8 + header).toString('utf8');
+    expect(json).toContain('"alexnet-cuda.precision":"bf16"');
+    const replaced = (text: string) => {
+      const head = Buffer.from(json.replace('"alexnet-cuda.precision":"bf16"', text).padEnd(header, ' '));
+      expect(head.length).toBe(header);
+      return Buffer.concat([bytes.subarray(0, 8), head, bytes.subarray(8 + header)]);
+    };
+    expect(decodeCheckpoint(replaced('"alexnet-cuda.no-precision":"x"'), 'old.safetensors').precision).toBeNull();
+    expect(() => decodeCheckpoint(replaced('"alexnet-cuda.precision":"fp16"'), 'odd.safetensors')).toThrow(
+      /odd\.safetensors: metadata "alexnet-cuda\.precision" must be one of fp32, tf32, bf16, got "fp16"/,
+    );
+    model.dispose();
+  });
+
   it('round-trip the optimizer: momentum buffers, step count and learning rate', async () => {
     const model = small(4);
     const optimizer = new SGD(model.namedParameters().map(([, p]) => p), { lr: 0.05, momentum: 0.9, weightDecay: 1e-4 });

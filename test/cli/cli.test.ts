@@ -102,6 +102,23 @@ describe('alexnet CLI', () => {
     for (const r of rows) expect(r.imagesPerSecond).toBeGreaterThan(0);
   });
 
+  it('--precision bf16 trains, is recorded in the checkpoints and kept on resume; a bad or conflicting value exits 2', () => {
+    const dir = path.join(tmp, 'bf16');
+    const first = cli(['train', ...small, '--epochs', '1', '--checkpoint-dir', dir, '--precision', 'bf16']);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout).toMatch(/^backend cpu( \(.*\))?, precision bf16$/m);
+    const stored = (file: string) => decodeSafetensors(readFileSync(file), file).metadata['alexnet-cuda.precision'];
+    expect(stored(path.join(dir, 'model.safetensors'))).toBe('bf16');
+    const resumed = cli(['train', '--resume', dir, '--epochs', '2', '--backend', 'cpu', '--progress', 'epochs']);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stdout).toMatch(/^backend cpu( \(.*\))?, precision bf16$/m);
+    const bad = cli(['train', ...small, '--precision', 'fp16', '--checkpoint-dir', path.join(tmp, 'fp16')]);
+    expect([bad.code, bad.stderr]).toEqual([2, 'alexnet train: --precision must be one of fp32, tf32, bf16, got "fp16"\n']);
+    const both = cli(['bench', '--backend', 'cpu', '--precision', 'bf16', '--math', 'tf32']);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toMatch(/--precision bf16 conflicts with --math tf32/);
+  });
+
   it('resumes in a new process bit for bit: k steps, save, load, n - k steps equals n steps', () => {
     const straight = path.join(tmp, 'straight');
     const split = path.join(tmp, 'split');

@@ -43,13 +43,15 @@ describeOnDevice('backend selection and info on a machine with a CUDA device', (
     }
   });
 
-  it.skipIf(rehearsal)(`the math mode switches between strict fp32 (the default) and TF32${onlyOnCuda}`, () => {
+  it.skipIf(rehearsal)(`the math mode switches between strict fp32 (the default), TF32 and bf16${onlyOnCuda}`, () => {
     const cuda = getBackend('cuda');
     expect(cuda.mathMode).toBe('fp32');
     cuda.setMathMode('tf32');
     expect(cuda.mathMode).toBe('tf32');
+    cuda.setMathMode('bf16');
+    expect(cuda.mathMode).toBe('bf16');
     cuda.setMathMode('fp32');
     expect(cuda.mathMode).toBe('fp32');
-    expect(() => cuda.setMathMode('bf16' as never)).toThrow(TypeError);
+    expect(() => cuda.setMathMode('fp16' as never)).toThrow(TypeError);
   });
 });
