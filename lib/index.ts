@@ -41,7 +41,17 @@ export { DEFAULT_LIMITS, getLimits, setLimits, type Limits } from './limits';
 export { ModelBusyError, type ModelJob } from './models/modelUse';
 export { encodeOnnx, exportOnnx, ONNX_OPSET, type OnnxExportOptions } from './interop/onnxExport';
 export { importTorchCheckpoint, type TorchImportOptions } from './interop/torchImport';
-export { AlexNet, createAlexNet, PRESETS, resolveConfig, type AlexNetConfig, type AlexNetOptions, type PresetName } from './models/alexnet';
+export {
+  AlexNet,
+  createAlexNet,
+  PRESETS,
+  resolveConfig,
+  type AlexNetConfig,
+  type AlexNetOptions,
+  type PresetName,
+  type ReplaceHeadOptions,
+} from './models/alexnet';
+export { formatSummary, summarize, type LayerSummary, type ModelSummary } from './models/summary';
 export { initialize, INIT_SCHEMES, type InitScheme } from './models/init';
 export * as nn from './nn/index';
 export * as ops from './ops/index';
@@ -88,5 +98,13 @@ export {
   type TrainerCallbacks,
 } from './training/trainer';
 export { TrainingDivergedError } from './training/divergence';
+export {
+  EARLY_STOPPING_METRICS,
+  EarlyStopping,
+  type EarlyStop,
+  type EarlyStoppingMetric,
+  type EarlyStoppingOptions,
+  type EarlyStoppingVerdict,
+} from './training/earlyStopping';
 export type { EpochRecord } from './training/epochRecord';
 export type { ProgressMode } from './training/progress';

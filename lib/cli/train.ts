@@ -33,6 +33,8 @@ import { autoOrIntArg, choiceArg, intArg, numberArg, stringArg, UsageError, type
 import { BACKEND_OPTIONS, backendFromFlags } from './backendFlags';
 import { EXIT, type CliIo, type Command } from './command';
 import { AUGMENTS, DATASETS, datasetTransforms, defaultAugment, loadSplit, type Augment, type DatasetName } from './datasets';
+import { fitHeadToClasses, freezeByFlag, modelFromWeights, parseEarlyStopping, parseFreeze, weightsConfig } from './fineTune';
+import { EARLY_STOPPING_METRICS } from '../training/earlyStopping';
 
 /** Metadata key holding the settings a run was started with (so --resume can reuse them). */
 export const CLI_SETTINGS_KEY = 'alexnet-cuda.cli';
@@ -71,6 +73,14 @@ export interface TrainSettings {
   keep: number;
   evalBatchSize: number | null;
   checkpointEvery: number;
+  /** Weights to start from (--from), resolved, or null. */
+  from: string | null;
+  /** Block or parameter names frozen (--freeze). */
+  freeze: string[];
+  /** Early stopping as --early-stopping gives it (METRIC[:PATIENCE[:MIN_DELTA]]), or null. */
+  earlyStopping: string | null;
+  /** Whether early stopping puts the best epoch's weights back (--restore-best). */
+  restoreBest: boolean;
 }
 
 /** The d2l recipe. */
@@ -101,6 +111,10 @@ export const DEFAULT_SETTINGS: TrainSettings = Object.freeze({
   keep: 3,
   evalBatchSize: null,
   checkpointEvery: 0,
+  from: null,
+  freeze: [],
+  earlyStopping: null,
+  restoreBest: false,
 });
 
 /**
@@ -159,6 +173,18 @@ const spec: CommandSpec = {
     'stop-after-steps': { type: 'string', value: 'N', description: 'save a checkpoint and stop after N optimizer steps in all' },
     'checkpoint-every': { type: 'string', value: 'N', description: 'also save every N steps', default: 'each epoch only' },
     'eval-batch-size': { type: 'string', value: 'N', description: 'validation batch size', default: 'the batch size' },
+    from: {
+      type: 'string',
+      value: 'FILE',
+      description: "fine-tune from these weights (a .safetensors model file, e.g. from alexnet import); the output layer is replaced when the dataset's class count differs",
+    },
+    freeze: { type: 'string', value: 'NAMES', description: 'train without these blocks or parameters, comma-separated (e.g. features)' },
+    'early-stopping': {
+      type: 'string',
+      value: 'SPEC',
+      description: `stop when METRIC[:PATIENCE[:MIN_DELTA]] stops improving; METRIC: ${EARLY_STOPPING_METRICS.join(', ')} (e.g. valLoss:3)`,
+    },
+    'restore-best': { type: 'boolean', description: "with --early-stopping: end with the best epoch's weights" },
     workers: { type: 'string', value: 'N', description: 'data-loading threads, or auto', default: 'auto' },
     prefetch: { type: 'string', value: 'N', description: 'batches prepared ahead', default: '2' },
     progress: { type: 'string', value: 'MODE', description: PROGRESS_MODES.join(', '), default: 'auto' },
@@ -175,6 +201,8 @@ const spec: CommandSpec = {
     '  alexnet train --overwrite                      (start over in a folder holding another run)',
     '  alexnet train --preset torchvision --dataset folder --data ~/imagenette --schedule step:30 --momentum 0.9 --weight-decay 5e-4',
     '  alexnet train --optimizer adamw --lr 3e-4 --weight-decay 0.05 --schedule cosine',
+    '  alexnet train --from alexnet-imagenet.safetensors --dataset folder --data flowers --freeze features --epochs 5 --lr 0.001 --momentum 0.9 --early-stopping valLoss:2',
+    '                                                 (fine-tune ImageNet weights on a folder of images; see alexnet import)',
   ],
 };
 
@@ -205,6 +233,10 @@ const FLAG_OF: Record<keyof TrainSettings, string> = {
   keep: 'keep',
   evalBatchSize: 'eval-batch-size',
   checkpointEvery: 'checkpoint-every',
+  from: 'from',
+  freeze: 'freeze',
+  earlyStopping: 'early-stopping',
+  restoreBest: 'restore-best',
 };
 
 /** Settings from the flags given, on top of `base` (the defaults, or a resumed run's settings). */
@@ -240,7 +272,12 @@ export function settingsFromFlags(values: ParsedArgs['values'], base: TrainSetti
     keep: intArg(values, 'keep', base.keep, 1),
     evalBatchSize: optionalInt('eval-batch-size', base.evalBatchSize),
     checkpointEvery: intArg(values, 'checkpoint-every', base.checkpointEvery, 0),
+    from: stringArg(values, 'from') !== undefined ? path.resolve(stringArg(values, 'from')!) : base.from,
+    freeze: values.freeze !== undefined ? parseFreeze(stringArg(values, 'freeze')) : base.freeze,
+    earlyStopping: stringArg(values, 'early-stopping') ?? base.earlyStopping,
+    restoreBest: values['restore-best'] === true ? true : base.restoreBest,
   };
+  parseEarlyStopping(s.earlyStopping, s.restoreBest); // checked now, used by fit
   if (s.inChannels !== null && s.inChannels !== 1 && s.inChannels !== 3) throw new UsageError(`--in-channels must be 1 or 3, got ${s.inChannels}`);
   if (s.optimizer === 'sgd') {
     for (const flag of ['betas', 'eps']) if (values[flag] !== undefined) throw new UsageError(`--${flag} is for adam and adamw, not sgd (give --optimizer adam or adamw)`);
@@ -283,6 +320,14 @@ function modelOptions(s: TrainSettings, numClasses: number): AlexNetOptions {
   };
 }
 
+/** Reads `--from` weights: a safetensors model file (a PyTorch .pth must be converted with alexnet import first). */
+async function readWeights(file: string): Promise<Checkpoint> {
+  if (/\.(pth|pt|bin|ckpt)$/i.test(file)) {
+    throw new UsageError(`--from ${file}: takes a .safetensors model file; convert PyTorch weights first with: alexnet import ${file} -o model.safetensors`);
+  }
+  return readCheckpoint(file);
+}
+
 /** The settings `alexnet train` stored in a checkpoint, or null; a CheckpointError naming the file when they are damaged. */
 export function storedSettings(checkpoint: Checkpoint): TrainSettings | null {
   const text = checkpoint.metadata[CLI_SETTINGS_KEY];
@@ -310,6 +355,9 @@ async function run(args: ParsedArgs, io: CliIo): Promise<number> {
   let settings: TrainSettings;
   const overwrite = values.overwrite === true;
   if (values.resume !== undefined && overwrite) throw new UsageError('--resume continues a run and --overwrite starts a new one: give one of them');
+  if (values.resume !== undefined && values.from !== undefined) {
+    throw new UsageError('--resume continues a run (its model comes from the checkpoint) and --from starts one from given weights: give one of them');
+  }
   if (values.resume !== undefined) {
     const file = await resolveCheckpointFile(String(values.resume), 'latest');
     checkpoint = await readCheckpoint(file);
@@ -352,7 +400,7 @@ async function run(args: ParsedArgs, io: CliIo): Promise<number> {
   const backend = backendFromFlags(values, checkpoint?.precision ?? 'fp32');
   const info = backend.info();
   out(`backend ${backend.kind}${info.device ? ` (${String(info.device)})` : ''}, precision ${backend.mathMode}`);
-  if (backend.kind === 'cpu' && checkpoint === null && settings.width >= 0.5 && settings.trainSubset === null) {
+  if (backend.kind === 'cpu' && checkpoint === null && settings.from === null && settings.width >= 0.5 && settings.trainSubset === null) {
     out(
       `on a CPU a full-size run takes hours (the estimate follows after the first steps); for a useful model in minutes try: ` +
         `alexnet train ${QUICK_RECIPE} --checkpoint-dir checkpoints-quick (${QUICK_RECIPE_MEASURED})`,
@@ -363,8 +411,19 @@ async function run(args: ParsedArgs, io: CliIo): Promise<number> {
   const workers = autoOrIntArg(values, 'workers');
   const prefetch = intArg(values, 'prefetch', 2, 1);
 
+  // Weights to fine-tune (--from) decide the model, as a resumed checkpoint does.
+  const weights = checkpoint === null && settings.from !== null ? await readWeights(settings.from) : null;
+  const weightsModel = weights ? weightsConfig(weights, modelOptions(settings, 1)) : null;
+  if (weights?.config) {
+    for (const key of ['preset', 'width', 'inputSize', 'inChannels', 'init'] as const) {
+      if (values[FLAG_OF[key]] !== undefined && settings[key] !== weights.config[key]) {
+        throw new UsageError(`--${FLAG_OF[key]} ${settings[key]} conflicts with the ${weights.config[key]} of --from ${settings.from}: the model comes from that file`);
+      }
+    }
+  }
+
   // The model's shape decides the transforms; its class count comes from the data.
-  const provisional: AlexNetConfig = checkpoint?.config ?? resolveConfig({ ...modelOptions(settings, 1), seed: settings.seed });
+  const provisional: AlexNetConfig = checkpoint?.config ?? weightsModel ?? resolveConfig({ ...modelOptions(settings, 1), seed: settings.seed });
   const log = (m: string) => out(m);
   let train = await loadSplit(settings.dataset, 'train', { data: settings.data ?? undefined, download: values.download === true, model: provisional, log });
   let val = await loadSplit(settings.dataset, 'test', { data: settings.data ?? undefined, download: false, model: provisional });
@@ -382,14 +441,26 @@ async function run(args: ParsedArgs, io: CliIo): Promise<number> {
 
   const model = checkpoint?.config
     ? createAlexNet({ ...checkpoint.config, seed: BigInt(checkpoint.config.seed), backend })
-    : createAlexNet({ ...modelOptions(settings, train.classes.length), backend });
+    : weights && weightsModel
+      ? modelFromWeights(weights, weightsModel, backend)
+      : createAlexNet({ ...modelOptions(settings, train.classes.length), backend });
+  if (weights) {
+    out(`starting from ${settings.from} (${model.config.preset} AlexNet, ${model.config.numClasses} classes)`);
+    const replaced = fitHeadToClasses(model, train.classes, settings.seed);
+    if (replaced) out(replaced);
+  }
   if (model.config.numClasses !== train.classes.length) {
     throw new UsageError(`the checkpoint's model has ${model.config.numClasses} outputs but the dataset has ${train.classes.length} classes`);
   }
+  freezeByFlag(model, settings.freeze);
+  const frozen = model.parameterCount() - model.trainableParameterCount();
   out(
-    `training ${model.config.preset} AlexNet (${(model.parameterCount() / 1e6).toFixed(2)} M parameters, ${model.config.inChannels}x${model.config.inputSize}x${model.config.inputSize}) ` +
+    `training ${model.config.preset} AlexNet (${(model.parameterCount() / 1e6).toFixed(2)} M parameters` +
+      `${frozen > 0 ? `, ${(model.trainableParameterCount() / 1e6).toFixed(2)} M trainable (frozen: ${settings.freeze.join(', ')})` : ''}, ` +
+      `${model.config.inChannels}x${model.config.inputSize}x${model.config.inputSize}) ` +
       `on ${settings.dataset}: ${train.length} training and ${val.length} test images, ${train.classes.length} classes`,
   );
+  const earlyStopping = parseEarlyStopping(settings.earlyStopping, settings.restoreBest);
   out(
     `${optimizerLine(settings)}, ` +
       `batch ${settings.batchSize}, ${settings.epochs} epochs, schedule ${schedule.name}, augment ${augment}`,
@@ -418,6 +489,7 @@ async function run(args: ParsedArgs, io: CliIo): Promise<number> {
     progress,
     output: io.stdout,
     ...(stopAfter !== undefined ? { stopAfterSteps: stopAfter } : {}),
+    ...(earlyStopping ? { earlyStopping } : {}),
   }).catch((error: unknown) => {
     throw error instanceof RunFolderError ? folderHint(error) : error;
   });
@@ -426,7 +498,16 @@ async function run(args: ParsedArgs, io: CliIo): Promise<number> {
     out(`${result.interrupted === 'stopAfterSteps' ? 'stopped' : 'interrupted'} after ${result.steps} steps; ${resumeHint}`);
     return result.interrupted === 'SIGINT' ? EXIT.interrupted : result.interrupted === 'SIGTERM' ? EXIT.terminated : EXIT.ok;
   }
-  const final = result.history.at(-1);
+  if (result.earlyStop) {
+    const stop = result.earlyStop;
+    out(
+      `stopped early after epoch ${stop.epoch + 1} of ${settings.epochs}: ${stop.reason}` +
+        (stop.restoredBest ? `; the model has the weights of epoch ${stop.bestEpoch + 1}` : ''),
+    );
+  }
+  // With the best epoch's weights restored, its figures describe the saved model.
+  const restored = result.earlyStop?.restoredBest ? result.history.find((r) => r.epoch === result.earlyStop!.bestEpoch) : undefined;
+  const final = restored ?? result.history.at(-1);
   const modelFile = path.join(dir, 'model.safetensors');
   await saveCheckpoint(modelFile, model, { metadata: { [CLI_SETTINGS_KEY]: JSON.stringify(settings), [RUN_KEY]: result.run } });
   const seconds = (performance.now() - began) / 1000;
@@ -434,7 +515,7 @@ async function run(args: ParsedArgs, io: CliIo): Promise<number> {
   out(`model saved to ${modelFile}${existsSync(curves) ? `; curves in ${curves}` : ''}`);
   if (final && final.valTop1 !== null) {
     out(
-      `final test accuracy ${final.valTop1.toFixed(4)} (top-5 ${final.valTop5!.toFixed(4)}, loss ${final.valLoss!.toFixed(4)}) on ${val.length} images; ` +
+      `${restored ? `test accuracy of epoch ${restored.epoch + 1} (the saved weights)` : 'final test accuracy'} ${final.valTop1.toFixed(4)} (top-5 ${final.valTop5!.toFixed(4)}, loss ${final.valLoss!.toFixed(4)}) on ${val.length} images; ` +
         `final train loss ${final.trainLoss.toFixed(4)}`,
     );
   }

@@ -34,7 +34,9 @@ import { seedValue } from '../validate';
 import { checkTensor, Tensor, type Seed } from '../tensor';
 import { describe } from '../validate';
 import type { TransformSpec } from '../data/transforms/transform';
-import { initialize, INIT_SCHEMES, type InitScheme } from './init';
+import { initialize, initializeLayer, INIT_SCHEMES, weightedLayers, type InitScheme } from './init';
+import { assertModelIdle } from './modelUse';
+import { summarize, type ModelSummary } from './summary';
 
 /**
  * The AlexNet variants {@link createAlexNet} builds:
@@ -252,8 +254,7 @@ function featureShape(features: Sequential, preset: PresetName, inChannels: numb
 
 /** An AlexNet: `features` (convolutions), then for torchvision `avgpool`, then `flatten` and `classifier`. */
 export class AlexNet extends Module {
-  /** The resolved options it was built from (stored in checkpoints). */
-  readonly config: AlexNetConfig;
+  #config: AlexNetConfig;
   /** The layers: a Sequential of `features`, (`avgpool`,) `flatten` and `classifier`. */
   readonly network: Sequential;
   /** Class names by output index; checkpoints store them (set by the Trainer and by loadModel). */
@@ -262,15 +263,11 @@ export class AlexNet extends Module {
   preprocessing: readonly TransformSpec[] | null = null;
   /** Whether a training-mode forward still waits for its backward. */
   #awaitingBackward = false;
-  /**
-   * The flat buffers every parameter's value and gradient are views of (lib/nn/flatParameters.ts):
-   * one pass of SGD updates them all, and a captured training step finds them at fixed addresses.
-   */
-  readonly flat: FlatParameters;
+  #flat: FlatParameters;
 
   constructor(options: AlexNetOptions = {}) {
     super();
-    this.config = resolveConfig(options);
+    this.#config = resolveConfig(options);
     const { preset, inChannels, inputSize, numClasses, width } = this.config;
     const backend = getBackend(options.backend);
     const seed = BigInt(this.config.seed);
@@ -296,13 +293,87 @@ export class AlexNet extends Module {
     entries.push(['classifier', buildClassifier(preset, b, flat, numClasses)]);
     this.network = new Sequential(...entries);
     initialize(this.network, this.config.init, seed);
-    this.flat = FlatParameters.adopt(this.network.namedParameters().map(([, p]) => p));
+    this.#flat = FlatParameters.adopt(this.network.namedParameters().map(([, p]) => p));
+  }
+
+  /** The resolved options it was built from (stored in checkpoints); {@link AlexNet.replaceHead} changes numClasses. */
+  get config(): AlexNetConfig {
+    return this.#config;
+  }
+
+  /**
+   * The flat buffers every parameter's value and gradient are views of (lib/nn/flatParameters.ts):
+   * one pass of SGD updates them all, and a captured training step finds them at fixed addresses.
+   * {@link AlexNet.replaceHead} replaces them (with the parameters they hold).
+   */
+  get flat(): FlatParameters {
+    return this.#flat;
+  }
+
+  /**
+   * Replaces the classifier's output layer with a new Linear for `numClasses` classes, drawn with
+   * the model's initialization scheme (`config.init`) exactly as a model built with that class
+   * count and `options.seed` would have drawn its head; for fine-tuning pretrained weights on a
+   * new set of classes. `config.numClasses` becomes `numClasses` and `classes` becomes
+   * `options.classes` (or null). The new layer is trainable, whatever was frozen before; other
+   * parameters keep their values and flags. The flat parameter buffers are rebuilt, so optimizers
+   * built for the old ones must not be used again (Trainer.fit builds its own each call).
+   * Throws a TypeError or RangeError naming a bad argument, and a ModelBusyError while the model
+   * trains, evaluates or predicts. Returns the new layer.
+   */
+  replaceHead(numClasses: number, options: ReplaceHeadOptions = {}): Linear {
+    assertModelIdle(this, 'replaceHead');
+    if (options === null || typeof options !== 'object') throw new TypeError(`replaceHead: options must be an object, got ${describe(options)}`);
+    checkOptions(options, ['seed', 'classes'], 'replaceHead options');
+    positiveInt(numClasses, 'replaceHead: numClasses');
+    const classes = options.classes ?? null;
+    if (classes !== null) {
+      if (!Array.isArray(classes) || !classes.every((c) => typeof c === 'string')) {
+        throw new TypeError(`replaceHead: classes must be an array of class names, got ${describe(classes)}`);
+      }
+      if (classes.length !== numClasses) throw new RangeError(`replaceHead: classes has ${classes.length} names for ${numClasses} classes`);
+    }
+    const seed = seedValue(options.seed ?? nextSeed(), 'replaceHead: seed');
+    const classifier = this.network.get('classifier');
+    const entries = classifier instanceof Sequential ? classifier.children() : [];
+    const [headName, old] = entries[entries.length - 1] ?? [];
+    if (!(classifier instanceof Sequential) || !(old instanceof Linear) || headName === undefined) {
+      throw new TypeError('replaceHead: the model has no classifier ending in a Linear layer');
+    }
+    const index = weightedLayers(this.network).indexOf(old);
+    const head = new Linear({ inFeatures: old.inFeatures, outFeatures: numClasses, bias: old.bias !== null, backend: this.backend, seed: 0 });
+    try {
+      initializeLayer(head, this.#config.init, seed, index, false); // an output layer: the paper scheme's bias 0
+    } catch (error) {
+      head.dispose();
+      throw error;
+    }
+    this.clearSaved();
+    // The parameters leave the old buffers, the head is swapped, and the new list is adopted.
+    this.#flat.release();
+    classifier.replace(headName, head);
+    old.dispose();
+    this.#flat = FlatParameters.adopt(this.network.namedParameters().map(([, p]) => p));
+    this.#config = { ...this.#config, numClasses };
+    this.classes = classes ? [...classes] : null;
+    return head;
+  }
+
+  /**
+   * Layers, output shapes, parameters (trainable and frozen) and forward FLOPs for a batch of
+   * `batch` images (default 1), as torchinfo prints them: `summary().text` is the table. FLOPs
+   * count a multiply-add as 2 (see models/summary).
+   */
+  summary(batch = 1): ModelSummary {
+    positiveInt(batch, 'summary: batch');
+    const { inChannels, inputSize } = this.#config;
+    return summarize(this.network, [batch, inChannels, inputSize, inputSize]);
   }
 
   /** Frees the parameters, their flat buffers and anything kept for backward. */
   override dispose(): void {
     super.dispose();
-    this.flat.dispose();
+    this.#flat.dispose();
   }
 
   override children(): [string, Module][] {
@@ -382,6 +453,14 @@ export class AlexNet extends Module {
   override get backend(): Backend {
     return this.namedParameters()[0]![1].value.backend;
   }
+}
+
+/** Options of {@link AlexNet.replaceHead}. */
+export interface ReplaceHeadOptions {
+  /** Seed of the new layer's initialization; default: the next process-wide seed. */
+  seed?: Seed;
+  /** Class names by output index (as many as the classes); default none. */
+  classes?: readonly string[];
 }
 
 /** Builds an AlexNet preset. */

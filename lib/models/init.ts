@@ -52,43 +52,53 @@ export function initialize(module: Module, scheme: InitScheme, seed: Seed): void
   const convs = layers.filter((l) => l instanceof Conv2d);
   const linears = layers.filter((l) => l instanceof Linear);
   layers.forEach((layer, i) => {
-    const weightSeed = deriveSeed(seed, 2 * i);
-    const biasSeed = deriveSeed(seed, 2 * i + 1);
-    const backend = layer.weight.value.backend;
-    const shape = layer.weight.value.shape;
-    switch (scheme) {
-      case 'pytorch':
-        layer.resetParameters(weightSeed);
-        return;
-      case 'paper': {
-        layer.weight.set(Tensor.normal(shape, { mean: 0, std: 0.01, seed: weightSeed }, { backend }));
-        const convIndex = convs.indexOf(layer as Conv2d);
-        const linearIndex = linears.indexOf(layer as Linear);
-        const one = convIndex === 1 || convIndex === 3 || convIndex === 4 || (linearIndex >= 0 && linearIndex < linears.length - 1);
-        layer.bias?.set(Tensor.full(layer.bias.value.shape, one ? 1 : 0, { backend }));
-        return;
-      }
-      case 'xavier':
-      case 'keras': {
-        const bound = Math.sqrt(6 / (layer.fanIn + layer.fanOut));
-        layer.weight.set(Tensor.uniform(shape, { low: -bound, high: bound, seed: weightSeed }, { backend }));
-        if (!layer.bias) return;
-        if (scheme === 'keras') {
-          layer.bias.set(Tensor.zeros(layer.bias.value.shape, { backend }));
-          return;
-        }
-        const defaultBound = 1 / Math.sqrt(layer.fanIn);
-        layer.bias.set(Tensor.uniform(layer.bias.value.shape, { low: -defaultBound, high: defaultBound, seed: biasSeed }, { backend }));
-        return;
-      }
-      case 'kaiming':
-        layer.weight.set(Tensor.normal(shape, { mean: 0, std: Math.sqrt(2 / layer.fanIn), seed: weightSeed }, { backend }));
-        layer.bias?.set(Tensor.zeros(layer.bias.value.shape, { backend }));
-        return;
-      case 'truncated-normal':
-        layer.weight.set(Tensor.normal(shape, { mean: 0, std: 0.1, truncation: 2, seed: weightSeed }, { backend }));
-        layer.bias?.set(Tensor.zeros(layer.bias.value.shape, { backend }));
-        return;
-    }
+    const convIndex = convs.indexOf(layer as Conv2d);
+    const linearIndex = linears.indexOf(layer as Linear);
+    const paperBiasOne = convIndex === 1 || convIndex === 3 || convIndex === 4 || (linearIndex >= 0 && linearIndex < linears.length - 1);
+    initializeLayer(layer, scheme, seed, i, paperBiasOne);
   });
+}
+
+/**
+ * Applies `scheme` to one layer as {@link initialize} does to the `index`-th Conv2d or Linear of a
+ * module (its draws come from the streams (seed, 2 index) and (seed, 2 index + 1)); `paperBiasOne`
+ * says whether the `paper` scheme sets its bias to 1 (conv2, conv4, conv5, hidden fully connected
+ * layers) or 0. A model's new head (AlexNet.replaceHead) is drawn so.
+ */
+export function initializeLayer(layer: Conv2d | Linear, scheme: InitScheme, seed: Seed, index: number, paperBiasOne: boolean): void {
+  oneOf(scheme, INIT_SCHEMES, 'init');
+  const weightSeed = deriveSeed(seed, 2 * index);
+  const biasSeed = deriveSeed(seed, 2 * index + 1);
+  const backend = layer.weight.value.backend;
+  const shape = layer.weight.value.shape;
+  switch (scheme) {
+    case 'pytorch':
+      layer.resetParameters(weightSeed);
+      return;
+    case 'paper':
+      layer.weight.set(Tensor.normal(shape, { mean: 0, std: 0.01, seed: weightSeed }, { backend }));
+      layer.bias?.set(Tensor.full(layer.bias.value.shape, paperBiasOne ? 1 : 0, { backend }));
+      return;
+    case 'xavier':
+    case 'keras': {
+      const bound = Math.sqrt(6 / (layer.fanIn + layer.fanOut));
+      layer.weight.set(Tensor.uniform(shape, { low: -bound, high: bound, seed: weightSeed }, { backend }));
+      if (!layer.bias) return;
+      if (scheme === 'keras') {
+        layer.bias.set(Tensor.zeros(layer.bias.value.shape, { backend }));
+        return;
+      }
+      const defaultBound = 1 / Math.sqrt(layer.fanIn);
+      layer.bias.set(Tensor.uniform(layer.bias.value.shape, { low: -defaultBound, high: defaultBound, seed: biasSeed }, { backend }));
+      return;
+    }
+    case 'kaiming':
+      layer.weight.set(Tensor.normal(shape, { mean: 0, std: Math.sqrt(2 / layer.fanIn), seed: weightSeed }, { backend }));
+      layer.bias?.set(Tensor.zeros(layer.bias.value.shape, { backend }));
+      return;
+    case 'truncated-normal':
+      layer.weight.set(Tensor.normal(shape, { mean: 0, std: 0.1, truncation: 2, seed: weightSeed }, { backend }));
+      layer.bias?.set(Tensor.zeros(layer.bias.value.shape, { backend }));
+      return;
+  }
 }

@@ -121,6 +121,19 @@ export async function lendModel<T>(model: object, work: () => T | Promise<T>): P
   }
 }
 
+/**
+ * Throws a {@link ModelBusyError} when any job uses `model` now (a fit or evaluation, one lending
+ * it to a callback, or predict calls started): for changes to the model itself (`what` names the
+ * change in the message), which no job may see half-way.
+ */
+export function assertModelIdle(model: object, what: string): void {
+  const s = stateOf(model);
+  const holder = s.holder ?? s.lentBy ?? (s.predicts > 0 ? 'predict' : null);
+  if (holder !== null) {
+    throw new ModelBusyError(`${what}: the model is busy with ${holder}; change it before or after that job, not during it`, holder);
+  }
+}
+
 /** Every module of a tree, the root first. */
 function modulesOf(root: Module): Module[] {
   return [root, ...root.children().flatMap(([, child]) => modulesOf(child))];

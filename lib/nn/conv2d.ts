@@ -161,20 +161,28 @@ export class Conv2d extends Module {
 
   /**
    * Sets `weight.grad` (and `bias.grad`) from `gradOutput` [N, outChannels, OH, OW] and returns the
-   * input's gradient [N, inChannels, H, W], or null when `inputGrad` is false.
+   * input's gradient [N, inChannels, H, W], or null when `inputGrad` is false. Frozen parameters
+   * (`requiresGrad` false) get no gradient.
    */
   override backward(gradOutput: Tensor, options: BackwardOptions = {}): Tensor<'float32'> | null {
     const [input] = this.#saved.take();
     if (!input) throw new Error('Conv2d.backward: call forward in training mode first');
     try {
       const opts = this.#options(this.#inputShape);
-      const { gradWeight, gradBias } = conv2dBackwardFilter(input, gradOutput, this.weight.value.shape, {
-        ...opts,
-        bias: this.bias !== null,
-        into: { gradWeight: this.weight.gradTarget, gradBias: this.bias?.gradTarget ?? null },
-      });
-      this.weight.receiveGrad(gradWeight);
-      if (gradBias) this.bias?.receiveGrad(gradBias);
+      const wantWeight = this.weight.requiresGrad;
+      const wantBias = this.bias !== null && this.bias.requiresGrad;
+      // Frozen parameters get no gradient work. The op computes the bias gradient only beside the
+      // weight's: a frozen weight with a trainable bias still costs the weight product (discarded).
+      if (wantWeight || wantBias) {
+        const { gradWeight, gradBias } = conv2dBackwardFilter(input, gradOutput, this.weight.value.shape, {
+          ...opts,
+          bias: wantBias,
+          into: { gradWeight: wantWeight ? this.weight.gradTarget : null, gradBias: wantBias ? this.bias.gradTarget : null },
+        });
+        if (wantWeight) this.weight.receiveGrad(gradWeight);
+        else gradWeight.dispose();
+        if (gradBias) this.bias!.receiveGrad(gradBias);
+      }
       return options.inputGrad === false ? null : conv2dBackwardData(gradOutput, this.weight.value, this.#inputShape, opts);
     } finally {
       input.dispose();

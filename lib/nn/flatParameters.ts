@@ -10,6 +10,9 @@
  * libraries' vector loads want; the gaps stay zero (the optimizers keep zeros zero). The
  * optimizers use the segment table to update slices of neighbouring parameters of one parameter
  * group, leaving frozen ones out (lib/optim/optimizer.ts).
+ * A frozen parameter (Module.freeze) keeps its segment: its gradient view is zeroed and no backward
+ * pass writes it. A model whose parameter list changes (AlexNet.replaceHead) releases its buffers
+ * ({@link FlatParameters.release}) and adopts the new list into new ones.
  * @module
  */
 import { callNative } from '../errors';
@@ -95,6 +98,17 @@ export class FlatParameters {
   /** Whether `params` are exactly this group's parameters, in order (what a one-pass update needs). */
   covers(params: readonly Parameter[]): boolean {
     return params.length === this.segments.length && params.every((p, i) => this.segments[i]!.parameter === p);
+  }
+
+  /**
+   * Hands every parameter a copy of its values in memory of its own (their gradients become null)
+   * and frees the buffers: how a model whose parameters change (a new head) leaves its old buffers
+   * before adopting the new list. Optimizers and captured steps built on these buffers must not be
+   * used afterwards (a captured step notices the new buffers and captures again).
+   */
+  release(): void {
+    for (const s of this.segments) s.parameter.unbindFlat();
+    this.dispose();
   }
 
   /** Releases the buffers (the parameters' views keep the memory until they are disposed too). */

@@ -8,6 +8,7 @@ export { Dropout, type DropoutState } from './dropout';
 export { linearEpilogues, setLinearEpilogues } from './epilogues';
 export { FLAT_ALIGNMENT, FlatParameters, type FlatSegment } from './flatParameters';
 export { Flatten } from './flatten';
+export { selectableNames } from './freeze';
 export { Linear, type LinearConfig } from './linear';
 export { LocalResponseNorm } from './lrn';
 export { CrossEntropyLoss } from './loss';

@@ -112,7 +112,8 @@ export class Linear extends Module {
 
   /**
    * Sets `weight.grad` (and `bias.grad`) from `gradOutput` [N, outFeatures] and returns the input's
-   * gradient [N, inFeatures], or null when `inputGrad` is false.
+   * gradient [N, inFeatures], or null when `inputGrad` is false. Frozen parameters (`requiresGrad`
+   * false) get no gradient.
    */
   override backward(gradOutput: Tensor, options: BackwardOptions = {}): Tensor<'float32'> | null {
     return this.#backward(gradOutput, options.inputGrad !== false, null, false);
@@ -137,17 +138,26 @@ export class Linear extends Module {
     const [input] = this.#saved.take();
     if (!input) throw new Error('Linear.backward: call forward in training mode first');
     try {
-      const bias = this.bias !== null && !biasDone;
-      const { gradWeight, gradBias } = linearBackwardWeight(input, gradOutput, {
-        bias,
-        into: { gradWeight: this.weight.gradTarget, gradBias: bias ? this.bias.gradTarget : null },
-      });
-      this.weight.receiveGrad(gradWeight);
-      if (gradBias) this.bias!.receiveGrad(gradBias);
+      const wantWeight = this.weight.requiresGrad;
+      const wantBias = this.bias !== null && !biasDone && this.bias.requiresGrad;
+      // Frozen parameters get no gradient work. The op computes the bias gradient only beside the
+      // weight's: a frozen weight with a trainable bias still costs the weight product (discarded).
+      if (wantWeight || wantBias) {
+        const { gradWeight, gradBias } = linearBackwardWeight(input, gradOutput, {
+          bias: wantBias,
+          into: { gradWeight: wantWeight ? this.weight.gradTarget : null, gradBias: wantBias ? this.bias.gradTarget : null },
+        });
+        if (wantWeight) this.weight.receiveGrad(gradWeight);
+        else gradWeight.dispose();
+        if (gradBias) this.bias!.receiveGrad(gradBias);
+      }
       if (relu) {
+        // The epilogue yields the previous layer's bias gradient with the data gradient; a frozen bias discards it.
         const previousBias = relu.previous.bias!;
-        const { gradInput, gradBias: masked } = linearBackwardDataRelu(gradOutput, this.weight.value, relu.mask, previousBias.gradTarget);
-        previousBias.receiveGrad(masked);
+        const trainable = previousBias.requiresGrad;
+        const { gradInput, gradBias: masked } = linearBackwardDataRelu(gradOutput, this.weight.value, relu.mask, trainable ? previousBias.gradTarget : null);
+        if (trainable) previousBias.receiveGrad(masked);
+        else masked.dispose();
         return gradInput;
       }
       return inputGrad ? linearBackwardData(gradOutput, this.weight.value) : null;

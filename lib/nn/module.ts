@@ -9,6 +9,7 @@ import type { Backend } from '../backend/backend';
 import { callNative } from '../errors';
 import { checkTensor, Tensor } from '../tensor';
 import type { FlatParameters } from './flatParameters';
+import { setRequiresGrad } from './freeze';
 
 /**
  * A trainable tensor and its latest gradient. In a model built by createAlexNet (or after
@@ -97,6 +98,31 @@ export class Parameter {
     this.#flat = { group, grad };
   }
 
+  /**
+   * @internal Leaves the flat buffers: the parameter takes a copy of its values in memory of its
+   * own, and its gradient becomes null (FlatParameters.release, when a model's parameters change).
+   */
+  unbindFlat(): void {
+    if (!this.#flat) return;
+    const own = this.value.clone();
+    this.value.dispose();
+    this.value = own;
+    if (this.grad && this.grad !== this.#flat.grad) this.grad.dispose();
+    this.grad = null;
+    this.#flat.grad.dispose();
+    this.#flat = null;
+  }
+
+  /**
+   * @internal Drops the gradient of a frozen parameter: `grad` becomes null and, in a flat buffer,
+   * its view there is zeroed, so that no stale gradient remains for an update to find.
+   */
+  clearGrad(): void {
+    this.setGrad(null);
+    const view = this.#flat?.grad;
+    if (view) callNative(() => view.handle.fill(0));
+  }
+
   /** Frees the value and the gradient (the module's {@link Module.dispose} calls this). */
   dispose(): void {
     this.value.dispose();
@@ -183,9 +209,40 @@ export abstract class Module {
     for (const [, child] of this.children()) child.dispose();
   }
 
-  /** Number of trainable scalars. */
+  /** Number of parameter scalars (trainable and frozen; see {@link Module.trainableParameterCount}). */
   parameterCount(): number {
     return this.namedParameters().reduce((n, [, p]) => n + p.value.size, 0);
+  }
+
+  /** Number of parameter scalars that training updates (those with `requiresGrad`). */
+  trainableParameterCount(): number {
+    return this.namedParameters().reduce((n, [, p]) => n + (p.requiresGrad ? p.value.size : 0), 0);
+  }
+
+  /** Whether any parameter of this module (or its children) is trainable. */
+  hasTrainableParameters(): boolean {
+    return this.namedParameters().some(([, p]) => p.requiresGrad);
+  }
+
+  /**
+   * Freezes parameters: training computes no gradient for them (their layers skip the weight and
+   * bias gradient products, and a backward pass stops below the lowest layer that still has
+   * trainable parameters), and optimizers leave them alone. With no names, every parameter of this
+   * module; otherwise each name selects a block or a parameter as {@link Module.namedParameters}
+   * names them: 'features' (a whole block), 'classifier.6' (one layer), 'features.0.weight' (one
+   * parameter). A frozen parameter's `grad` becomes null. Throws a RangeError naming an unknown name
+   * (and listing the valid ones), and a ModelBusyError while a fit trains these parameters
+   * (freeze before calling fit). Returns this module.
+   */
+  freeze(...names: string[]): this {
+    setRequiresGrad(this, names, false, 'freeze');
+    return this;
+  }
+
+  /** Makes parameters trainable again; selects them as {@link Module.freeze} does. Returns this module. */
+  unfreeze(...names: string[]): this {
+    setRequiresGrad(this, names, true, 'unfreeze');
+    return this;
   }
 
   /** The backend holding the parameters (undefined for a module without any). */

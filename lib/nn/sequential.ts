@@ -57,6 +57,22 @@ export class Sequential extends Module {
     return this.#entries.find(([n]) => n === name)?.[1];
   }
 
+  /**
+   * Puts `module` in the place of the child `name` and returns the child it replaces (the caller
+   * disposes it). Throws a RangeError naming an unknown child. What a model keeps around its
+   * layers (an AlexNet's flat parameter buffers) is the model's to rebuild: see AlexNet.replaceHead.
+   */
+  replace(name: string, module: Module): Module {
+    if (!(module instanceof Module)) throw new TypeError(`Sequential.replace: module must be a Module`);
+    const index = this.#entries.findIndex(([n]) => n === name);
+    if (index < 0) {
+      throw new RangeError(`Sequential.replace: no child named ${JSON.stringify(name)}; expected one of ${this.#entries.map(([n]) => JSON.stringify(n)).join(', ')}`);
+    }
+    const old = this.#entries[index]![1];
+    this.#entries[index] = [name, module];
+    return old;
+  }
+
   override children(): [string, Module][] {
     return [...this.#entries];
   }
@@ -92,38 +108,62 @@ export class Sequential extends Module {
     return x === input ? input.share() : x;
   }
 
-  /** Backpropagates through the children in reverse order; `inputGrad` applies to the first child only. */
+  /**
+   * Backpropagates through the children in reverse order; `inputGrad` applies to the first child
+   * only. Frozen parameters get no gradient, and the pass stops below the lowest child that still
+   * has trainable parameters (unless the caller wants the input's gradient): the children below it
+   * only release what their forward kept, and null is returned.
+   */
   override backward(gradOutput: Tensor, options: BackwardOptions = {}): Tensor | null {
     const layers = this.layers;
+    // needBelow[i]: whether some child before i trains, or the caller wants the input's gradient,
+    // so that child i must pass a gradient down.
+    const needBelow: boolean[] = [];
+    let any = options.inputGrad !== false;
+    for (const layer of layers) {
+      needBelow.push(any);
+      if (layer.hasTrainableParameters()) any = true;
+    }
     let grad: Tensor | null = gradOutput;
-    for (let i = layers.length - 1; i >= 0; i--) {
-      const layer = layers[i]!;
-      const relu = layers[i - 1];
-      const first = layers[i - 2];
-      if (layer instanceof Linear && relu instanceof ReLU && relu.hasMask && isEpiloguePair(first, relu, layer)) {
-        // The epilogue pair: this layer's backward-data product runs through the ReLU's mask and
-        // gives the first layer's bias gradient; the first layer then does the rest.
-        const mask = relu.takeMask()!;
-        let preActivation: Tensor;
-        try {
-          preActivation = layer.backwardThroughRelu(grad!, mask, first);
-        } finally {
-          mask.dispose();
-          relu.clearSaved();
+    let i = layers.length - 1;
+    try {
+      for (; i >= 0; i--) {
+        const layer = layers[i]!;
+        if (!needBelow[i] && !layer.hasTrainableParameters()) break; // nothing here or below needs a gradient
+        const relu = layers[i - 1];
+        const first = layers[i - 2];
+        if (needBelow[i] && layer instanceof Linear && relu instanceof ReLU && relu.hasMask && isEpiloguePair(first, relu, layer)) {
+          // The epilogue pair: this layer's backward-data product runs through the ReLU's mask and
+          // gives the first layer's bias gradient; the first layer then does the rest.
+          const mask = relu.takeMask()!;
+          let preActivation: Tensor;
+          try {
+            preActivation = layer.backwardThroughRelu(grad!, mask, first);
+          } finally {
+            mask.dispose();
+            relu.clearSaved();
+          }
+          if (grad !== gradOutput) grad!.dispose();
+          grad = null;
+          try {
+            grad = first.backwardBiasDone(preActivation, needBelow[i - 2]!);
+          } finally {
+            preActivation.dispose();
+          }
+          i -= 2;
+          continue;
         }
+        const next: Tensor | null = layer.backward(grad!, { inputGrad: needBelow[i]! });
         if (grad !== gradOutput) grad!.dispose();
-        try {
-          grad = first.backwardBiasDone(preActivation, i - 2 > 0 || options.inputGrad !== false);
-        } finally {
-          preActivation.dispose();
-        }
-        i -= 2;
-        continue;
+        grad = next;
       }
-      const wantInput = i > 0 || options.inputGrad !== false;
-      const next: Tensor | null = layer.backward(grad!, { inputGrad: wantInput });
-      if (grad !== gradOutput) grad!.dispose();
-      grad = next;
+    } finally {
+      // The children the pass did not reach (or failed in) release what their forward kept.
+      for (let j = Math.min(i, layers.length - 1); j >= 0; j--) layers[j]!.clearSaved();
+    }
+    if (i >= 0) {
+      if (grad !== gradOutput) grad?.dispose();
+      return null;
     }
     return grad === gradOutput ? gradOutput.share() : grad;
   }

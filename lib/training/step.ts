@@ -6,6 +6,7 @@
  */
 import type { AlexNet } from '../models/alexnet';
 import { linearEpilogues } from '../nn/epilogues';
+import { requiresGradKey } from '../nn/freeze';
 import type { Dropout } from '../nn/dropout';
 import { softmaxCrossEntropy } from '../ops/loss';
 import type { Optimizer } from '../optim/optimizer';
@@ -78,7 +79,9 @@ export class TrainStepProgram implements CapturableStep<{ logits: Tensor; loss: 
     if (!optimizer.flat || optimizer.flat !== model.flat) return null;
     const layout = optimizer.layoutKey();
     if (layout === null) return null;
-    return `train:${idOf(model.flat)}:${idOf(optimizer)}:${layout}:${model.training}:${modeKey(model)}`;
+    // Which parameters are frozen decides which gradient work was recorded: freezing or unfreezing
+    // after a capture makes a new structure (the old graphs are disposed, the new one captured).
+    return `train:${idOf(model.flat)}:${idOf(optimizer)}:${layout}:${model.training}:${modeKey(model)}:${requiresGradKey(model.flat.parameters)}`;
   }
 
   prepare(): void {

@@ -28,14 +28,18 @@ import type { TransformSpec } from '../data/transforms/transform';
 import { TolerantOutput, type OutputStream } from '../io/output';
 import { AlexNet } from '../models/alexnet';
 import { inEvalMode, lendModel, useModel } from '../models/modelUse';
+import { lockRequiresGrad, requiresGradKey } from '../nn/freeze';
 import { CrossEntropyLoss } from '../nn/loss';
+import type { Parameter } from '../nn/module';
+import { copyInto } from '../ops/elementwise';
 import { constantLR, type LrSchedule } from '../optim/schedules';
 import { createOptimizer, type OptimizerChoice } from '../optim/choice';
 import type { Optimizer } from '../optim/optimizer';
 import { writeCurvesPng } from '../plot';
-import type { Seed, Tensor } from '../tensor';
+import { Tensor, type Seed } from '../tensor';
 import { boolean, describe, nonNegativeInt, options as checkOptions, positiveInt, positiveNumber, seedValue } from '../validate';
 import { DivergenceWatch, TrainingDivergedError } from './divergence';
+import { EarlyStopping, type EarlyStop, type EarlyStoppingOptions } from './earlyStopping';
 import { formatEpoch, type EpochRecord } from './epochRecord';
 import { RunEstimate } from './eta';
 import { DeviceMetrics, meansOf, type MetricSums, type MetricValues } from './metrics';
@@ -136,6 +140,11 @@ export interface FitOptions {
   stopAfterSteps?: number;
   /** Stop cleanly on SIGINT and SIGTERM (default true). */
   handleSignals?: boolean;
+  /**
+   * Stop once a validation metric has not improved for `patience` epochs (see
+   * training/earlyStopping); needs a validation set. FitResult.earlyStop then says why.
+   */
+  earlyStopping?: EarlyStoppingOptions;
 }
 
 /** What {@link Trainer.fit} returns. */
@@ -144,8 +153,10 @@ export interface FitResult {
   run: string;
   /** One record per completed epoch (including those before a resume). */
   history: EpochRecord[];
-  /** Why training stopped early, or null when it ran every epoch. */
+  /** Why training stopped early, or null when it ran every epoch (or stopped by {@link FitOptions.earlyStopping}). */
   interrupted: null | 'SIGINT' | 'SIGTERM' | 'stopAfterSteps';
+  /** Why early stopping ended the run, or null when it did not (see {@link FitOptions.earlyStopping}). */
+  earlyStop: EarlyStop | null;
   /** The last checkpoint written, if any. */
   checkpoint: string | null;
   /** Optimizer steps taken in all. */
@@ -209,6 +220,7 @@ const FIT_OPTIONS: readonly (keyof FitOptions)[] = [
   'epochs', 'batchSize', 'optimizer', 'schedule', 'trainTransform', 'evalTransform', 'seed', 'evalBatchSize', 'workers',
   'prefetch', 'checkpointDir', 'overwrite', 'keepLast', 'checkpointEverySteps', 'checkpointMetadata', 'resume', 'metricsLog',
   'curves', 'progress', 'output', 'printEverySeconds', 'logEverySteps', 'callbacks', 'stopAfterSteps', 'handleSignals',
+  'earlyStopping',
 ];
 
 /** Trains and evaluates an AlexNet. See models/modelUse for what may run at the same time. */
@@ -281,6 +293,10 @@ export class Trainer {
    * ModelBusyError while the model is already training, evaluating or predicting, with a
    * RunFolderError for a checkpoint folder holding another run (see FitOptions.checkpointDir), and
    * with a FileError naming the file when a checkpoint or the metrics log cannot be written.
+   *
+   * Frozen parameters (Module.freeze) are neither given gradients nor updated; which parameters
+   * train is fixed when fit starts: freezing or unfreezing during the fit (from a callback) throws a
+   * ModelBusyError, and a `requiresGrad` flag assigned directly during the fit fails it at the next step.
    */
   async fit(train: Dataset, val: Dataset | null, options: FitOptions): Promise<FitResult> {
     return useModel(this.model, 'Trainer.fit', async () => {
@@ -314,6 +330,14 @@ class FitRun {
   readonly progress: ProgressReporter;
   readonly log: MetricsLog | null;
   readonly signals: StopSignals | null;
+  /** The parameters this run trains (those not frozen when it started), and their flags' key. */
+  readonly trained: Parameter[];
+  readonly trainedKey: string;
+  /** Early stopping, when asked for; `earlyStop` says why it ended the run; `bestWeights` the kept copy. */
+  readonly early: EarlyStopping | null;
+  earlyStop: EarlyStop | null = null;
+  bestWeights: { epoch: number; values: Tensor } | null = null;
+  #unlock: (() => void) | null = null;
   /** The run's id (a resumed run's comes from its checkpoint); set by #prepare. */
   runId = '';
   directory: CheckpointDirectory | null = null;
@@ -356,12 +380,22 @@ class FitRun {
     }
     if (train?.classes?.length !== model.config.numClasses) {
       throw new RangeError(
-        `the model has ${model.config.numClasses} outputs but the training set has ${train?.classes?.length} classes: build the model with numClasses: ${train?.classes?.length}`,
+        `the model has ${model.config.numClasses} outputs but the training set has ${train?.classes?.length} classes: build the model with numClasses: ${train?.classes?.length} (or give a trained one a new output layer: model.replaceHead(${train?.classes?.length}))`,
       );
     }
     if (val && val.classes.length !== train.classes.length) {
       throw new RangeError(`the validation set has ${val.classes.length} classes, the training set ${train.classes.length}`);
     }
+    this.early = options.earlyStopping === undefined ? null : new EarlyStopping(options.earlyStopping);
+    if (this.early && !val) {
+      throw new TypeError(`earlyStopping watches ${this.early.metric}, which needs a validation set: pass one as fit's second argument (got null)`);
+    }
+    const params = model.namedParameters().map(([, p]) => p);
+    this.trained = params.filter((p) => p.requiresGrad);
+    if (this.trained.length === 0) {
+      throw new RangeError('fit: every parameter of the model is frozen; unfreeze some first (for example model.unfreeze(\'classifier\'))');
+    }
+    this.trainedKey = requiresGradKey(params);
     this.seed = seedValue(options.seed ?? 0, 'seed');
     const trainPipeline = toPipeline(options.trainTransform);
     const evalPipeline = toPipeline(options.evalTransform);
@@ -374,6 +408,7 @@ class FitRun {
     };
     this.loader = new DataLoader(train, { batchSize: this.batchSize, shuffle: true, seed: this.seed, transform: trainPipeline, ...loaderOptions });
     this.valLoader = val ? new DataLoader(val, { batchSize: options.evalBatchSize ?? this.batchSize, transform: evalPipeline, ...loaderOptions }) : null;
+    // The optimizer skips frozen parameters (no update, no state); which ones is fixed for this fit.
     this.optimizer = createOptimizer(model.namedParameters().map(([, p]) => p), options.optimizer ?? { lr: 0.01 });
     // Nothing that can fail comes after this point: what follows holds resources (a signal handler, an error listener).
     model.classes = [...train.classes];
@@ -404,6 +439,7 @@ class FitRun {
 
   async run(): Promise<FitResult> {
     this.signals?.install();
+    this.#unlock = lockRequiresGrad(this.model.namedParameters().map(([, p]) => p), 'Trainer.fit');
     let failed = false;
     try {
       const checkpoint = this.options.resume === undefined ? null : await readResumeCheckpoint(this.options.resume);
@@ -413,7 +449,9 @@ class FitRun {
       for (; position.epoch < this.epochs; position = { epoch: position.epoch + 1, batch: 0, partial: null }) {
         const stopped = await this.#epoch(position);
         if (stopped) return this.#finish(this.stop, stopped);
+        if (this.earlyStop) break;
       }
+      this.#restoreBest();
       await this.#writeCurves();
       this.log?.write({ type: 'end', steps: this.optimizer.steps, seconds: (performance.now() - this.started) / 1000 });
       return this.#finish(null, this.optimizer.steps);
@@ -421,6 +459,8 @@ class FitRun {
       failed = true;
       throw error;
     } finally {
+      this.#unlock?.();
+      this.bestWeights?.values.dispose();
       this.progress.close();
       this.signals?.remove();
       this.output.release();
@@ -554,6 +594,7 @@ class FitRun {
     try {
       let lr = optimizer.lr;
       for await (const batch of this.loader.batches(epoch, position.batch)) {
+        this.#checkTrainable();
         // Each parameter group's own initial rate times the schedule's factor (one group here).
         optimizer.scaleLr(schedule.factor({ epoch, batch: batch.index, stepsPerEpoch: this.stepsPerEpoch }));
         lr = optimizer.lr;
@@ -654,6 +695,7 @@ class FitRun {
       progress.line(formatEpoch(record, epochs));
       log?.write({ type: 'epoch', ...record });
       await this.#save({ epoch: epoch + 1, batch: 0 }, null, validation?.top1 ?? null);
+      this.#watchEarlyStopping(record);
       const callbacks = this.options.callbacks;
       if (callbacks?.onEpoch) await lendModel(model, () => callbacks.onEpoch!(record));
       if (this.stop) {
@@ -667,6 +709,57 @@ class FitRun {
       watch.dispose();
       metrics.dispose();
     }
+  }
+
+  /** A `requiresGrad` flag assigned directly during the fit (Module.freeze is locked) fails it: the optimizer was built for the others. */
+  #checkTrainable(): void {
+    const params = this.model.namedParameters();
+    if (requiresGradKey(params.map(([, p]) => p)) === this.trainedKey) return;
+    const changed = params.filter(([, p]) => p.requiresGrad !== this.trained.includes(p)).map(([n]) => n);
+    throw new Error(
+      `fit: requiresGrad of ${changed.slice(0, 3).join(', ')}${changed.length > 3 ? ', ...' : ''} changed during training; ` +
+        'freeze or unfreeze before calling fit (which fixes the trainable parameters when it starts)',
+    );
+  }
+
+  /** After an epoch's record: the early-stopping verdict, and a copy of the best weights when they are to be restored. */
+  #watchEarlyStopping(record: EpochRecord): void {
+    const early = this.early;
+    if (!early) return;
+    const verdict = early.observe(this.history);
+    if (verdict.improved && early.restoreBest) {
+      const values = this.bestWeights?.values ?? Tensor.empty(this.model.flat.values.shape, { backend: this.model.backend });
+      copyInto(values, this.model.flat.values);
+      this.bestWeights = { epoch: record.epoch, values };
+    }
+    if (verdict.stop === null || record.epoch + 1 >= this.epochs) return;
+    this.earlyStop = {
+      metric: early.metric,
+      epoch: record.epoch,
+      bestEpoch: verdict.bestEpoch,
+      best: verdict.best,
+      restoredBest: false,
+      reason: verdict.stop,
+    };
+    this.progress.line(`early stopping after epoch ${record.epoch + 1}: ${verdict.stop}`);
+    this.log?.write({ type: 'earlyStop', epoch: record.epoch, metric: early.metric, bestEpoch: verdict.bestEpoch, best: verdict.best, reason: verdict.stop });
+  }
+
+  /** At the end of a fit with restoreBest: the best epoch's weights back in the model (see EarlyStoppingOptions.restoreBest). */
+  #restoreBest(): void {
+    const kept = this.bestWeights;
+    if (!this.early?.restoreBest || this.history.length === 0) return;
+    if (!kept) {
+      const best = this.early.observe(this.history).bestEpoch;
+      this.progress.line(`not restoring the best weights: the best epoch by ${this.early.metric} (${best + 1}) came before this resumed run (its checkpoint holds them)`);
+      return;
+    }
+    const last = this.history.at(-1)?.epoch;
+    if (kept.epoch !== last) {
+      copyInto(this.model.flat.values, kept.values);
+      this.progress.line(`restored the weights of epoch ${kept.epoch + 1}, the best by ${this.early.metric}`);
+    }
+    if (this.earlyStop) this.earlyStop.restoredBest = kept.epoch !== last;
   }
 
   /** The training curves (a convenience: a machine without a working sharp still gets its trained model). */
@@ -685,6 +778,7 @@ class FitRun {
       run: this.runId,
       history: this.history,
       interrupted,
+      earlyStop: this.earlyStop,
       checkpoint: this.lastCheckpoint,
       steps,
       seconds: (performance.now() - this.started) / 1000,

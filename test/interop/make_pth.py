@@ -135,4 +135,5 @@ def main():
     print(f"torch {torch.__version__}")
 
 
-main()
+if __name__ == "__main__":  # importable for its AlexNet (test/cli/make_imagenet_pth.py)
+    main()
