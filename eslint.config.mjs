@@ -5,7 +5,9 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'docs/**', 'node_modules/**', 'build/**', 'addons/**', '.device/**', 'coverage/**'] },
+  { ignores: ['dist/**', 'docs/**', 'node_modules/**', 'build/**', 'addons/**', '.device/**', 'coverage/**',
+    // Compiled only as an installed package's consumer (test/package/typings.test.ts), with its own tsconfig.
+    'test/package/consumer/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -36,6 +36,7 @@ export { BackendError, BackendUnavailableError, CaptureError, DeviceLostError, O
 export { CheckpointDirectory, resolveCheckpointFile, type CheckpointDirectoryOptions } from './checkpoint/directory';
 export { RunFolderError } from './checkpoint/runFolder';
 export { FileError } from './io/fileError';
+export type { OutputStream } from './io/output';
 export { DEFAULT_LIMITS, getLimits, setLimits, type Limits } from './limits';
 export { ModelBusyError, type ModelJob } from './models/modelUse';
 export { encodeOnnx, exportOnnx, ONNX_OPSET, type OnnxExportOptions } from './interop/onnxExport';
@@ -77,7 +78,16 @@ export { createOptimizer, optimizerTypeOf, OPTIMIZER_TYPES, type OptimizerChoice
 export { renderCurvesSvg, writeCurvesPng, type CurvePoint } from './plot';
 export { predict, type ClassScore, type Prediction, type PredictInput, type PredictOptions } from './predict';
 export { deriveSeed, nextSeed, resetSeedCounter } from './random';
-export { Tensor, type DType, type HostArray, type NumericDType, type Seed, type TensorOptions } from './tensor';
+export {
+  Tensor,
+  type DType,
+  type HostArray,
+  type NestedArray,
+  type NestedArrayOfRank,
+  type NumericDType,
+  type Seed,
+  type TensorOptions,
+} from './tensor';
 export {
   Trainer,
   type BatchInfo,

@@ -122,7 +122,7 @@ async function run(model: AlexNet, inputs: PredictInput | readonly PredictInput[
       const logits = inEvalMode(model, () => model.forward(input));
       const probs = softmax(logits);
       logits.dispose();
-      const values = (await probs.toArray()) as Float32Array;
+      const values = await probs.toArray();
       probs.dispose();
       for (let r = 0; r < input.shape[0]!; r++) predictions.push(topK(values, r, classes, k, names));
     };

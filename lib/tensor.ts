@@ -37,6 +37,27 @@ export interface TensorOptions<D extends DType = DType> {
   dtype?: D;
 }
 
+/** Values nested as a tensor's shape nests them: a number for a 0-D tensor, else an array of one less rank per element. */
+export type NestedArray = number | NestedArray[];
+
+/**
+ * The nested arrays of a tensor of rank `R`: `number[][]` for 2, and so on up to 4 (the ranks
+ * AlexNet's tensors have); {@link NestedArray} for other or unknown ranks.
+ */
+export type NestedArrayOfRank<R extends number> = number extends R
+  ? NestedArray
+  : R extends 0
+    ? number
+    : R extends 1
+      ? number[]
+      : R extends 2
+        ? number[][]
+        : R extends 3
+          ? number[][][]
+          : R extends 4
+            ? number[][][][]
+            : NestedArray;
+
 /** A seed for the counter-based generator: the same seed gives the same values on every backend. */
 export type Seed = number | bigint;
 
@@ -88,10 +109,16 @@ export class Tensor<D extends DType = NumericDType> {
     return new Tensor<D>(backend, callNative(() => new backend.native.Tensor(dims, dtype)));
   }
 
+  /** An int32 tensor holding `data` (an Int32Array gives int32 unless `options.dtype` says otherwise). */
+  static fromArray(data: Int32Array, shape?: readonly number[], options?: TensorOptions<'int32'>): Tensor<'int32'>;
+  /** A uint8 tensor holding `data` (a Uint8Array gives uint8 unless `options.dtype` says otherwise). */
+  static fromArray(data: Uint8Array, shape?: readonly number[], options?: TensorOptions<'uint8'>): Tensor<'uint8'>;
   /**
-   * A tensor holding `data` (copied). `shape` defaults to one dimension of data's length.
-   * Numbers are checked: int32 tensors take integers only.
+   * A tensor holding `data` (copied). `shape` defaults to one dimension of data's length. The
+   * element type is `options.dtype`, else int32 for an Int32Array, uint8 for a Uint8Array and
+   * float32 for anything else. Numbers are checked: int32 tensors take integers only.
    */
+  static fromArray<D extends DType = 'float32'>(data: ArrayLike<number>, shape?: readonly number[], options?: TensorOptions<D>): Tensor<D>;
   static fromArray<D extends DType = 'float32'>(
     data: ArrayLike<number>,
     shape?: readonly number[],
@@ -236,6 +263,27 @@ export class Tensor<D extends DType = NumericDType> {
     }
   }
 
+  /**
+   * The values as nested arrays of numbers, shaped as the tensor (logits [N, classes] give one
+   * array per row). Waits like {@link Tensor.toArray}, and builds one JavaScript array per row,
+   * so it is meant for small results; read big ones flat with toArray.
+   */
+  toNested(): Promise<NestedArray>;
+  /**
+   * As {@link Tensor.toNested} with the expected rank, which types the result (`toNested(2)` gives
+   * `number[][]`); a tensor of another rank is a RangeError.
+   */
+  toNested<R extends number>(rank: R): Promise<NestedArrayOfRank<R>>;
+  async toNested(rank?: number): Promise<NestedArray> {
+    if (rank !== undefined) {
+      nonNegativeInt(rank, 'rank');
+      if (rank !== this.shape.length) {
+        throw new RangeError(`toNested: expected a tensor of rank ${rank}, got shape [${this.shape.join(', ')}]`);
+      }
+    }
+    return nest(await this.toArray(), this.shape);
+  }
+
   /** A tensor with a new shape sharing this one's memory; one dimension may be -1 (inferred). */
   reshape(shape: readonly number[]): Tensor<D> {
     if (!isArray(shape)) throw new TypeError(`shape must be an array of integers, got ${describe(shape)}`);
@@ -305,6 +353,18 @@ export class Tensor<D extends DType = NumericDType> {
   toString(): string {
     return `Tensor(${this.disposed ? 'disposed, ' : ''}[${this.shape.join(', ')}], ${this.dtype}, ${this.backend.kind})`;
   }
+}
+
+/** Nests flat row-major values by `shape` (a 0-D shape gives the one value). */
+function nest(flat: ArrayLike<number>, shape: readonly number[]): NestedArray {
+  if (shape.length === 0) return flat[0]!;
+  let next = 0;
+  const build = (dim: number): NestedArray[] => {
+    const out = new Array<NestedArray>(shape[dim]!);
+    for (let i = 0; i < out.length; i++) out[i] = dim === shape.length - 1 ? flat[next++]! : build(dim + 1);
+    return out;
+  };
+  return build(0);
 }
 
 /** Checks that `value` is a live Tensor, naming the parameter in the error. */

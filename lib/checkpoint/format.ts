@@ -146,8 +146,11 @@ function optimizerNames(model: AlexNet, optimizer: Optimizer): string[] {
   });
 }
 
-/** Serializes a model (and optionally its training state) to safetensors bytes. */
-export async function encodeCheckpoint(model: AlexNet, contents: CheckpointContents = {}): Promise<Buffer> {
+/**
+ * Serializes a model (and optionally its training state) to safetensors bytes (a Node Buffer at run
+ * time, typed as Uint8Array so that the typings need no @types/node).
+ */
+export async function encodeCheckpoint(model: AlexNet, contents: CheckpointContents = {}): Promise<Uint8Array> {
   if (!(model instanceof AlexNet)) throw new TypeError(`model must be an AlexNet, got ${describe(model)}`);
   checkOptions(contents, ['classes', 'preprocessing', 'optimizer', 'training', 'metadata'], 'checkpoint contents');
   const tensors: Record<string, { shape: readonly number[]; data: SafetensorsArray }> = {};

@@ -25,7 +25,7 @@ export interface Dataset {
   /** Class names; labels index into this list. */
   readonly classes: readonly string[];
   /** The shape every image has, when they all have the same one. */
-  readonly imageShape?: ImageShape;
+  readonly imageShape?: ImageShape | undefined;
   /** The sample at `index` (0 <= index < length). */
   get(index: number): Sample | Promise<Sample>;
   /** The label at `index` without decoding the image, where that is cheap. */

@@ -73,17 +73,33 @@ export const FASHION_MNIST_SHA256: Readonly<Record<string, string>> = Object.fre
 /** Where Zalando publishes the files. */
 export const FASHION_MNIST_URL = 'http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/';
 
+/** Environment variables, as process.env holds them (spelled out so that the typings need no @types/node). */
+export type EnvironmentVariables = Readonly<Record<string, string | undefined>>;
+
+/** The part of a fetch Response a download reads (the global fetch's Response fits). */
+export interface DownloadResponse {
+  /** Whether the status is 2xx. */
+  readonly ok: boolean;
+  /** The HTTP status. */
+  readonly status: number;
+  /** The body. */
+  arrayBuffer(): Promise<ArrayBuffer>;
+}
+
+/** A fetch function as a download calls it: the global fetch, or a stand-in (tests inject one). */
+export type FetchFunction = (url: string) => Promise<DownloadResponse>;
+
 /** Where Debian's dataset-fashion-mnist package installs the files. */
 export const DEBIAN_FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist';
 
 /** The per-user cache folder: $XDG_CACHE_HOME/alexnet-cuda, or ~/.cache/alexnet-cuda. */
-export function userCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+export function userCacheDir(env: EnvironmentVariables = process.env): string {
   const base = env.XDG_CACHE_HOME && path.isAbsolute(env.XDG_CACHE_HOME) ? env.XDG_CACHE_HOME : path.join(os.homedir(), '.cache');
   return path.join(base, 'alexnet-cuda');
 }
 
 /** The folders searched for Fashion-MNIST: the given one only, else Debian's folder and the user cache. */
-export function fashionMnistSearchPaths(explicit?: string, env: NodeJS.ProcessEnv = process.env): string[] {
+export function fashionMnistSearchPaths(explicit?: string, env: EnvironmentVariables = process.env): string[] {
   if (explicit) return [path.resolve(explicit)];
   return [DEBIAN_FASHION_MNIST_DIR, path.join(userCacheDir(env), 'fashion-mnist')];
 }
@@ -121,7 +137,7 @@ export interface FashionMnistOptions {
   /** Download into the user cache when not found (default false). */
   download?: boolean;
   /** The fetch to download with (default: the global fetch); tests inject their own. */
-  fetch?: typeof fetch;
+  fetch?: FetchFunction;
   /** Where to download from (default {@link FASHION_MNIST_URL}). */
   baseUrl?: string;
   /** Progress messages during a download. */
@@ -180,7 +196,7 @@ export async function downloadFashionMnist(dir: string, options: FashionMnistOpt
       if (findFile(dir, name)) continue;
       const url = new URL(`${name}.gz`, base.endsWith('/') ? base : `${base}/`).toString();
       options.log?.(`downloading ${url}`);
-      let response: Response;
+      let response: DownloadResponse;
       try {
         response = await fetchFn(url);
       } catch (error) {

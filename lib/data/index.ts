@@ -20,7 +20,10 @@ export {
   loadMnistStyleDataset,
   MNIST_STYLE_FILES,
   userCacheDir,
+  type DownloadResponse,
+  type EnvironmentVariables,
   type FashionMnistOptions,
+  type FetchFunction,
   type Split,
 } from './fashionMnist';
 export { imageFromBytesCHW, imageFromBytesHWC, type Image, type ImageShape } from './image';

@@ -162,9 +162,10 @@ function packageVersion(): string {
 /**
  * The ONNX model (protobuf bytes) of `model`'s inference graph; see {@link exportOnnx}. Throws a
  * TypeError for a layer without an ONNX equivalent and a RangeError for adaptive pooling that is
- * not a fixed window at this input size, or a model of 2 GiB or more.
+ * not a fixed window at this input size, or a model of 2 GiB or more. The bytes are a Node Buffer at
+ * run time, typed as Uint8Array so that the typings need no @types/node.
  */
-export async function encodeOnnx(model: Module, options: OnnxExportOptions = {}): Promise<Buffer> {
+export async function encodeOnnx(model: Module, options: OnnxExportOptions = {}): Promise<Uint8Array> {
   if (!(model instanceof Module)) throw new TypeError(`model must be a Module (such as an AlexNet), got ${describe(model)}`);
   checkOptions(options, ['batchSize', 'inputShape'], 'exportOnnx: options');
   if (endianness() !== 'LE') throw new Error('ONNX export writes little-endian raw tensor data and needs a little-endian machine');

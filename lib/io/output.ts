@@ -7,25 +7,37 @@
  * @internal
  * @module
  */
-import type { Writable } from 'node:stream';
-
 /** Where text output goes: a stream's write, and whether it is a terminal (and how wide). */
 export interface TextOutput {
   /** Writes text; never throws. */
   write(text: string): unknown;
   /** Whether it is a terminal (a progress bar is drawn only there). */
-  readonly isTTY?: boolean;
+  readonly isTTY?: boolean | undefined;
   /** Its width in columns, when it is a terminal. */
-  readonly columns?: number;
+  readonly columns?: number | undefined;
 }
 
-/** A stream as the Trainer and the CLI are given one (process.stdout or any Writable). */
-export type OutputStream = Writable & {
+/**
+ * A stream as the Trainer and the CLI are given one: process.stdout, a file stream or any Node
+ * Writable fits. Spelled out (only what text output uses) rather than as Node's Writable, so that
+ * the package's typings compile without @types/node.
+ */
+export interface OutputStream {
+  /** Writes text (a Writable's write; its return value is not used). */
+  write(text: string): unknown;
+  /** Listens for the stream's 'error' events (a Writable's on). */
+  on?(event: 'error', listener: (error: Error) => void): unknown;
+  /** Stops listening (a Writable's removeListener). */
+  removeListener?(event: 'error', listener: (error: Error) => void): unknown;
+  /** Whether the stream was destroyed (no more writes). */
+  readonly destroyed?: boolean;
+  /** Whether the stream was ended (no more writes). */
+  readonly writableEnded?: boolean;
   /** Whether it is a terminal. */
-  isTTY?: boolean;
+  readonly isTTY?: boolean | undefined;
   /** Its width, when a terminal. */
-  columns?: number;
-};
+  readonly columns?: number | undefined;
+}
 
 /** Writes to a stream while it works, and silently stops when it fails or closes (see the module notes). */
 export class TolerantOutput implements TextOutput {
@@ -73,7 +85,7 @@ export class TolerantOutput implements TextOutput {
     if (this.#released || typeof this.stream.removeListener !== 'function') return;
     this.#released = true;
     setImmediate(() => {
-      if (!this.#failed) this.stream.removeListener('error', this.#onError);
+      if (!this.#failed) this.stream.removeListener?.('error', this.#onError);
     });
   }
 }

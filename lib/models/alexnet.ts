@@ -393,7 +393,7 @@ export class AlexNet extends Module {
    * the next one; a second training-mode forward before that throws an Error instead of mixing
    * the two steps' activations. Evaluation-mode forwards (and `predict`) may come in between.
    */
-  override forward(input: Tensor): Tensor {
+  override forward(input: Tensor): Tensor<'float32'> {
     checkTensor(input, 'AlexNet: input');
     const expected = [this.config.inChannels, this.config.inputSize, this.config.inputSize];
     if (input.shape.length !== 4 || input.shape.slice(1).join(',') !== expected.join(',')) {
@@ -407,7 +407,9 @@ export class AlexNet extends Module {
           'the two steps\' saved activations; call backward (or clearSaved()) first, or use eval mode or predict() for inference',
       );
     }
-    const output = this.network.forward(input);
+    // The network (a Sequential, typed for any child modules) is AlexNet's own layers here, whose
+    // first convolution takes float32 only and whose every output is float32.
+    const output = this.network.forward(input) as Tensor<'float32'>;
     if (this.training) this.#awaitingBackward = true;
     return output;
   }
@@ -416,9 +418,10 @@ export class AlexNet extends Module {
    * Backpropagates the gradient of the logits [N, numClasses], setting every parameter's `grad`.
    * Returns null unless `inputGrad` is true (unlike other modules, the default here is false).
    */
-  override backward(gradOutput: Tensor, options: BackwardOptions = {}): Tensor | null {
+  override backward(gradOutput: Tensor, options: BackwardOptions = {}): Tensor<'float32'> | null {
     this.#awaitingBackward = false;
-    return this.network.backward(gradOutput, { inputGrad: options.inputGrad ?? false });
+    // Float32 for the same reason as forward's output: the gradient of the first convolution's input.
+    return this.network.backward(gradOutput, { inputGrad: options.inputGrad ?? false }) as Tensor<'float32'> | null;
   }
 
   /** Drops what the last training-mode forward kept for backward (the next one may then start). */

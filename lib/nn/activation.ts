@@ -20,7 +20,7 @@ export class ReLU extends Module {
   }
 
   /** max(input, 0) for a float32 tensor of any shape; in training mode keeps the output for backward. */
-  override forward(input: Tensor): Tensor {
+  override forward(input: Tensor): Tensor<'float32'> {
     const y = relu(input);
     this.adoptOutput(y);
     return y;
@@ -59,7 +59,7 @@ export class ReLU extends Module {
   }
 
   /** `gradOutput` where the forward's output was positive, 0 elsewhere (null when `inputGrad` is false). */
-  override backward(gradOutput: Tensor, options: BackwardOptions = {}): Tensor | null {
+  override backward(gradOutput: Tensor, options: BackwardOptions = {}): Tensor<'float32'> | null {
     const [output] = this.#saved.take();
     this.#dropMask();
     if (!output) throw new Error('ReLU.backward: call forward in training mode first');

@@ -143,12 +143,12 @@ export class Conv2d extends Module {
    * Convolves a float32 [N, inChannels, H, W] batch into [N, outChannels, OH, OW] (see
    * {@link Conv2d.outputShape}); in training mode keeps the input for backward.
    */
-  override forward(input: Tensor): Tensor {
+  override forward(input: Tensor): Tensor<'float32'> {
     return this.forwardFused(input, false);
   }
 
   /** Forward with an optional fused ReLU (Sequential uses it when a ReLU follows). */
-  forwardFused(input: Tensor, relu: boolean): Tensor {
+  forwardFused(input: Tensor, relu: boolean): Tensor<'float32'> {
     checkTensor(input, 'Conv2d: input');  // before #options reads its shape
     const y = conv2d(input, this.weight.value, this.bias?.value ?? null, { ...this.#options(input.shape), relu });
     if (this.training) {
@@ -164,7 +164,7 @@ export class Conv2d extends Module {
    * input's gradient [N, inChannels, H, W], or null when `inputGrad` is false. Frozen parameters
    * (`requiresGrad` false) get no gradient.
    */
-  override backward(gradOutput: Tensor, options: BackwardOptions = {}): Tensor | null {
+  override backward(gradOutput: Tensor, options: BackwardOptions = {}): Tensor<'float32'> | null {
     const [input] = this.#saved.take();
     if (!input) throw new Error('Conv2d.backward: call forward in training mode first');
     try {

@@ -82,12 +82,12 @@ export class Linear extends Module {
   }
 
   /** [N, outFeatures] from a float32 [N, inFeatures] batch; in training mode keeps the input for backward. */
-  override forward(input: Tensor): Tensor {
+  override forward(input: Tensor): Tensor<'float32'> {
     return this.forwardFused(input, false);
   }
 
   /** Forward with an optional fused ReLU (Sequential uses it when a ReLU follows). */
-  forwardFused(input: Tensor, relu: boolean): Tensor {
+  forwardFused(input: Tensor, relu: boolean): Tensor<'float32'> {
     const y = linear(input, this.weight.value, this.bias?.value ?? null, { relu });
     if (this.training) {
       this.#saved.clear();
@@ -100,7 +100,7 @@ export class Linear extends Module {
    * @internal Forward with bias and ReLU that also returns the ReLU's mask, for the epilogue pair
    * (Sequential, with {@link setLinearEpilogues}); needs a bias.
    */
-  forwardReluMask(input: Tensor): { output: Tensor; mask: Tensor } {
+  forwardReluMask(input: Tensor): { output: Tensor<'float32'>; mask: Tensor<'int32'> } {
     if (!this.bias) throw new TypeError('Linear.forwardReluMask: the layer has no bias');
     const result = linearReluWithMask(input, this.weight.value, this.bias.value);
     if (this.training) {
@@ -115,7 +115,7 @@ export class Linear extends Module {
    * gradient [N, inFeatures], or null when `inputGrad` is false. Frozen parameters (`requiresGrad`
    * false) get no gradient.
    */
-  override backward(gradOutput: Tensor, options: BackwardOptions = {}): Tensor | null {
+  override backward(gradOutput: Tensor, options: BackwardOptions = {}): Tensor<'float32'> | null {
     return this.#backward(gradOutput, options.inputGrad !== false, null, false);
   }
 
@@ -125,16 +125,16 @@ export class Linear extends Module {
    * pre-activation through the mask with `previous`'s bias gradient in the same product (cuBLASLt's
    * DRELU_BGRAD epilogue). Returns that gradient; finish with `previous.backward(it, ..., true)`.
    */
-  backwardThroughRelu(gradOutput: Tensor, mask: Tensor, previous: Linear): Tensor {
+  backwardThroughRelu(gradOutput: Tensor, mask: Tensor, previous: Linear): Tensor<'float32'> {
     return this.#backward(gradOutput, true, { mask, previous }, false)!;
   }
 
   /** @internal Backward whose bias gradient an epilogue has set already (see backwardThroughRelu). */
-  backwardBiasDone(gradOutput: Tensor, inputGrad: boolean): Tensor | null {
+  backwardBiasDone(gradOutput: Tensor, inputGrad: boolean): Tensor<'float32'> | null {
     return this.#backward(gradOutput, inputGrad, null, true);
   }
 
-  #backward(gradOutput: Tensor, inputGrad: boolean, relu: { mask: Tensor; previous: Linear } | null, biasDone: boolean): Tensor | null {
+  #backward(gradOutput: Tensor, inputGrad: boolean, relu: { mask: Tensor; previous: Linear } | null, biasDone: boolean): Tensor<'float32'> | null {
     const [input] = this.#saved.take();
     if (!input) throw new Error('Linear.backward: call forward in training mode first');
     try {

@@ -16,9 +16,9 @@ export class CrossEntropyLoss {
     labels: Tensor,
   ): {
     /** The mean loss, a one-element float32 tensor; the caller disposes it. */
-    loss: Tensor;
+    loss: Tensor<'float32'>;
     /** (softmax(logits) - onehot(labels)) / N, shaped like `logits`, for {@link Module.backward}; the caller disposes it. */
-    gradLogits: Tensor;
+    gradLogits: Tensor<'float32'>;
   } {
     checkTensor(logits, 'logits');
     checkTensor(labels, 'labels');
@@ -28,7 +28,7 @@ export class CrossEntropyLoss {
   }
 
   /** The mean loss only (evaluation). */
-  value(logits: Tensor, labels: Tensor): Tensor {
+  value(logits: Tensor, labels: Tensor): Tensor<'float32'> {
     return softmaxCrossEntropy(logits, labels, { withGrad: false }).loss;
   }
 }

@@ -43,14 +43,14 @@ export class LocalResponseNorm extends Module {
    * y_c = x_c / (k + alpha / size * sum of x² over `size` neighbouring channels) ^ beta, for a
    * float32 [N, C, H, W] input; in training mode keeps the input and output for backward.
    */
-  override forward(input: Tensor): Tensor {
+  override forward(input: Tensor): Tensor<'float32'> {
     const y = localResponseNorm(input, this.params);
     if (this.training) this.#saved.keep(input, y);
     return y;
   }
 
   /** The input's gradient [N, C, H, W] (null when `inputGrad` is false); LRN has no parameters. */
-  override backward(gradOutput: Tensor, options: BackwardOptions = {}): Tensor | null {
+  override backward(gradOutput: Tensor, options: BackwardOptions = {}): Tensor<'float32'> | null {
     return this.#saved.use('LocalResponseNorm', 2, ([input, output]) =>
       options.inputGrad === false ? null : localResponseNormBackward(input!, output!, gradOutput, this.params),
     );

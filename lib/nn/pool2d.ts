@@ -37,14 +37,14 @@ export class MaxPool2d extends Module {
   }
 
   /** The maximum of each window of a float32 [N, C, H, W] input; in training mode keeps input and output for backward. */
-  override forward(input: Tensor): Tensor {
+  override forward(input: Tensor): Tensor<'float32'> {
     const y = maxPool2d(input, this.options);
     if (this.training) this.#saved.keep(input, y);
     return y;
   }
 
   /** The input's gradient: each window's gradient goes to its first maximum (null when `inputGrad` is false). */
-  override backward(gradOutput: Tensor, options: BackwardOptions = {}): Tensor | null {
+  override backward(gradOutput: Tensor, options: BackwardOptions = {}): Tensor<'float32'> | null {
     return this.#saved.use('MaxPool2d', 2, ([input, output]) =>
       options.inputGrad === false ? null : maxPool2dBackward(input!, output!, gradOutput, this.options),
     );
@@ -76,14 +76,14 @@ export class AdaptiveAvgPool2d extends Module {
   }
 
   /** [N, C, outputSize[0], outputSize[1]] window means of a float32 [N, C, H, W] input. */
-  override forward(input: Tensor): Tensor {
+  override forward(input: Tensor): Tensor<'float32'> {
     checkTensor(input, 'AdaptiveAvgPool2d: input');
     if (this.training) this.#inputShape = [...input.shape];
     return adaptiveAvgPool2d(input, this.outputSize);
   }
 
   /** The input's gradient, each output gradient spread evenly over its window (null when `inputGrad` is false). */
-  override backward(gradOutput: Tensor, options: BackwardOptions = {}): Tensor | null {
+  override backward(gradOutput: Tensor, options: BackwardOptions = {}): Tensor<'float32'> | null {
     const shape = this.#inputShape;
     if (!shape) throw new Error('AdaptiveAvgPool2d.backward: call forward in training mode first');
     this.#inputShape = null;

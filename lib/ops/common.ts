@@ -8,7 +8,7 @@ import type { Backend } from '../backend/backend';
 import { loadAnyAddon } from '../backend/load';
 import type { NativeAddon, NativeTensor } from '../backend/native';
 import { callNative } from '../errors';
-import { checkTensor, Tensor } from '../tensor';
+import { checkTensor, Tensor, type DType } from '../tensor';
 
 /**
  * Checks that every named argument is a live Tensor on one backend, and returns that backend.
@@ -31,10 +31,14 @@ export function sameBackend(op: string, tensors: Record<string, unknown>, option
   return backend;
 }
 
-export function wrap(backend: Backend, handle: NativeTensor): Tensor;
-export function wrap(backend: Backend, handle: NativeTensor | null): Tensor | null;
-export function wrap(backend: Backend, handle: NativeTensor | null): Tensor | null {
-  return handle === null ? null : new Tensor(backend, handle);
+/**
+ * Wraps an op's result handle as a Tensor of element type `D`: float32 unless the caller says
+ * otherwise (the native op decides the type; this only names it for TypeScript).
+ */
+export function wrap<D extends DType = 'float32'>(backend: Backend, handle: NativeTensor): Tensor<D>;
+export function wrap<D extends DType = 'float32'>(backend: Backend, handle: NativeTensor | null): Tensor<D> | null;
+export function wrap<D extends DType = 'float32'>(backend: Backend, handle: NativeTensor | null): Tensor<D> | null {
+  return handle === null ? null : new Tensor<D>(backend, handle);
 }
 
 export function native<T>(fn: () => T): T {

@@ -89,7 +89,7 @@ export function conv2d(
   weight: Tensor,
   bias: Tensor | null = null,
   options: Conv2dOptions & { relu?: boolean } = {},
-): Tensor {
+): Tensor<'float32'> {
   const backend = sameBackend('conv2d', { input, weight }, { bias });
   checkOptions(options, ['stride', 'padding', 'groups', 'relu'], 'conv2d options');
   const g = convGeometry(options);
@@ -106,7 +106,7 @@ export function conv2dBackwardData(
   weight: Tensor,
   inputShape: readonly number[],
   options: Conv2dOptions = {},
-): Tensor {
+): Tensor<'float32'> {
   const backend = sameBackend('conv2dBackwardData', { gradOutput, weight });
   checkOptions(options, ['stride', 'padding', 'groups'], 'conv2dBackwardData options');
   const g = convGeometry(options);
@@ -139,9 +139,9 @@ export function conv2dBackwardFilter(
   } = {},
 ): {
   /** dL/dweight, of shape `weightShape` ([out, in/groups, kh, kw]); the caller disposes it. */
-  gradWeight: Tensor;
+  gradWeight: Tensor<'float32'>;
   /** dL/dbias [out] (gradOutput summed over N, H and W), or null unless `options.bias`; the caller disposes it. */
-  gradBias: Tensor | null;
+  gradBias: Tensor<'float32'> | null;
 } {
   const into = options.into ?? {};
   const backend = sameBackend('conv2dBackwardFilter', { input, gradOutput }, { 'into.gradWeight': into.gradWeight, 'into.gradBias': into.gradBias });

@@ -31,9 +31,9 @@ export function dropout(
   offset: Seed = 0,
 ): {
   /** input * mask, shaped like `input`; the caller disposes it. */
-  output: Tensor;
+  output: Tensor<'float32'>;
   /** 0 where dropped, 1 / (1 - p) where kept, shaped like `input`; the caller disposes it. */
-  mask: Tensor;
+  mask: Tensor<'float32'>;
 } {
   const backend = sameBackend('dropout', { input });
   numberIn(p, 'p', 0, 1);
@@ -52,14 +52,14 @@ export function dropout(
 }
 
 /** @internal {@link dropout} with seed and offset read from `scalars` (a DropoutScalars tensor) when the op runs. */
-export function dropoutWithScalars(input: Tensor, p: number, scalars: Tensor): { output: Tensor; mask: Tensor } {
+export function dropoutWithScalars(input: Tensor, p: number, scalars: Tensor): { output: Tensor<'float32'>; mask: Tensor<'float32'> } {
   const backend = sameBackend('dropout', { input, scalars });
   const [y, mask] = native(() => backend.native.dropoutForward(input.handle, p, scalars.handle));
   return { output: bfloat16Output(backend, wrap(backend, y)), mask: wrap(backend, mask) };
 }
 
 /** Elementwise product (dropout's backward: gradOutput * mask); rounded to bfloat16 in the bf16 math mode. */
-export function multiply(a: Tensor, b: Tensor): Tensor {
+export function multiply(a: Tensor, b: Tensor): Tensor<'float32'> {
   const backend = sameBackend('multiply', { a, b });
   return bfloat16Output(backend, wrap(backend, native(() => backend.native.multiply(a.handle, b.handle))));
 }

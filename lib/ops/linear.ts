@@ -9,7 +9,7 @@ import { bfloat16Output, withBfloat16Operands } from './bfloat16';
 import { native, nativeShape, sameBackend, wrap } from './common';
 
 /** y = x · weightᵀ + bias, then ReLU when `relu` (fused where the backend can). */
-export function linear(input: Tensor, weight: Tensor, bias: Tensor | null = null, options: { relu?: boolean } = {}): Tensor {
+export function linear(input: Tensor, weight: Tensor, bias: Tensor | null = null, options: { relu?: boolean } = {}): Tensor<'float32'> {
   const backend = sameBackend('linear', { input, weight }, { bias });
   checkOptions(options, ['relu'], 'linear options');
   const y = withBfloat16Operands(backend, [input, weight, bias] as const, (x, w, b) =>
@@ -19,7 +19,7 @@ export function linear(input: Tensor, weight: Tensor, bias: Tensor | null = null
 }
 
 /** dx = dy · weight. */
-export function linearBackwardData(gradOutput: Tensor, weight: Tensor): Tensor {
+export function linearBackwardData(gradOutput: Tensor, weight: Tensor): Tensor<'float32'> {
   const backend = sameBackend('linearBackwardData', { gradOutput, weight });
   const dx = withBfloat16Operands(backend, [gradOutput, weight] as const, (dy, w) =>
     wrap(backend, native(() => backend.native.linearBackwardData(dy.handle, w.handle))),
@@ -48,9 +48,9 @@ export function linearBackwardWeight(
   } = {},
 ): {
   /** dL/dweight [out, in]; the caller disposes it. */
-  gradWeight: Tensor;
+  gradWeight: Tensor<'float32'>;
   /** dL/dbias [out], or null unless `options.bias`; the caller disposes it. */
-  gradBias: Tensor | null;
+  gradBias: Tensor<'float32'> | null;
 } {
   const into = options?.into ?? {};
   const backend = sameBackend('linearBackwardWeight', { input, gradOutput }, { 'into.gradWeight': into.gradWeight, 'into.gradBias': into.gradBias });
@@ -75,15 +75,15 @@ export function linearBackwardWeight(
  */
 export function linearReluWithMask(input: Tensor, weight: Tensor, bias: Tensor): {
   /** The output; the caller disposes it. */
-  output: Tensor;
+  output: Tensor<'float32'>;
   /** Where the output is positive; the caller disposes it. */
-  mask: Tensor;
+  mask: Tensor<'int32'>;
 } {
   const backend = sameBackend('linearReluWithMask', { input, weight, bias });
   const [y, mask] = withBfloat16Operands(backend, [input, weight, bias] as const, (x, w, b) =>
     native(() => backend.native.linearForwardReluMask(x.handle, w.handle, b.handle)),
   );
-  return { output: bfloat16Output(backend, wrap(backend, y)), mask: wrap(backend, mask) };
+  return { output: bfloat16Output(backend, wrap(backend, y)), mask: wrap<'int32'>(backend, mask) };
 }
 
 /**
@@ -93,9 +93,9 @@ export function linearReluWithMask(input: Tensor, weight: Tensor, bias: Tensor):
  */
 export function linearBackwardDataRelu(gradOutput: Tensor, weight: Tensor, mask: Tensor, into: Tensor | null = null): {
   /** The gradient of the pre-activation; the caller disposes it. */
-  gradInput: Tensor;
+  gradInput: Tensor<'float32'>;
   /** The masked layer's bias gradient; the caller disposes it. */
-  gradBias: Tensor;
+  gradBias: Tensor<'float32'>;
 } {
   const backend = sameBackend('linearBackwardDataRelu', { gradOutput, weight, mask }, { into });
   const [dx, db] = withBfloat16Operands(backend, [gradOutput, weight] as const, (dy, w) =>

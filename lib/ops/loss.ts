@@ -18,9 +18,9 @@ export function softmaxCrossEntropy(
   options: { withGrad?: boolean } = {},
 ): {
   /** The mean loss, a one-element float32 tensor; the caller disposes it. */
-  loss: Tensor;
+  loss: Tensor<'float32'>;
   /** [N, classes], or null when `withGrad` is false; the caller disposes it. */
-  gradLogits: Tensor | null;
+  gradLogits: Tensor<'float32'> | null;
 } {
   const backend = sameBackend('softmaxCrossEntropy', { logits, labels });
   checkOptions(options, ['withGrad'], 'softmaxCrossEntropy options');

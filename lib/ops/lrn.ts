@@ -47,14 +47,14 @@ export function checkLrnParams(p: LrnParams): NativeLrnParams {
  * Local response normalization across channels of a float32 [N, C, H, W] tensor, as a new tensor
  * the caller disposes. Throws a TypeError or RangeError for bad parameters.
  */
-export function localResponseNorm(input: Tensor, params: LrnParams): Tensor {
+export function localResponseNorm(input: Tensor, params: LrnParams): Tensor<'float32'> {
   const backend = sameBackend('localResponseNorm', { input });
   const p = checkLrnParams(params);
   return bfloat16Output(backend, wrap(backend, native(() => backend.native.lrnForward(input.handle, p))));
 }
 
 /** Gradient with respect to the input, given the forward's input and output. */
-export function localResponseNormBackward(input: Tensor, output: Tensor, gradOutput: Tensor, params: LrnParams): Tensor {
+export function localResponseNormBackward(input: Tensor, output: Tensor, gradOutput: Tensor, params: LrnParams): Tensor<'float32'> {
   const backend = sameBackend('localResponseNormBackward', { input, output, gradOutput });
   const p = checkLrnParams(params);
   return bfloat16Output(backend, wrap(backend, native(() => backend.native.lrnBackward(input.handle, output.handle, gradOutput.handle, p))));

@@ -36,14 +36,14 @@ export function poolGeometry(options: MaxPool2dOptions): NativePoolGeometry {
  * The maximum of each window of a float32 [N, C, H, W] tensor: [N, C, OH, OW] with
  * OH = floor((H + 2 * padH - kernelH) / strideH) + 1 (likewise OW). The caller disposes the result.
  */
-export function maxPool2d(input: Tensor, options: MaxPool2dOptions): Tensor {
+export function maxPool2d(input: Tensor, options: MaxPool2dOptions): Tensor<'float32'> {
   const backend = sameBackend('maxPool2d', { input });
   const g = poolGeometry(options);
   return bfloat16Output(backend, wrap(backend, native(() => backend.native.maxPool2dForward(input.handle, g))));
 }
 
 /** Gradient with respect to the input: each window's gradient goes to its first maximum. */
-export function maxPool2dBackward(input: Tensor, output: Tensor, gradOutput: Tensor, options: MaxPool2dOptions): Tensor {
+export function maxPool2dBackward(input: Tensor, output: Tensor, gradOutput: Tensor, options: MaxPool2dOptions): Tensor<'float32'> {
   const backend = sameBackend('maxPool2dBackward', { input, output, gradOutput });
   const g = poolGeometry(options);
   return bfloat16Output(backend, wrap(backend, native(() => backend.native.maxPool2dBackward(input.handle, output.handle, gradOutput.handle, g))));
@@ -54,14 +54,14 @@ export function maxPool2dBackward(input: Tensor, output: Tensor, gradOutput: Ten
  * (output row i averages input rows [floor(i * H / outH), ceil((i + 1) * H / outH)), columns
  * likewise). The caller disposes the result.
  */
-export function adaptiveAvgPool2d(input: Tensor, outputSize: number | [number, number]): Tensor {
+export function adaptiveAvgPool2d(input: Tensor, outputSize: number | [number, number]): Tensor<'float32'> {
   const backend = sameBackend('adaptiveAvgPool2d', { input });
   const [h, w] = pairOf(outputSize, 'outputSize', positiveInt);
   return bfloat16Output(backend, wrap(backend, native(() => backend.native.adaptiveAvgPool2dForward(input.handle, h, w))));
 }
 
 /** Gradient with respect to the input (of shape `inputShape`): each output's gradient spread evenly over its window. */
-export function adaptiveAvgPool2dBackward(gradOutput: Tensor, inputShape: readonly number[]): Tensor {
+export function adaptiveAvgPool2dBackward(gradOutput: Tensor, inputShape: readonly number[]): Tensor<'float32'> {
   const backend = sameBackend('adaptiveAvgPool2dBackward', { gradOutput });
   return bfloat16Output(backend, wrap(backend, native(() => backend.native.adaptiveAvgPool2dBackward(gradOutput.handle, inputShape))));
 }

@@ -17,7 +17,6 @@
  * @module
  */
 import * as path from 'node:path';
-import type { Writable } from 'node:stream';
 
 import { CheckpointDirectory, METRIC_KEY, RUN_KEY } from '../checkpoint/directory';
 import { encodeCheckpoint, type Checkpoint } from '../checkpoint/format';
@@ -26,7 +25,7 @@ import type { Dataset } from '../data/dataset';
 import { DataLoader } from '../data/loader';
 import { Pipeline, type TransformList } from '../data/transforms/pipeline';
 import type { TransformSpec } from '../data/transforms/transform';
-import { TolerantOutput } from '../io/output';
+import { TolerantOutput, type OutputStream } from '../io/output';
 import { AlexNet } from '../models/alexnet';
 import { inEvalMode, lendModel, useModel } from '../models/modelUse';
 import { lockRequiresGrad, requiresGradKey } from '../nn/freeze';
@@ -130,10 +129,7 @@ export interface FitOptions {
    * Where progress and epoch summaries go (default process.stdout). A stream that fails (a closed
    * pipe: EPIPE) is no longer written to; it never stops training.
    */
-  output?: Writable & {
-    /** Whether it is a terminal (the bar is drawn only there). */
-    isTTY?: boolean;
-  };
+  output?: OutputStream;
   /** Seconds between plain progress lines (default 10). */
   printEverySeconds?: number;
   /** Steps between metric reads (logging points, NaN checks); default 50. */

@@ -77,7 +77,7 @@ describe('checkpoints', () => {
     cpu.setMathMode('bf16');
     let bytes: Buffer;
     try {
-      bytes = await encodeCheckpoint(model);
+      bytes = Buffer.from(await encodeCheckpoint(model));
     } finally {
       cpu.setMathMode('fp32');
     }
@@ -208,7 +208,7 @@ describe('checkpoints', () => {
     const model = small(6);
     const optimizer = new SGD(model.namedParameters().map(([, p]) => p), { lr: 0.1, momentum: 0.9 });
     await trainSteps(model, optimizer, 1);
-    const bytes = await encodeCheckpoint(model, { optimizer, training: { epoch: 1 } });
+    const bytes = Buffer.from(await encodeCheckpoint(model, { optimizer, training: { epoch: 1 } }));
     const headerEnd = 8 + Number(bytes.readBigUInt64LE(0));
     const offsets = new Set<number>([0, 1, 7, 8, 9, headerEnd - 1, headerEnd, headerEnd + 1, bytes.length - 4, bytes.length - 1]);
     for (let n = 0; n < headerEnd; n += 97) offsets.add(n);
@@ -231,7 +231,7 @@ describe('checkpoints', () => {
   });
 
   it('reject a corrupted header with a clear error, never crashing', async () => {
-    const bytes = await encodeCheckpoint(small(7), { training: { epoch: 0 } });
+    const bytes = Buffer.from(await encodeCheckpoint(small(7), { training: { epoch: 0 } }));
     const headerLength = Number(bytes.readBigUInt64LE(0));
     const header = bytes.subarray(8, 8 + headerLength).toString('utf8');
     const withHeader = (text: string) => {

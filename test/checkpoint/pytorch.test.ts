@@ -34,8 +34,8 @@ describe('PyTorch interoperability', () => {
 
       const input = Tensor.uniform([2, 3, 224, 224], { low: -2, high: 2, seed: 7 }, { backend: 'cpu' });
       model.eval();
-      const ours = (await model.forward(input).toArray()) as Float32Array;
-      const images = (await input.toArray());
+      const ours = await model.forward(input).toArray();
+      const images = await input.toArray();
       const { outputs } = runTorch(readFileSync(path.join(__dirname, 'load_in_torch.py'), 'utf8'), { input: { shape: [2, 3, 224, 224], data: images } }, {
         WEIGHTS: weights,
         TRAINING: training,

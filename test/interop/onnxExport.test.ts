@@ -26,7 +26,7 @@ const tmp = mkdtempSync(path.join(os.tmpdir(), 'alexnet-onnx-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 /** Our logits and onnxruntime's for the same random batch, and the exported model read back. */
-async function bothWays(model: Module, input: Tensor, onnx: Buffer): Promise<{ ours: Float32Array; theirs: Float32Array; graph: ReturnType<typeof readOnnx> }> {
+async function bothWays(model: Module, input: Tensor, onnx: Uint8Array): Promise<{ ours: Float32Array; theirs: Float32Array; graph: ReturnType<typeof readOnnx> }> {
   model.eval();
   const y = model.forward(input);
   const ours = (await y.toArray()) as Float32Array;

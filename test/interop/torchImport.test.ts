@@ -45,7 +45,7 @@ async function logitsOf(model: Awaited<ReturnType<typeof importTorchCheckpoint>>
   try {
     const y = model.forward(x);
     try {
-      return (await y.toArray()) as Float32Array;
+      return await y.toArray();
     } finally {
       y.dispose();
     }

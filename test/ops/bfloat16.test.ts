@@ -300,7 +300,7 @@ describeOnDevice('bf16 math mode: each op against PyTorch fp32 on bfloat16-round
     try {
       const [x, w, b] = ['linear.x', 'linear.w', 'linear.b'].map(input) as [Tensor, Tensor, Tensor];
       const y = linear(x, w, b);
-      const values = (await y.toArray()) as Float32Array;
+      const values = await y.toArray();
       checkThat('bf16 mode switch', 'linear y in fp32 mode', !bfloat16Valued(values), 'some element has bits below bfloat16 precision');
       disposeAll(x, w, b, y);
     } finally {

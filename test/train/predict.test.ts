@@ -48,7 +48,7 @@ describe('predict', () => {
     // The probabilities are the model's softmax on the preprocessed input.
     m.eval();
     const logits = m.forward(tensor.reshape([1, 1, 68, 68]));
-    const probs = (await softmax(logits).toArray()) as Float32Array;
+    const probs = await softmax(logits).toArray();
     expect(results[3].probability).toBe(Math.max(...probs));
     expect(m.training).toBe(false); // it was in eval mode before: left as it was
     m.train();

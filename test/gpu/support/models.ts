@@ -48,7 +48,7 @@ export async function trainingPass(model: Module, input: Tensor, labels: Tensor)
   model.backward(gradLogits)?.dispose();
   const result: PassResult = {
     logits: (await logits.toArray()) as Float32Array,
-    loss: ((await loss.toArray()) as Float32Array)[0],
+    loss: (await loss.toArray())[0],
     grads: new Map(),
   };
   for (const t of [logits, loss, gradLogits]) t.dispose();
