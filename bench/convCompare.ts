@@ -77,7 +77,8 @@ export function summarizeEngine(lines: readonly string[] | undefined): string {
   for (const line of lines) {
     const plan = /^conv (\S+) .*?: graph (engine \d+ knobs \S+), /.exec(line);
     if (plan) plans.set(plan[1], plan[2]);
-    const decided = /^conv \S+ .*?: fused [\d.-]+ ms, separate [\d.-]+ ms: (fused|separate)$/.exec(line) ??
+    const decided =
+      /^conv \S+ .*?: fused [\d.-]+ ms, separate [\d.-]+ ms: (fused|separate)$/.exec(line) ??
       /^conv \S+ .*?: (fused|separate) \(.*\); from the plan cache$/.exec(line);
     if (decided) fusion = decided[1]!;
     const beside = /bias gradient (?:beside [\d.-]+ ms, inline [\d.-]+ ms: )?(beside|inline)/.exec(line);
@@ -97,10 +98,7 @@ export function summarizeEngine(lines: readonly string[] | undefined): string {
 }
 
 /** The rows of both reports side by side; `mismatches` lists rows whose shapes differ or that only one side has. */
-export function compareConvLayers(
-  ours: ConvLayersReport,
-  torch: TorchConvReport,
-): { rows: ConvComparison[]; mismatches: string[] } {
+export function compareConvLayers(ours: ConvLayersReport, torch: TorchConvReport): { rows: ConvComparison[]; mismatches: string[] } {
   const rows: ConvComparison[] = [];
   const mismatches: string[] = [];
   const theirs = new Map(torch.layers.map((r) => [`${r.model}/${r.mode}/${r.layer}`, r]));
@@ -150,17 +148,7 @@ export function compareConvLayers(
 /** The comparison as a plain-text table (or a Markdown one). */
 export function comparisonTable(rows: readonly ConvComparison[], markdown = false): string {
   const header = ['preset', 'math', 'layer', 'direction', 'ours ms', 'torch ms', 'ours/torch', 'our engine', 'PyTorch kernel'];
-  const cells = rows.map((r): Cell[] => [
-    r.model,
-    r.mode,
-    r.layer,
-    r.direction,
-    r.oursMs,
-    r.torchMs,
-    r.ratio,
-    r.oursEngine,
-    r.torchKernel,
-  ]);
+  const cells = rows.map((r): Cell[] => [r.model, r.mode, r.layer, r.direction, r.oursMs, r.torchMs, r.ratio, r.oursEngine, r.torchKernel]);
   if (!markdown) {
     return formatTable(
       header.map((h, i) => ({ header: h, digits: i === 6 ? 2 : 3 })),
@@ -204,7 +192,10 @@ function main(): void {
   };
   const ours = read(oursFile) as ConvLayersReport;
   const torch = read(torchFile) as TorchConvReport;
-  for (const [file, report] of [[oursFile, ours], [torchFile, torch]] as const) {
+  for (const [file, report] of [
+    [oursFile, ours],
+    [torchFile, torch],
+  ] as const) {
     if (!report || typeof report !== 'object' || !Array.isArray((report as { layers?: unknown }).layers)) {
       throw new Error(`${file}: expected a JSON object with a "layers" array`);
     }

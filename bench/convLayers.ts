@@ -325,7 +325,8 @@ async function main(): Promise<void> {
   const kind = flags.backend ?? 'cuda';
   if (kind !== 'cuda' && kind !== 'cpu') throw new TypeError(`expected cuda or cpu for --backend, got ${JSON.stringify(kind)}`);
   const modes = (flags.modes ?? 'fp32,tf32').split(',').map((m) => m.trim());
-  for (const m of modes) if (m !== 'fp32' && m !== 'tf32') throw new TypeError(`expected fp32 or tf32 in --modes, got ${JSON.stringify(m)}`);
+  for (const m of modes)
+    if (m !== 'fp32' && m !== 'tf32') throw new TypeError(`expected fp32 or tf32 in --modes, got ${JSON.stringify(m)}`);
   const width = flags.width === undefined ? 1 : Number(flags.width);
   if (!(width > 0 && width <= 16)) throw new RangeError(`expected a number in (0, 16] for --width, got ${JSON.stringify(flags.width)}`);
 

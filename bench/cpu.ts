@@ -10,14 +10,7 @@
  */
 import { writeFileSync } from 'node:fs';
 
-import {
-  benchmarkInference,
-  benchmarkLayers,
-  benchmarkTraining,
-  summarize,
-  type LayerBenchmark,
-  type Timing,
-} from '../lib/benchmark';
+import { benchmarkInference, benchmarkLayers, benchmarkTraining, summarize, type LayerBenchmark, type Timing } from '../lib/benchmark';
 import { getBackend } from '../lib/backend/backend';
 import { PRESETS, type PresetName } from '../lib/models/alexnet';
 import { intList, nonNegative, parseFlags, positive, presetList } from './options';
@@ -84,8 +77,7 @@ function parseTasks(value: string | undefined): Task[] {
 
 const merge = (parts: number[][]): Timing => summarize(parts.flat());
 const ms = (t: Timing | null | undefined): number | null => t?.medianMs ?? null;
-const total = (f: Timing | null | undefined, b: Timing | null | undefined): number | null =>
-  f ? f.medianMs + (b?.medianMs ?? 0) : null;
+const total = (f: Timing | null | undefined, b: Timing | null | undefined): number | null => (f ? f.medianMs + (b?.medianMs ?? 0) : null);
 /** The spread of a measurement: (max - min) / median, in percent. */
 const spread = (t: Timing | null): number | null => (t ? (100 * (t.maxMs - t.minMs)) / t.medianMs : null);
 

@@ -67,7 +67,8 @@ interface GpuRecord {
 function parseModes(value: string | undefined): MathMode[] {
   if (value === undefined) return ['fp32', 'tf32'];
   const modes = value.split(',').map((s) => s.trim());
-  for (const m of modes) if (!MATH_MODES.includes(m as MathMode)) throw new TypeError(`--modes: ${JSON.stringify(m)} is not fp32, tf32 or bf16`);
+  for (const m of modes)
+    if (!MATH_MODES.includes(m as MathMode)) throw new TypeError(`--modes: ${JSON.stringify(m)} is not fp32, tf32 or bf16`);
   return modes as MathMode[];
 }
 
@@ -75,8 +76,7 @@ function cudaBackendOrExit(): Backend {
   try {
     return getBackend('cuda');
   } catch (error) {
-    const reasons =
-      error instanceof BackendUnavailableError ? error.reasons : [error instanceof Error ? error.message : String(error)];
+    const reasons = error instanceof BackendUnavailableError ? error.reasons : [error instanceof Error ? error.message : String(error)];
     process.stderr.write(`bench:gpu needs the CUDA backend, which cannot run here:\n  - ${reasons.join('\n  - ')}\n`);
     process.exit(2);
   }
@@ -154,11 +154,12 @@ async function main(): Promise<void> {
   }
   process.stdout.write('\n\n');
   process.stdout.write(`${table(records)}\n`);
-  process.stdout.write(
-    'speedup = ours img/s / PyTorch img/s (higher is better); latency ratio = ours ms / PyTorch ms (lower is better)\n',
-  );
+  process.stdout.write('speedup = ours img/s / PyTorch img/s (higher is better); latency ratio = ours ms / PyTorch ms (lower is better)\n');
   if (flags.json) {
-    writeFileSync(flags.json, JSON.stringify({ environment: { ours: info, pytorch: torchInfo, date: new Date().toISOString() }, records }, null, 1));
+    writeFileSync(
+      flags.json,
+      JSON.stringify({ environment: { ours: info, pytorch: torchInfo, date: new Date().toISOString() }, records }, null, 1),
+    );
     process.stdout.write(`wrote ${flags.json}\n`);
   }
 }

@@ -22,7 +22,10 @@ export function parseFlags<T extends NonNullable<ParseArgsConfig['options']>>(op
 export function presetList(value: string | undefined, fallback: readonly PresetName[], flag = '--presets'): PresetName[] {
   if (value === undefined) return [...fallback];
   if (value === 'all') return [...PRESETS];
-  const names = value.split(',').map((s) => s.trim()).filter(Boolean);
+  const names = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   for (const name of names) {
     if (!PRESETS.includes(name as PresetName)) {
       throw new TypeError(`${flag}: ${JSON.stringify(name)} is not a preset (one of ${PRESETS.join(', ')}, or all)`);
@@ -35,7 +38,10 @@ export function presetList(value: string | undefined, fallback: readonly PresetN
 /** A comma-separated list of positive integers. */
 export function intList(value: string | undefined, fallback: readonly number[], flag: string): number[] {
   if (value === undefined) return [...fallback];
-  const items = value.split(',').map((s) => s.trim()).filter(Boolean);
+  const items = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (items.length === 0) throw new RangeError(`${flag} must list at least one positive integer`);
   return items.map((item) => positive(item, flag, 1));
 }

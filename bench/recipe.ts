@@ -65,7 +65,10 @@ async function main(): Promise<void> {
   const train = await loadFashionMnist('train', flags.data ? { path: flags.data } : {});
   const transform: TransformSpec[] = size === 28 ? [] : [{ kind: 'resize', size: [size, size] }];
   const model = createAlexNet({ preset: 'd2l', width, inputSize: size, seed: 0, backend });
-  const optimizer = new SGD(model.namedParameters().map(([, p]) => p), { lr: 0.01 });
+  const optimizer = new SGD(
+    model.namedParameters().map(([, p]) => p),
+    { lr: 0.01 },
+  );
   const stepper = new TrainStepper(model, optimizer);
   model.train();
   process.stdout.write(`d2l (width ${width}, ${size}x${size}) on ${backend.kind} (${String(backend.info().device)}), batch ${batchSize}\n`);

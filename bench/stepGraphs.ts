@@ -101,7 +101,10 @@ function deviceTime(backend: Backend, iters: number, work: () => void): Timing {
 
 function sgdAgainstBound(backend: Backend, bandwidth: number, iters: number, width: number) {
   const model = createAlexNet({ preset: 'torchvision', seed: 1, backend, width });
-  const optimizer = new SGD(model.namedParameters().map(([, p]) => p), { lr: 0.01, momentum: 0.9, weightDecay: 5e-4 });
+  const optimizer = new SGD(
+    model.namedParameters().map(([, p]) => p),
+    { lr: 0.01, momentum: 0.9, weightDecay: 5e-4 },
+  );
   for (const p of model.flat.parameters) {
     const g = Tensor.normal(p.value.shape, { seed: p.value.size }, { backend });
     callNative(() => backend.native.copy(p.gradTarget!.handle, g.handle));
@@ -119,7 +122,16 @@ function sgdAgainstBound(backend: Backend, bandwidth: number, iters: number, wid
   const bytes = n * 20; // read param, grad, momentum; write param, momentum
   const boundMs = (bytes / bandwidth) * 1000;
   const copyBandwidth = (n * 8) / (copy.medianMs / 1000);
-  return { parameters: n, bytes, sgd, boundMs, ratio: sgd.medianMs / boundMs, copy, copyBandwidth, ratioToCopy: sgd.medianMs / ((bytes / copyBandwidth) * 1000) };
+  return {
+    parameters: n,
+    bytes,
+    sgd,
+    boundMs,
+    ratio: sgd.medianMs / boundMs,
+    copy,
+    copyBandwidth,
+    ratioToCopy: sgd.medianMs / ((bytes / copyBandwidth) * 1000),
+  };
 }
 
 async function main(): Promise<void> {
@@ -164,9 +176,25 @@ async function main(): Promise<void> {
         rows.push(row(preset, mathMode, 'latency, plain', plain));
         raw.push({ preset, mathMode, task: 'latency', captured, plain });
         if (baseline) {
-          const samples = await baseline.step({ task: 'inference', preset, batch: 1, warmup: latency.warmup, iters: latencyIters, tf32: mathMode === 'tf32' });
+          const samples = await baseline.step({
+            task: 'inference',
+            preset,
+            batch: 1,
+            warmup: latency.warmup,
+            iters: latencyIters,
+            tf32: mathMode === 'tf32',
+          });
           const t = summarize(samples);
-          rows.push({ preset, mathMode, what: 'latency, PyTorch eager', batch: 1, wallMs: t.medianMs, deviceMs: null, imagesPerSecond: 1000 / t.medianMs, note: '' });
+          rows.push({
+            preset,
+            mathMode,
+            what: 'latency, PyTorch eager',
+            batch: 1,
+            wallMs: t.medianMs,
+            deviceMs: null,
+            imagesPerSecond: 1000 / t.medianMs,
+            note: '',
+          });
           raw.push({ preset, mathMode, task: 'latency', pytorch: t });
         }
         const train = { ...common, batchSize: batch, warmup, iterations: iters };
@@ -182,7 +210,16 @@ async function main(): Promise<void> {
             rows.push(row(preset, mathMode, 'train, captured, epilogues', fused));
             raw.push({ preset, mathMode, task: 'train', epilogues: fused });
           } catch (error) {
-            rows.push({ preset, mathMode, what: 'train, captured, epilogues', batch, wallMs: NaN, deviceMs: null, imagesPerSecond: null, note: `failed: ${(error as Error).message.split('\n')[0]}` });
+            rows.push({
+              preset,
+              mathMode,
+              what: 'train, captured, epilogues',
+              batch,
+              wallMs: NaN,
+              deviceMs: null,
+              imagesPerSecond: null,
+              note: `failed: ${(error as Error).message.split('\n')[0]}`,
+            });
           } finally {
             setLinearEpilogues(false);
           }
@@ -190,7 +227,16 @@ async function main(): Promise<void> {
         if (baseline) {
           const samples = await baseline.step({ task: 'train', preset, batch, warmup, iters, tf32: mathMode === 'tf32' });
           const t = summarize(samples);
-          rows.push({ preset, mathMode, what: 'train, PyTorch eager', batch, wallMs: t.medianMs, deviceMs: null, imagesPerSecond: batch / (t.medianMs / 1000), note: '' });
+          rows.push({
+            preset,
+            mathMode,
+            what: 'train, PyTorch eager',
+            batch,
+            wallMs: t.medianMs,
+            deviceMs: null,
+            imagesPerSecond: batch / (t.medianMs / 1000),
+            note: '',
+          });
           raw.push({ preset, mathMode, task: 'train', pytorch: t });
         }
         process.stdout.write('.');

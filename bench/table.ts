@@ -24,7 +24,10 @@ export function formatTable(columns: Column[], rows: (Cell[] | null)[]): string 
   const numeric = columns.map((_, i) => rows.some((r) => typeof r?.[i] === 'number'));
   const widths = columns.map((c, i) => Math.max(c.header.length, ...text.map((r) => r?.[i]?.length ?? 0)));
   const line = (cells: string[]) =>
-    cells.map((cell, i) => (numeric[i] ? cell.padStart(widths[i]) : cell.padEnd(widths[i]))).join('  ').trimEnd();
+    cells
+      .map((cell, i) => (numeric[i] ? cell.padStart(widths[i]) : cell.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd();
   const rule = widths.map((w) => '-'.repeat(w)).join('  ');
   const body = text.map((r) => (r === null ? rule : line(r)));
   return [line(columns.map((c) => c.header)), rule, ...body].join('\n');

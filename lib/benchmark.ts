@@ -274,12 +274,7 @@ function untimedIterations(r: Resolved): number {
   return r.graphs ? Math.max(r.warmup, 3) : r.warmup;
 }
 
-function stepResult(
-  task: StepBenchmark['task'],
-  r: Resolved,
-  timing: { wall: Timing; device: Timing },
-  captured: boolean,
-): StepBenchmark {
+function stepResult(task: StepBenchmark['task'], r: Resolved, timing: { wall: Timing; device: Timing }, captured: boolean): StepBenchmark {
   return {
     task,
     preset: r.preset,

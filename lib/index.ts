@@ -72,7 +72,14 @@ export {
 export { SGD, type SgdOptions, type SgdState, type SgdGroupOptions } from './optim/sgd';
 export { Adam, type AdamOptions, type AdamGroupOptions, type AdamState } from './optim/adam';
 export { AdamW } from './optim/adamw';
-export { Optimizer, type OptimizerState, type OptimizerType, type ParamGroup, type ParamGroupState, type UpdateTensors } from './optim/optimizer';
+export {
+  Optimizer,
+  type OptimizerState,
+  type OptimizerType,
+  type ParamGroup,
+  type ParamGroupState,
+  type UpdateTensors,
+} from './optim/optimizer';
 export { type ParamGroupInput, type ParamsInput } from './optim/paramGroups';
 export { createOptimizer, optimizerTypeOf, OPTIMIZER_TYPES, type OptimizerChoice, type SgdChoice, type AdamChoice } from './optim/choice';
 export { renderCurvesSvg, writeCurvesPng, type CurvePoint } from './plot';

@@ -45,7 +45,14 @@ interface Series {
   values: (number | null)[];
 }
 
-function panel(x0: number, title: string, epochs: number[], series: Series[], legendAt: 'top' | 'bottom', fixedRange?: [number, number]): string {
+function panel(
+  x0: number,
+  title: string,
+  epochs: number[],
+  series: Series[],
+  legendAt: 'top' | 'bottom',
+  fixedRange?: [number, number],
+): string {
   const left = x0 + 60;
   const right = x0 + WIDTH / 2 - 20;
   const top = 40;
@@ -117,6 +124,8 @@ export function renderCurvesSvg(points: readonly CurvePoint[], title = 'training
 export async function writeCurvesPng(file: string, points: readonly CurvePoint[], title?: string): Promise<void> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const sharp = require('sharp') as typeof import('sharp');
-  const png = await sharp(Buffer.from(renderCurvesSvg(points, title))).png().toBuffer();
+  const png = await sharp(Buffer.from(renderCurvesSvg(points, title)))
+    .png()
+    .toBuffer();
   await writeFileAtomic(file, png);
 }

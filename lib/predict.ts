@@ -63,7 +63,9 @@ function topK(probabilities: Float32Array, row: number, classes: number, k: numb
   const order = Array.from({ length: classes }, (_, i) => i);
   // Ties go to the lower index, as countTopkCorrect ranks them.
   order.sort((a, b) => probabilities[base + b]! - probabilities[base + a]! || a - b);
-  const topk = order.slice(0, k).map((index) => ({ label: names?.[index] ?? String(index), index, probability: probabilities[base + index]! }));
+  const topk = order
+    .slice(0, k)
+    .map((index) => ({ label: names?.[index] ?? String(index), index, probability: probabilities[base + index]! }));
   return { ...topk[0]!, topk };
 }
 
@@ -73,7 +75,11 @@ function topK(probabilities: Float32Array, row: number, classes: number, k: numb
  * another; while the model trains or evaluates, a call is rejected with a ModelBusyError, except
  * from a fit's callbacks (see models/modelUse).
  */
-export async function predict(model: AlexNet, inputs: PredictInput | readonly PredictInput[], options: PredictOptions = {}): Promise<Prediction[]> {
+export async function predict(
+  model: AlexNet,
+  inputs: PredictInput | readonly PredictInput[],
+  options: PredictOptions = {},
+): Promise<Prediction[]> {
   if (!(model instanceof AlexNet)) throw new TypeError(`model must be an AlexNet, got ${describe(model)}`);
   checkOptions(options, ['topk', 'batchSize', 'preprocessing'], 'predict options');
   return useModel(model, 'predict', () => run(model, inputs, options));

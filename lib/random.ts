@@ -26,4 +26,3 @@ export function deriveSeed(base: Seed, stream: number): bigint {
   z = ((z ^ (z >> 27n)) * 0x94d049bb133111ebn) & 0xffffffffffffffffn;
   return z ^ (z >> 31n);
 }
-

@@ -106,7 +106,10 @@ export class Tensor<D extends DType = NumericDType> {
       throw new TypeError(`dtype must be 'float32', 'int32' or 'uint8', got ${describe(dtype)}`);
     }
     const dims = checkShape(shape);
-    return new Tensor<D>(backend, callNative(() => new backend.native.Tensor(dims, dtype)));
+    return new Tensor<D>(
+      backend,
+      callNative(() => new backend.native.Tensor(dims, dtype)),
+    );
   }
 
   /** An int32 tensor holding `data` (an Int32Array gives int32 unless `options.dtype` says otherwise). */
@@ -124,7 +127,7 @@ export class Tensor<D extends DType = NumericDType> {
     shape?: readonly number[],
     options: TensorOptions<D> = {},
   ): Tensor<D> {
-    if (data === null || typeof data !== 'object' || typeof (data).length !== 'number') {
+    if (data === null || typeof data !== 'object' || typeof data.length !== 'number') {
       throw new TypeError(`data must be an array or typed array of numbers, got ${describe(data)}`);
     }
     const dims = shape === undefined ? [data.length] : checkShape(shape);
@@ -176,11 +179,7 @@ export class Tensor<D extends DType = NumericDType> {
   }
 
   /** A tensor filled with `value`. */
-  static full<D extends DType = 'float32'>(
-    shape: readonly number[],
-    value: number,
-    options: TensorOptions<D> = {},
-  ): Tensor<D> {
+  static full<D extends DType = 'float32'>(shape: readonly number[], value: number, options: TensorOptions<D> = {}): Tensor<D> {
     finiteNumber(value, 'value');
     const tensor = Tensor.empty<D>(shape, options);
     callNative(() => tensor.handle.fill(value));
@@ -300,11 +299,12 @@ export class Tensor<D extends DType = NumericDType> {
     }
     dims = checkShape(dims);
     if (product(dims) !== this.size) {
-      throw new RangeError(
-        `cannot reshape [${this.shape.join(', ')}] (${this.size} elements) into [${dims.join(', ')}]`,
-      );
+      throw new RangeError(`cannot reshape [${this.shape.join(', ')}] (${this.size} elements) into [${dims.join(', ')}]`);
     }
-    return new Tensor<D>(this.backend, callNative(() => this.handle.view(dims)));
+    return new Tensor<D>(
+      this.backend,
+      callNative(() => this.handle.view(dims)),
+    );
   }
 
   /**
@@ -319,12 +319,18 @@ export class Tensor<D extends DType = NumericDType> {
         `slice: elements ${offset} to ${offset + product(dims)} are outside the tensor [${this.shape.join(', ')}] of ${this.size} elements`,
       );
     }
-    return new Tensor<D>(this.backend, callNative(() => this.handle.slice(offset, dims)));
+    return new Tensor<D>(
+      this.backend,
+      callNative(() => this.handle.slice(offset, dims)),
+    );
   }
 
   /** Another handle to the same memory: it stays valid when this one is disposed. */
   share(): Tensor<D> {
-    return new Tensor<D>(this.backend, callNative(() => this.handle.view(this.shape)));
+    return new Tensor<D>(
+      this.backend,
+      callNative(() => this.handle.view(this.shape)),
+    );
   }
 
   /** A copy in new memory. */

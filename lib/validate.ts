@@ -25,7 +25,7 @@ export function describe(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
   if (typeof value === 'bigint') return `${value}n`;
   if (typeof value === 'object') {
-    const name = (value).constructor?.name ?? 'Object';
+    const name = value.constructor?.name ?? 'Object';
     const shape = (value as { shape?: unknown }).shape;
     if (name === 'Tensor' && Array.isArray(shape)) return `a Tensor of shape [${shape.join(', ')}]`;
     return `an object (${name})`;
@@ -124,7 +124,9 @@ export function options<T extends object>(value: T | undefined | null, known: re
   for (const key of Object.keys(value)) {
     if (!(known as readonly string[]).includes(key)) {
       const near = closest(key, known);
-      throw new TypeError(`${name}: unknown option ${JSON.stringify(key)}${near ? ` (did you mean ${JSON.stringify(near)}?)` : ''}; known: ${known.join(', ')}`);
+      throw new TypeError(
+        `${name}: unknown option ${JSON.stringify(key)}${near ? ` (did you mean ${JSON.stringify(near)}?)` : ''}; known: ${known.join(', ')}`,
+      );
     }
   }
   return value;

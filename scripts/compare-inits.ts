@@ -60,10 +60,15 @@ async function main(): Promise<void> {
   probe.dispose();
   const data = await batches(inChannels, inputSize);
   const reported = [0, 1, 4, 9, steps - 1].filter((s, i, all) => s < steps && all.indexOf(s) === i);
-  console.log(`${preset}, full size, 10 classes, batch ${batch}, SGD lr ${lr} momentum 0.9; loss at steps ${reported.map((s) => s + 1).join(', ')}`);
+  console.log(
+    `${preset}, full size, 10 classes, batch ${batch}, SGD lr ${lr} momentum 0.9; loss at steps ${reported.map((s) => s + 1).join(', ')}`,
+  );
   for (const init of inits) {
     const model = createAlexNet({ preset, numClasses: 10, init, seed: 1 });
-    const optimizer = new SGD(model.namedParameters().map(([, p]) => p), { lr, momentum: 0.9 });
+    const optimizer = new SGD(
+      model.namedParameters().map(([, p]) => p),
+      { lr, momentum: 0.9 },
+    );
     const criterion = new CrossEntropyLoss();
     const losses: number[] = [];
     for (const { x, labels } of data) {

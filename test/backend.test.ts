@@ -64,88 +64,92 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
-describe.skipIf(noDeviceSkip !== null)(`backend selection without a CUDA device${noDeviceSkip ? ` (skipped: ${noDeviceSkip})` : ''}`, () => {
-  // First in the file: getBackend logs the fallback only the first time 'auto' is resolved.
-  it("'auto' falls back to the CPU build and says why, once, on stderr", () => {
-    delete process.env.ALEXNET_QUIET;
-    const writes: string[] = [];
-    vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      writes.push(String(chunk));
-      return true;
+describe.skipIf(noDeviceSkip !== null)(
+  `backend selection without a CUDA device${noDeviceSkip ? ` (skipped: ${noDeviceSkip})` : ''}`,
+  () => {
+    // First in the file: getBackend logs the fallback only the first time 'auto' is resolved.
+    it("'auto' falls back to the CPU build and says why, once, on stderr", () => {
+      delete process.env.ALEXNET_QUIET;
+      const writes: string[] = [];
+      vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+        writes.push(String(chunk));
+        return true;
+      });
+      expect(getBackend('auto').kind).toBe('cpu');
+      expect(getBackend('auto').kind).toBe('cpu');
+      const fallback = writes.filter((w) => w.includes('using the CPU backend'));
+      expect(fallback, `stderr: ${JSON.stringify(writes)}`).toHaveLength(1);
+      expect(fallback[0]).toContain('CUDA unavailable');
+      for (const reason of cudaUnavailableReasons()) expect(fallback[0]).toContain(reason);
     });
-    expect(getBackend('auto').kind).toBe('cpu');
-    expect(getBackend('auto').kind).toBe('cpu');
-    const fallback = writes.filter((w) => w.includes('using the CPU backend'));
-    expect(fallback, `stderr: ${JSON.stringify(writes)}`).toHaveLength(1);
-    expect(fallback[0]).toContain('CUDA unavailable');
-    for (const reason of cudaUnavailableReasons()) expect(fallback[0]).toContain(reason);
-  });
 
-  it("getBackend('cuda') throws a BackendUnavailableError that lists what is missing and how to get it", () => {
-    const error = thrownBy(() => getBackend('cuda'));
-    expect(error).toBeInstanceOf(BackendUnavailableError);
-    expect(error).toBeInstanceOf(BackendError);
-    const e = error as BackendUnavailableError;
-    expect(e.code).toBe('ERR_BACKEND_UNAVAILABLE');
-    expect(e.reasons.length).toBeGreaterThan(0);
-    for (const reason of e.reasons) {
-      expect(e.message).toContain(reason);
-      // A missing library is named with how to get it.
-      if (/lib\w+\.so\.\d+/.test(reason)) expect(reason).toMatch(/install|pip|rebuild/);
-    }
-    if (!buildPresent) {
-      expect(e.reasons.join('\n')).toMatch(/no CUDA build/);
-      expect(e.reasons.join('\n')).toMatch(/npm rebuild/);
-    } else {
-      // The real reason first: no driver (then nothing else matters), else no GPU, else what is missing.
-      const driverMissing = loaded.libraries!.missing.some((m) => m.library.soname === 'libcuda.so.1');
-      if (driverMissing) {
-        expect(e.reasons[0]).toMatch(/^no NVIDIA driver: libcuda\.so\.1 was not found.*install the NVIDIA driver/);
-        expect(e.reasons[0]).not.toMatch(/pip/);
-      } else if (loaded.ok) {
-        expect(e.reasons.at(-1)).toMatch(/no usable CUDA device/);
+    it("getBackend('cuda') throws a BackendUnavailableError that lists what is missing and how to get it", () => {
+      const error = thrownBy(() => getBackend('cuda'));
+      expect(error).toBeInstanceOf(BackendUnavailableError);
+      expect(error).toBeInstanceOf(BackendError);
+      const e = error as BackendUnavailableError;
+      expect(e.code).toBe('ERR_BACKEND_UNAVAILABLE');
+      expect(e.reasons.length).toBeGreaterThan(0);
+      for (const reason of e.reasons) {
+        expect(e.message).toContain(reason);
+        // A missing library is named with how to get it.
+        if (/lib\w+\.so\.\d+/.test(reason)) expect(reason).toMatch(/install|pip|rebuild/);
       }
-      for (const reason of e.reasons.slice(driverMissing ? 1 : 0)) expect(reason).toMatch(/not found: |failed to load|no usable CUDA device|^no GPU/);
-    }
-    // Asking again gives the same answer (nothing half-initialized is cached).
-    expect(thrownBy(() => getBackend('cuda'))).toBeInstanceOf(BackendUnavailableError);
-  });
-
-  it('backendAvailability() says the CPU is available and CUDA is not, with the same reasons', () => {
-    const availability = backendAvailability();
-    expect(availability.cpu).toEqual({ available: true, reasons: [] });
-    expect(availability.cuda.available).toBe(false);
-    expect(availability.cuda.reasons).toEqual(cudaUnavailableReasons());
-    expect(availability.cuda.reasons.length).toBeGreaterThan(0);
-  });
-
-  it('ALEXNET_BACKEND chooses the default backend; a bad value is a TypeError naming the variable', () => {
-    for (const bad of ['gpu', 'CUDA', ' cpu', 'none']) {
-      process.env.ALEXNET_BACKEND = bad;
-      for (const call of [() => defaultBackendChoice(), () => getBackend(), () => Tensor.zeros([1])]) {
-        const error = thrownBy(call);
-        expect(error).toBeInstanceOf(TypeError);
-        expect((error as Error).message).toContain('ALEXNET_BACKEND');
-        expect((error as Error).message).toContain(JSON.stringify(bad));
+      if (!buildPresent) {
+        expect(e.reasons.join('\n')).toMatch(/no CUDA build/);
+        expect(e.reasons.join('\n')).toMatch(/npm rebuild/);
+      } else {
+        // The real reason first: no driver (then nothing else matters), else no GPU, else what is missing.
+        const driverMissing = loaded.libraries!.missing.some((m) => m.library.soname === 'libcuda.so.1');
+        if (driverMissing) {
+          expect(e.reasons[0]).toMatch(/^no NVIDIA driver: libcuda\.so\.1 was not found.*install the NVIDIA driver/);
+          expect(e.reasons[0]).not.toMatch(/pip/);
+        } else if (loaded.ok) {
+          expect(e.reasons.at(-1)).toMatch(/no usable CUDA device/);
+        }
+        for (const reason of e.reasons.slice(driverMissing ? 1 : 0))
+          expect(reason).toMatch(/not found: |failed to load|no usable CUDA device|^no GPU/);
       }
-    }
-    process.env.ALEXNET_BACKEND = 'cpu';
-    expect(getBackend().kind).toBe('cpu');
-    process.env.ALEXNET_BACKEND = 'auto';
-    expect(getBackend().kind).toBe('cpu');
-    process.env.ALEXNET_BACKEND = '';
-    expect(defaultBackendChoice()).toBe('auto');
-    process.env.ALEXNET_BACKEND = 'cuda';
-    expect(thrownBy(() => getBackend())).toBeInstanceOf(BackendUnavailableError);
-    expect(thrownBy(() => Tensor.zeros([1]))).toBeInstanceOf(BackendUnavailableError);
-  });
+      // Asking again gives the same answer (nothing half-initialized is cached).
+      expect(thrownBy(() => getBackend('cuda'))).toBeInstanceOf(BackendUnavailableError);
+    });
 
-  it('a bad backend argument is a TypeError naming the parameter', () => {
-    const error = thrownBy(() => getBackend('gpu' as never));
-    expect(error).toBeInstanceOf(TypeError);
-    expect((error as Error).message).toMatch(/backend must be 'auto', 'cpu' or 'cuda', got "gpu"/);
-  });
-});
+    it('backendAvailability() says the CPU is available and CUDA is not, with the same reasons', () => {
+      const availability = backendAvailability();
+      expect(availability.cpu).toEqual({ available: true, reasons: [] });
+      expect(availability.cuda.available).toBe(false);
+      expect(availability.cuda.reasons).toEqual(cudaUnavailableReasons());
+      expect(availability.cuda.reasons.length).toBeGreaterThan(0);
+    });
+
+    it('ALEXNET_BACKEND chooses the default backend; a bad value is a TypeError naming the variable', () => {
+      for (const bad of ['gpu', 'CUDA', ' cpu', 'none']) {
+        process.env.ALEXNET_BACKEND = bad;
+        for (const call of [() => defaultBackendChoice(), () => getBackend(), () => Tensor.zeros([1])]) {
+          const error = thrownBy(call);
+          expect(error).toBeInstanceOf(TypeError);
+          expect((error as Error).message).toContain('ALEXNET_BACKEND');
+          expect((error as Error).message).toContain(JSON.stringify(bad));
+        }
+      }
+      process.env.ALEXNET_BACKEND = 'cpu';
+      expect(getBackend().kind).toBe('cpu');
+      process.env.ALEXNET_BACKEND = 'auto';
+      expect(getBackend().kind).toBe('cpu');
+      process.env.ALEXNET_BACKEND = '';
+      expect(defaultBackendChoice()).toBe('auto');
+      process.env.ALEXNET_BACKEND = 'cuda';
+      expect(thrownBy(() => getBackend())).toBeInstanceOf(BackendUnavailableError);
+      expect(thrownBy(() => Tensor.zeros([1]))).toBeInstanceOf(BackendUnavailableError);
+    });
+
+    it('a bad backend argument is a TypeError naming the parameter', () => {
+      const error = thrownBy(() => getBackend('gpu' as never));
+      expect(error).toBeInstanceOf(TypeError);
+      expect((error as Error).message).toMatch(/backend must be 'auto', 'cpu' or 'cuda', got "gpu"/);
+    });
+  },
+);
 
 describe('the CUDA libraries: what each is and how to get it', () => {
   it('when none can be loaded, every one is reported missing with instructions', () => {

@@ -33,7 +33,7 @@ function tsx(script: string, args: string[]) {
 }
 
 describe('per-convolution diagnosis', () => {
-  it('lists each preset\'s convolutions with the shapes a batch gives them', () => {
+  it("lists each preset's convolutions with the shapes a batch gives them", () => {
     const tv = convLayersOf('torchvision', 4, 1);
     expect(tv.map((l) => [l.layer, l.module, l.input, l.weight, l.stride, l.padding.top, l.groups])).toEqual([
       ['conv1', 'features.0', [4, 3, 224, 224], [64, 3, 11, 11], [4, 4], 2, 1],
@@ -113,13 +113,17 @@ describe('per-convolution diagnosis', () => {
     const key = 'n128 c64 h27 w27 o192 k5x5 g1 s1x1 p2,2,2,2 f32 nchw tf32 nondeterministic a16';
     const plain = `conv forward ${key}: graph engine 7 knobs 2=3,5=1, 0.4012 ms, workspace 1024 bytes, notes tensor_core; searched: 30 offered, 12 distinct, 2 refused by the rules, 1 without a plan, 0 over the workspace bound, 0 failed to run, 9 timed, in 812 ms`;
     const fused = `conv forward+bias ${key}: graph engine 40 knobs -, 0.3900 ms, workspace 0 bytes, notes tensor_core,strict_nan_prop,runtime_compilation; searched: 3 offered, 3 distinct, 0 refused by the rules, 0 without a plan, 0 over the workspace bound, 0 failed to run, 3 timed, in 2100 ms`;
-    expect(summarizeEngine([fused, plain, `conv forward+bias ${key}: fused 0.3900 ms, separate 0.4500 ms: fused`])).toBe('fused engine 40 knobs -');
+    expect(summarizeEngine([fused, plain, `conv forward+bias ${key}: fused 0.3900 ms, separate 0.4500 ms: fused`])).toBe(
+      'fused engine 40 knobs -',
+    );
     expect(summarizeEngine([fused, plain, `conv forward+bias ${key}: fused 0.4900 ms, separate 0.4500 ms: separate`])).toBe(
       'engine 7 knobs 2=3,5=1 + our epilogue',
     );
-    expect(summarizeEngine([`conv forward ${key}: graph engine 7 knobs -, 0.4000 ms when chosen, workspace 0 bytes, notes -; from the plan cache`])).toBe(
-      'engine 7 knobs -',
-    );
+    expect(
+      summarizeEngine([
+        `conv forward ${key}: graph engine 7 knobs -, 0.4000 ms when chosen, workspace 0 bytes, notes -; from the plan cache`,
+      ]),
+    ).toBe('engine 7 knobs -');
     expect(
       summarizeEngine([
         `conv backward_filter ${key}: graph engine 3 knobs -, 0.5000 ms, workspace 0 bytes, notes -; searched: ...`,
@@ -136,7 +140,7 @@ describe('per-convolution diagnosis', () => {
     expect(summarizeEngine(['cpu build'])).toBe('cpu build');
   });
 
-  it('matches our rows with PyTorch\'s script\'s, run on the CPU, and both command lines work', async (ctx) => {
+  it("matches our rows with PyTorch's script's, run on the CPU, and both command lines work", async (ctx) => {
     const torch = torchAvailable();
     if (!torch.ok) {
       if (ciRequiresEverything) throw new Error(torch.reason);
@@ -145,7 +149,21 @@ describe('per-convolution diagnosis', () => {
     const torchFile = path.join(tmp, 'torch.json');
     const py = spawnSync(
       'python3',
-      [path.join(root, 'bench', 'torch_conv_layers.py'), '--batch', '1', '--models', 'torchvision', '--modes', 'fp32', '--warmup', '0', '--iters', '1', '--json', torchFile],
+      [
+        path.join(root, 'bench', 'torch_conv_layers.py'),
+        '--batch',
+        '1',
+        '--models',
+        'torchvision',
+        '--modes',
+        'fp32',
+        '--warmup',
+        '0',
+        '--iters',
+        '1',
+        '--json',
+        torchFile,
+      ],
       { env: pythonEnv(), encoding: 'utf8', timeout: 120_000 },
     );
     expect(py.status, py.stderr).toBe(0);
@@ -173,7 +191,9 @@ describe('per-convolution diagnosis', () => {
 
     // A report of other shapes (another width) is refused, naming what differs.
     const narrow = { ...ours, layers: ours.layers.map((l) => ({ ...l, weight: [l.weight[0] / 2, ...l.weight.slice(1)] })) };
-    expect(compareConvLayers(narrow, theirs).mismatches[0]).toMatch(/^torchvision\/fp32\/conv1: weight ours \[32,3,11,11\] PyTorch \[64,3,11,11\]$/);
+    expect(compareConvLayers(narrow, theirs).mismatches[0]).toMatch(
+      /^torchvision\/fp32\/conv1: weight ours \[32,3,11,11\] PyTorch \[64,3,11,11\]$/,
+    );
 
     // The command lines: ours on the CPU build, then the comparison (exit 0 when the rows agree,
     // 1 when they describe other convolutions).
@@ -185,7 +205,26 @@ describe('per-convolution diagnosis', () => {
     expect(readFileSync(path.join(tmp, 'table.md'), 'utf8')).toContain('| torchvision | fp32 | conv1 | forward |');
 
     const tinyFile = path.join(tmp, 'tiny.json');
-    const measured = tsx('bench/convLayers.ts', ['--backend', 'cpu', '--presets', 'torchvision', '--modes', 'fp32', '--batch', '1', '--width', '0.0625', '--warmup', '0', '--iters', '1', '--repeat', '1', '--json', tinyFile]);
+    const measured = tsx('bench/convLayers.ts', [
+      '--backend',
+      'cpu',
+      '--presets',
+      'torchvision',
+      '--modes',
+      'fp32',
+      '--batch',
+      '1',
+      '--width',
+      '0.0625',
+      '--warmup',
+      '0',
+      '--iters',
+      '1',
+      '--repeat',
+      '1',
+      '--json',
+      tinyFile,
+    ]);
     expect(measured.status, measured.stderr).toBe(0);
     expect((JSON.parse(readFileSync(tinyFile, 'utf8')) as ConvLayersReport).layers).toHaveLength(5);
     const refused = tsx('bench/convCompare.ts', [tinyFile, torchFile]);

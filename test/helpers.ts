@@ -40,7 +40,8 @@ export function compareArrays(
     const a = actual[i];
     const e = expected[i];
     let err: number;
-    if (!Number.isFinite(e)) err = Object.is(a, e) ? 0 : Infinity;  // Object.is(NaN, NaN) is true
+    if (!Number.isFinite(e))
+      err = Object.is(a, e) ? 0 : Infinity; // Object.is(NaN, NaN) is true
     else if (!Number.isFinite(a)) err = Infinity;
     else err = Math.abs(a - e) / Math.max(Math.abs(e), floor);
     if (worst < 0 || err > maxError) {

@@ -11,7 +11,21 @@ import { describe, expect, it } from 'vitest';
 const pkg = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { scripts: Record<string, string> };
 
 // Scripts npm runs by itself (https://docs.npmjs.com/cli/using-npm/scripts#life-cycle-scripts).
-const LIFECYCLE = ['install', 'prepare', 'prepack', 'postpack', 'publish', 'pack', 'test', 'start', 'stop', 'restart', 'version', 'uninstall', 'ci'];
+const LIFECYCLE = [
+  'install',
+  'prepare',
+  'prepack',
+  'postpack',
+  'publish',
+  'pack',
+  'test',
+  'start',
+  'stop',
+  'restart',
+  'version',
+  'uninstall',
+  'ci',
+];
 
 describe('package.json scripts', () => {
   it('none is a pre- or post-hook of another script or of an npm command', () => {

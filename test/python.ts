@@ -27,11 +27,17 @@ let probed: { ok: boolean; reason: string } | undefined;
 /** Whether torch can be imported, and if not, why (for the skip message). */
 export function torchAvailable(): { ok: boolean; reason: string } {
   if (probed) return probed;
-  const r = spawnSync('python3', ['-c', 'import torch, numpy, safetensors; print(torch.__version__)'], { env: pythonEnv(), encoding: 'utf8' });
+  const r = spawnSync('python3', ['-c', 'import torch, numpy, safetensors; print(torch.__version__)'], {
+    env: pythonEnv(),
+    encoding: 'utf8',
+  });
   probed =
     r.status === 0
       ? { ok: true, reason: '' }
-      : { ok: false, reason: `PyTorch is not importable (set ALEXNET_TORCH_PYTHONPATH): ${(r.stderr || String(r.error)).trim().split('\n').at(-1)}` };
+      : {
+          ok: false,
+          reason: `PyTorch is not importable (set ALEXNET_TORCH_PYTHONPATH): ${(r.stderr || String(r.error)).trim().split('\n').at(-1)}`,
+        };
   return probed;
 }
 

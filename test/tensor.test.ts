@@ -21,10 +21,22 @@ describe('Tensor.toNested', () => {
     const cases: [number[], unknown][] = [
       [[], 7.5],
       [[3], [1, 2, 3]],
-      [[2, 3], [[1, 2, 3], [4, 5, 6]]],
-      [[2, 1, 3], [[[1, 2, 3]], [[4, 5, 6]]]],
+      [
+        [2, 3],
+        [
+          [1, 2, 3],
+          [4, 5, 6],
+        ],
+      ],
+      [
+        [2, 1, 3],
+        [[[1, 2, 3]], [[4, 5, 6]]],
+      ],
       [[0, 3], []],
-      [[2, 0], [[], []]],
+      [
+        [2, 0],
+        [[], []],
+      ],
     ];
     for (const [shape, expected] of cases) {
       const n = shape.reduce((a, b) => a * b, 1);
@@ -44,7 +56,10 @@ describe('Tensor.toNested', () => {
     const f = new Float32Array([0.1, -1e-30, 3.4e38, 1 / 3]);
     const logits = Tensor.fromArray(f, [2, 2], { backend: 'cpu' });
     const rows: number[][] = await logits.toNested(2);
-    expect(rows).toEqual([[f[0], f[1]], [f[2], f[3]]]);
+    expect(rows).toEqual([
+      [f[0], f[1]],
+      [f[2], f[3]],
+    ]);
     const labels = Tensor.fromArray(new Int32Array([-5, 2147483647, 0]), [3], { backend: 'cpu' });
     const ints: number[] = await labels.toNested(1);
     expect(ints).toEqual([-5, 2147483647, 0]);
@@ -52,7 +67,7 @@ describe('Tensor.toNested', () => {
     labels.dispose();
   });
 
-  it('rejects a rank other than the tensor\'s, naming both', async () => {
+  it("rejects a rank other than the tensor's, naming both", async () => {
     const t = Tensor.zeros([2, 3], { backend: 'cpu' });
     await expect(t.toNested(3)).rejects.toThrow(/^toNested: expected a tensor of rank 3, got shape \[2, 3\]$/);
     await expect(t.toNested(-1)).rejects.toThrow(/rank must be a non-negative integer/);
@@ -68,7 +83,12 @@ describe('Tensor.fromArray types', () => {
     const floats: Tensor<'float32'> = Tensor.fromArray([0.5, 2], [2], { backend: 'cpu' });
     const converted: Tensor<'float32'> = Tensor.fromArray(new Int32Array([3, 4]), [2], { backend: 'cpu', dtype: 'float32' });
     expect([ints.dtype, bytes.dtype, floats.dtype, converted.dtype]).toEqual(['int32', 'uint8', 'float32', 'float32']);
-    const read: [Int32Array, Uint8Array, Float32Array, Float32Array] = [await ints.toArray(), await bytes.toArray(), await floats.toArray(), await converted.toArray()];
+    const read: [Int32Array, Uint8Array, Float32Array, Float32Array] = [
+      await ints.toArray(),
+      await bytes.toArray(),
+      await floats.toArray(),
+      await converted.toArray(),
+    ];
     expect(read.map((a) => a.constructor.name)).toEqual(['Int32Array', 'Uint8Array', 'Float32Array', 'Float32Array']);
     for (const t of [ints, bytes, floats, converted]) t.dispose();
   });

@@ -165,10 +165,7 @@ function concrete(kind: BackendKind): Backend {
   } else {
     const reasons = cudaUnavailableReasons();
     if (reasons.length > 0) {
-      throw new BackendUnavailableError(
-        `the CUDA backend cannot run here:\n  - ${reasons.join('\n  - ')}`,
-        reasons,
-      );
+      throw new BackendUnavailableError(`the CUDA backend cannot run here:\n  - ${reasons.join('\n  - ')}`, reasons);
     }
     const loaded = loadCudaAddon();
     if (!loaded.ok) throw new BackendUnavailableError('the CUDA backend cannot run here', loaded.reasons);

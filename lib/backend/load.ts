@@ -43,8 +43,7 @@ export function loadAnyAddon(): NativeAddon {
 }
 
 export type CudaLoadResult =
-  | { ok: true; addon: NativeAddon; libraries: CudaLibraryReport }
-  | { ok: false; reasons: string[]; libraries?: CudaLibraryReport };
+  { ok: true; addon: NativeAddon; libraries: CudaLibraryReport } | { ok: false; reasons: string[]; libraries?: CudaLibraryReport };
 
 let cudaResult: CudaLoadResult | undefined;
 

@@ -131,10 +131,13 @@ export class CheckpointDirectory {
    * The checkpoint with the highest stored metric (the later one on a tie), if any has one: a
    * {@link CheckpointDirectory.list} entry plus its `metric`.
    */
-  async best(): Promise<(CheckpointEntry & {
-    /** The stored validation metric (validation top-1 accuracy when the Trainer wrote it). */
-    metric: number;
-  }) | undefined> {
+  async best(): Promise<
+    | (CheckpointEntry & {
+        /** The stored validation metric (validation top-1 accuracy when the Trainer wrote it). */
+        metric: number;
+      })
+    | undefined
+  > {
     let best: (CheckpointEntry & { metric: number }) | undefined;
     for (const entry of await this.list()) {
       const value = Number((await readSafetensorsMetadata(entry.file))?.[METRIC_KEY]);
@@ -143,7 +146,7 @@ export class CheckpointDirectory {
     return best;
   }
 
-/**
+  /**
    * Writes a checkpoint for a position atomically, then prunes. Returns its path. Throws a
    * FileError naming the file or folder when it cannot be written.
    */
@@ -211,7 +214,11 @@ export async function resolveCheckpointFile(target: string, prefer: 'model' | 'l
   if (!isDir) return target;
   const model = path.join(target, 'model.safetensors');
   const latest = await new CheckpointDirectory(target).latest();
-  const exists = async (f: string) => stat(f).then(() => true, () => false);
+  const exists = async (f: string) =>
+    stat(f).then(
+      () => true,
+      () => false,
+    );
   if (prefer === 'model' && (await exists(model))) return model;
   if (latest) return latest.file;
   if (await exists(model)) return model;

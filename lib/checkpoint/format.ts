@@ -199,7 +199,13 @@ export async function saveCheckpoint(file: string, model: AlexNet, contents: Che
   await writeFileAtomic(file, await encodeCheckpoint(model, contents));
 }
 
-function parseJson<T>(metadata: Record<string, string>, key: string, source: string, check: (v: unknown) => boolean, expected: string): T | null {
+function parseJson<T>(
+  metadata: Record<string, string>,
+  key: string,
+  source: string,
+  check: (v: unknown) => boolean,
+  expected: string,
+): T | null {
   const text = metadata[key];
   if (text === undefined) return null;
   let value: unknown;
@@ -227,13 +233,20 @@ function checkParameterShapes(stored: Map<string, StoredTensor>, expected: Map<s
     const t = stored.get(name);
     if (!t) throw new CheckpointError(`${source}: has no parameter ${JSON.stringify(name)}, which the model needs`);
     if (shapeText(t.shape) !== shapeText(shape)) {
-      throw new CheckpointError(`${source}: parameter ${JSON.stringify(name)} has shape ${shapeText(t.shape)}, the model's is ${shapeText(shape)}`);
+      throw new CheckpointError(
+        `${source}: parameter ${JSON.stringify(name)} has shape ${shapeText(t.shape)}, the model's is ${shapeText(shape)}`,
+      );
     }
   }
   if (strict) {
     const extra = [...stored.keys()].filter((k) => !expected.has(k));
     if (extra.length > 0) {
-      throw new CheckpointError(`${source}: holds parameters the model does not have: ${extra.slice(0, 5).map((n) => JSON.stringify(n)).join(', ')}${extra.length > 5 ? ', ...' : ''}`);
+      throw new CheckpointError(
+        `${source}: holds parameters the model does not have: ${extra
+          .slice(0, 5)
+          .map((n) => JSON.stringify(n))
+          .join(', ')}${extra.length > 5 ? ', ...' : ''}`,
+      );
     }
   }
 }
@@ -299,12 +312,16 @@ export function decodeCheckpoint(bytes: Uint8Array, source = 'checkpoint'): Chec
       isObject(v) &&
       typeof v.lr === 'number' &&
       Number.isInteger(v.steps) &&
-      (v.type === undefined ? typeof v.momentum === 'number' : OPTIMIZER_TYPES.includes(v.type as OptimizerType) && Array.isArray(v.groups)),
+      (v.type === undefined
+        ? typeof v.momentum === 'number'
+        : OPTIMIZER_TYPES.includes(v.type as OptimizerType) && Array.isArray(v.groups)),
     'an optimizer state {type, lr, steps, groups, ...}',
   );
   const precisionText = metadata[METADATA_KEYS.precision];
   if (precisionText !== undefined && !MATH_MODES.includes(precisionText as MathMode)) {
-    throw new CheckpointError(`${source}: metadata ${JSON.stringify(METADATA_KEYS.precision)} must be one of ${MATH_MODES.join(', ')}, got ${JSON.stringify(precisionText)}`);
+    throw new CheckpointError(
+      `${source}: metadata ${JSON.stringify(METADATA_KEYS.precision)} must be one of ${MATH_MODES.join(', ')}, got ${JSON.stringify(precisionText)}`,
+    );
   }
   const trainingText = metadata[METADATA_KEYS.training];
   let training: unknown = null;
@@ -320,13 +337,17 @@ export function decodeCheckpoint(bytes: Uint8Array, source = 'checkpoint'): Chec
       bySlot.set(name.slice(OPTIMIZER_PREFIX.length + slot.length + 1), stored);
       optimizerTensors.set(slot, bySlot);
     } else if (name.startsWith(OPTIMIZER_PREFIX)) {
-      throw new CheckpointError(`${source}: tensor ${JSON.stringify(name)} is of no optimizer state this version knows (${OPTIMIZER_SLOTS.join(', ')})`);
+      throw new CheckpointError(
+        `${source}: tensor ${JSON.stringify(name)} is of no optimizer state this version knows (${OPTIMIZER_SLOTS.join(', ')})`,
+      );
     } else {
       parameters.set(name, stored);
     }
   }
   if (optimizerTensors.size > 0 && !optimizerState) {
-    throw new CheckpointError(`${source}: holds optimizer state tensors but no optimizer state (metadata ${JSON.stringify(METADATA_KEYS.optimizer)})`);
+    throw new CheckpointError(
+      `${source}: holds optimizer state tensors but no optimizer state (metadata ${JSON.stringify(METADATA_KEYS.optimizer)})`,
+    );
   }
   if (config) checkParameterShapes(parameters, shapesFor(config, source), source, false);
   return {
@@ -369,18 +390,31 @@ export async function readCheckpoint(file: string): Promise<Checkpoint> {
  * Copies stored tensors into `params` (name to Parameter value), checking that every name is
  * present with the same shape; with `strict`, stored names the model lacks are errors too.
  */
-function copyInto(target: Map<string, { value: Tensor; set(v: Tensor): void }>, stored: Map<string, StoredTensor>, source: string, what: string, strict: boolean): void {
+function copyInto(
+  target: Map<string, { value: Tensor; set(v: Tensor): void }>,
+  stored: Map<string, StoredTensor>,
+  source: string,
+  what: string,
+  strict: boolean,
+): void {
   for (const [name, p] of target) {
     const t = stored.get(name);
     if (!t) throw new CheckpointError(`${source}: has no ${what} ${JSON.stringify(name)}, which the model needs`);
     if (shapeText(t.shape) !== shapeText(p.value.shape)) {
-      throw new CheckpointError(`${source}: ${what} ${JSON.stringify(name)} has shape ${shapeText(t.shape)}, the model's is ${shapeText(p.value.shape)}`);
+      throw new CheckpointError(
+        `${source}: ${what} ${JSON.stringify(name)} has shape ${shapeText(t.shape)}, the model's is ${shapeText(p.value.shape)}`,
+      );
     }
   }
   if (strict) {
     const extra = [...stored.keys()].filter((k) => !target.has(k));
     if (extra.length > 0) {
-      throw new CheckpointError(`${source}: holds ${what}s the model does not have: ${extra.slice(0, 5).map((n) => JSON.stringify(n)).join(', ')}${extra.length > 5 ? ', ...' : ''}`);
+      throw new CheckpointError(
+        `${source}: holds ${what}s the model does not have: ${extra
+          .slice(0, 5)
+          .map((n) => JSON.stringify(n))
+          .join(', ')}${extra.length > 5 ? ', ...' : ''}`,
+      );
     }
   }
   for (const [name, p] of target) {
@@ -411,14 +445,18 @@ export function loadOptimizerState(optimizer: Optimizer, model: AlexNet, checkpo
   // An SGD state from before parameter groups has one group's options at the top.
   const savedGroups = (state as Partial<OptimizerState>).groups ?? [{ options: state as unknown as Record<string, unknown> }];
   if (savedGroups.length !== optimizer.groups.length) {
-    throw new CheckpointError(`${source}: the optimizer was saved with ${savedGroups.length} parameter groups, this one has ${optimizer.groups.length}`);
+    throw new CheckpointError(
+      `${source}: the optimizer was saved with ${savedGroups.length} parameter groups, this one has ${optimizer.groups.length}`,
+    );
   }
   optimizer.groups.forEach((group, i) => {
     const where = optimizer.groups.length > 1 ? `groups[${i}].` : '';
     for (const [key, value] of Object.entries(group.options)) {
       const saved = savedGroups[i]!.options?.[key];
       if (saved !== undefined && JSON.stringify(saved) !== JSON.stringify(value)) {
-        throw new CheckpointError(`${source}: the optimizer was saved with ${where}${key} ${JSON.stringify(saved)}, this one has ${JSON.stringify(value)}`);
+        throw new CheckpointError(
+          `${source}: the optimizer was saved with ${where}${key} ${JSON.stringify(saved)}, this one has ${JSON.stringify(value)}`,
+        );
       }
     }
   });
@@ -439,18 +477,22 @@ export function loadOptimizerState(optimizer: Optimizer, model: AlexNet, checkpo
       const stored = tensors.get(slot)?.get(name);
       // State never used (no step taken yet) may be missing, as PyTorch creates it at the first step.
       if (!stored) {
-        if (steps > 0) throw new CheckpointError(`${source}: has no optimizer ${slot} for ${JSON.stringify(name)}, which took ${steps} steps`);
+        if (steps > 0)
+          throw new CheckpointError(`${source}: has no optimizer ${slot} for ${JSON.stringify(name)}, which took ${steps} steps`);
         continue;
       }
       if (shapeText(stored.shape) !== shapeText(target.shape)) {
-        throw new CheckpointError(`${source}: optimizer ${slot} ${JSON.stringify(name)} has shape ${shapeText(stored.shape)}, the model's is ${shapeText(target.shape)}`);
+        throw new CheckpointError(
+          `${source}: optimizer ${slot} ${JSON.stringify(name)} has shape ${shapeText(stored.shape)}, the model's is ${shapeText(target.shape)}`,
+        );
       }
       optimizer.setStateTensor(p, slot, Tensor.fromArray(stored.data, stored.shape, { backend: target.backend, dtype: 'float32' }));
     }
   }
   for (const [slot, byName] of tensors) {
     for (const name of byName.keys()) {
-      if (!known.has(`${slot}.${name}`)) throw new CheckpointError(`${source}: holds optimizer ${slot} ${JSON.stringify(name)}, which this optimizer does not keep`);
+      if (!known.has(`${slot}.${name}`))
+        throw new CheckpointError(`${source}: holds optimizer ${slot} ${JSON.stringify(name)}, which this optimizer does not keep`);
     }
   }
 }
@@ -488,7 +530,12 @@ export function modelFromCheckpoint(checkpoint: Checkpoint, options: LoadModelOp
   }
   const config: AlexNetOptions = stored ? { ...stored, seed: BigInt(stored.seed) } : options.config!;
   // Names and shapes first, without memory: a file that cannot hold the model never makes one.
-  checkParameterShapes(checkpoint.parameters, parameterShapes(resolveConfig({ ...config, seed: 0 })), checkpoint.source, options.strict ?? true);
+  checkParameterShapes(
+    checkpoint.parameters,
+    parameterShapes(resolveConfig({ ...config, seed: 0 })),
+    checkpoint.source,
+    options.strict ?? true,
+  );
   const model = createAlexNet({ ...config, ...(options.backend ? { backend: options.backend } : {}) });
   try {
     loadParameters(model, checkpoint, { strict: options.strict ?? true });

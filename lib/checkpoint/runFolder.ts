@@ -97,7 +97,10 @@ export async function claimRunFolder(dir: string, options: ClaimOptions): Promis
 
   if (!options.overwrite) {
     const count = foreign.filter(isCheckpointName).length;
-    const what = [count > 0 ? `${count} checkpoint${count === 1 ? '' : 's'} up to ${foreign.filter(isCheckpointName).at(-1)}` : '', ...foreign.filter((n) => !isCheckpointName(n))]
+    const what = [
+      count > 0 ? `${count} checkpoint${count === 1 ? '' : 's'} up to ${foreign.filter(isCheckpointName).at(-1)}` : '',
+      ...foreign.filter((n) => !isCheckpointName(n)),
+    ]
       .filter((s) => s.length > 0)
       .join(', ');
     throw new RunFolderError(`${absolute} holds another training run (${what})`, absolute, foreign);

@@ -54,7 +54,12 @@ export function parseCommand(spec: CommandSpec, argv: string[]): ParsedArgs {
     Object.entries(all).map(([name, o]) => [name, { type: o.type, ...(o.short ? { short: o.short } : {}) }]),
   );
   try {
-    const { values, positionals } = parseArgs({ args: attachNegativeNumbers(all, argv), options, strict: true, allowPositionals: spec.positionals === true });
+    const { values, positionals } = parseArgs({
+      args: attachNegativeNumbers(all, argv),
+      options,
+      strict: true,
+      allowPositionals: spec.positionals === true,
+    });
     return { values: values, positionals };
   } catch (error) {
     // parseArgs' messages are long and mention its own API; keep the gist and point at --help.
@@ -99,8 +104,18 @@ export function helpText(spec: CommandSpec): string {
     return [flag, text] as const;
   });
   const width = Math.min(34, Math.max(...rows.map(([f]) => f.length)) + 2);
-  const lines = rows.map(([flag, text]) => (flag.length + 2 > width ? `  ${flag}\n  ${' '.repeat(width)}${text}` : `  ${flag.padEnd(width)}${text}`));
-  return [`alexnet ${spec.name}: ${spec.summary}`, '', `usage: alexnet ${spec.name} ${spec.usage}`, '', 'options:', ...lines, ...(spec.notes?.length ? ['', ...spec.notes] : [])].join('\n');
+  const lines = rows.map(([flag, text]) =>
+    flag.length + 2 > width ? `  ${flag}\n  ${' '.repeat(width)}${text}` : `  ${flag.padEnd(width)}${text}`,
+  );
+  return [
+    `alexnet ${spec.name}: ${spec.summary}`,
+    '',
+    `usage: alexnet ${spec.name} ${spec.usage}`,
+    '',
+    'options:',
+    ...lines,
+    ...(spec.notes?.length ? ['', ...spec.notes] : []),
+  ].join('\n');
 }
 
 function raw(values: ParsedArgs['values'], name: string): string | undefined {
@@ -122,7 +137,8 @@ export function intArg(values: ParsedArgs['values'], name: string, fallback: num
   const text = raw(values, name);
   if (text === undefined) return fallback;
   const v = Number(text);
-  if (!/^[+-]?\d+$/.test(text.trim()) || !Number.isSafeInteger(v)) throw new UsageError(`--${name} must be an integer, got ${JSON.stringify(text)}`);
+  if (!/^[+-]?\d+$/.test(text.trim()) || !Number.isSafeInteger(v))
+    throw new UsageError(`--${name} must be an integer, got ${JSON.stringify(text)}`);
   if (v < min) throw new UsageError(`--${name} must be at least ${min}, got ${v}`);
   return v;
 }

@@ -12,7 +12,8 @@ export const BACKEND_OPTIONS: Record<string, OptionSpec> = {
   precision: {
     type: 'string',
     value: 'MODE',
-    description: 'fp32; tf32 (GPU convolutions and GEMMs on TF32 tensor cores); bf16 (mixed precision: bfloat16 activations and operands, fp32 sums, weights and optimizer)',
+    description:
+      'fp32; tf32 (GPU convolutions and GEMMs on TF32 tensor cores); bf16 (mixed precision: bfloat16 activations and operands, fp32 sums, weights and optimizer)',
     default: 'fp32',
   },
   math: { type: 'string', value: 'MODE', description: 'the older name of --precision', default: 'fp32' },

@@ -28,7 +28,11 @@ const spec: CommandSpec = {
     json: { type: 'boolean', description: 'print one JSON object per measurement' },
     ...BACKEND_OPTIONS,
   },
-  notes: ['examples:', '  alexnet bench --backend cuda --precision tf32 --batch-size 128,256', '  alexnet bench --preset paper --task layers --batch-size 32'],
+  notes: [
+    'examples:',
+    '  alexnet bench --backend cuda --precision tf32 --batch-size 128,256',
+    '  alexnet bench --preset paper --task layers --batch-size 32',
+  ],
 };
 
 const ms = (t: Timing) => `${t.medianMs.toFixed(2)} ms (min ${t.minMs.toFixed(2)}, max ${t.maxMs.toFixed(2)})`;
@@ -37,9 +41,14 @@ async function run(args: ParsedArgs, io: CliIo): Promise<number> {
   const { values } = args;
   const backend = backendFromFlags(values);
   const preset = choiceArg<PresetName>(values, 'preset', PRESETS, 'torchvision');
-  const tasks = stringArg(values, 'task', 'train,inference').split(',').map((t) => t.trim());
-  for (const t of tasks) if (!TASKS.includes(t as Task)) throw new UsageError(`--task must list ${TASKS.join(', ')}, got ${JSON.stringify(t)}`);
-  const batches = stringArg(values, 'batch-size', '128').split(',').map((b) => intArg({ 'batch-size': b.trim() }, 'batch-size', 1, 1));
+  const tasks = stringArg(values, 'task', 'train,inference')
+    .split(',')
+    .map((t) => t.trim());
+  for (const t of tasks)
+    if (!TASKS.includes(t as Task)) throw new UsageError(`--task must list ${TASKS.join(', ')}, got ${JSON.stringify(t)}`);
+  const batches = stringArg(values, 'batch-size', '128')
+    .split(',')
+    .map((b) => intArg({ 'batch-size': b.trim() }, 'batch-size', 1, 1));
   const out = (line: string) => io.stdout.write(`${line}\n`);
   const info = backend.info();
   if (values.json !== true) {

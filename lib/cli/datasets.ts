@@ -46,7 +46,10 @@ function folderSplit(root: string, split: Split): string {
     const dir = path.join(root, c);
     if (existsSync(dir)) return dir;
   }
-  throw new DatasetNotFoundError(`${root} has no ${candidates.join(' or ')} subfolder (expected ${root}/train/<class>/... and ${root}/val/<class>/...)`, [root]);
+  throw new DatasetNotFoundError(
+    `${root} has no ${candidates.join(' or ')} subfolder (expected ${root}/train/<class>/... and ${root}/val/<class>/...)`,
+    [root],
+  );
 }
 
 /** The shorter side image folders are decoded to: the input size scaled as 256 is to 224. */
@@ -62,7 +65,11 @@ export async function loadSplit(
 ): Promise<Dataset> {
   switch (name) {
     case 'fashion-mnist': {
-      const dir = await findFashionMnist({ ...(options.data ? { path: options.data } : {}), download: options.download ?? false, ...(options.log ? { log: options.log } : {}) });
+      const dir = await findFashionMnist({
+        ...(options.data ? { path: options.data } : {}),
+        download: options.download ?? false,
+        ...(options.log ? { log: options.log } : {}),
+      });
       return loadMnistStyleDataset(dir, split, FASHION_MNIST_CLASSES);
     }
     case 'mnist':
@@ -84,7 +91,11 @@ export async function loadSplit(
 }
 
 /** The training and evaluation transforms for a dataset and model. */
-export function datasetTransforms(name: DatasetName, model: AlexNetConfig, augment: Augment): { train: TransformSpec[]; eval: TransformSpec[] } {
+export function datasetTransforms(
+  name: DatasetName,
+  model: AlexNetConfig,
+  augment: Augment,
+): { train: TransformSpec[]; eval: TransformSpec[] } {
   const size = model.inputSize;
   const channels = datasetChannels(name, model);
   if (model.inChannels !== channels && !(channels === 1 && model.inChannels === 3)) {
@@ -92,8 +103,10 @@ export function datasetTransforms(name: DatasetName, model: AlexNetConfig, augme
   }
   const toModelChannels: TransformSpec[] = channels === 1 && model.inChannels === 3 ? [{ kind: 'greyToRgb' }] : [];
   const pad = Math.max(1, Math.round(size / 8));
-  const crop: TransformSpec[] = augment === 'crop' || augment === 'crop-flip' || augment === 'paper' ? [{ kind: 'randomCrop', size, padding: pad }] : [];
-  const flip: TransformSpec[] = augment === 'flip' || augment === 'crop-flip' || augment === 'paper' ? [{ kind: 'horizontalFlip', p: 0.5 }] : [];
+  const crop: TransformSpec[] =
+    augment === 'crop' || augment === 'crop-flip' || augment === 'paper' ? [{ kind: 'randomCrop', size, padding: pad }] : [];
+  const flip: TransformSpec[] =
+    augment === 'flip' || augment === 'crop-flip' || augment === 'paper' ? [{ kind: 'horizontalFlip', p: 0.5 }] : [];
   if (augment === 'paper' && model.inChannels !== 3) throw new UsageError('--augment paper (PCA colour noise) needs a 3-channel model');
   const pca: TransformSpec[] = augment === 'paper' ? [{ kind: 'pcaLighting', std: 0.1 }] : [];
   switch (name) {

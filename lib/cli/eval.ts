@@ -19,7 +19,13 @@ const spec: CommandSpec = {
   summary: 'evaluate a saved model: loss, top-1 and top-5 accuracy',
   usage: '--checkpoint PATH [options]',
   options: {
-    checkpoint: { type: 'string', short: 'c', value: 'PATH', description: 'model or checkpoint file, or a checkpoint folder', default: 'checkpoints' },
+    checkpoint: {
+      type: 'string',
+      short: 'c',
+      value: 'PATH',
+      description: 'model or checkpoint file, or a checkpoint folder',
+      default: 'checkpoints',
+    },
     dataset: { type: 'string', value: 'NAME', description: DATASETS.join(', '), default: 'the one it was trained on, else fashion-mnist' },
     data: { type: 'string', value: 'PATH', description: 'dataset folder', default: 'the one it was trained on' },
     split: { type: 'string', value: 'NAME', description: 'test or train', default: 'test' },
@@ -51,9 +57,15 @@ async function run(args: ParsedArgs, io: CliIo): Promise<number> {
     const subset = intArg(values, 'subset', undefined, 1);
     if (subset !== undefined) ds = randomSubset(ds, subset, intArg(values, 'seed', 0, 0));
     const transform = model.preprocessing ? [...model.preprocessing] : datasetTransforms(dataset, model.config, 'none').eval;
-    const result = await new Trainer(model).evaluate(ds, { batchSize: intArg(values, 'batch-size', 256, 1), transform, workers: autoOrIntArg(values, 'workers') });
+    const result = await new Trainer(model).evaluate(ds, {
+      batchSize: intArg(values, 'batch-size', 256, 1),
+      transform,
+      workers: autoOrIntArg(values, 'workers'),
+    });
     if (values.json === true) {
-      io.stdout.write(`${JSON.stringify({ checkpoint: file, dataset, split, images: result.count, loss: result.loss, top1: result.top1, top5: result.top5, seconds: result.seconds })}\n`);
+      io.stdout.write(
+        `${JSON.stringify({ checkpoint: file, dataset, split, images: result.count, loss: result.loss, top1: result.top1, top5: result.top5, seconds: result.seconds })}\n`,
+      );
     } else {
       io.stdout.write(
         `${split} accuracy ${result.top1.toFixed(4)} (top-5 ${result.top5.toFixed(4)}, loss ${result.loss.toFixed(4)}) on ${result.count} images of ${dataset}; ` +

@@ -35,10 +35,12 @@ const spec: CommandSpec = {
 async function run(args: ParsedArgs, io: CliIo): Promise<number> {
   const { values, positionals } = args;
   if (values.onnx !== true) throw new UsageError('choose the format: --onnx (see alexnet export --help)');
-  if (positionals.length !== 1) throw new UsageError(`give exactly one model file to export, got ${positionals.length} (see alexnet export --help)`);
+  if (positionals.length !== 1)
+    throw new UsageError(`give exactly one model file to export, got ${positionals.length} (see alexnet export --help)`);
   const file = await resolveCheckpointFile(positionals[0]!, 'model');
   const output = stringArg(values, 'output') ?? path.join(path.dirname(file), `${path.basename(file, path.extname(file))}.onnx`);
-  if (path.resolve(output) === path.resolve(file)) throw new UsageError(`--output ${output} is the model being exported; choose another name`);
+  if (path.resolve(output) === path.resolve(file))
+    throw new UsageError(`--output ${output} is the model being exported; choose another name`);
   const preset = stringArg(values, 'preset') !== undefined ? choiceArg<PresetName>(values, 'preset', PRESETS, 'torchvision') : undefined;
   const batchSize = intArg(values, 'batch-size', undefined, 1);
   const model = modelFromCheckpoint(await readCheckpoint(file), { backend: 'cpu', ...(preset ? { config: { preset } } : {}) });

@@ -56,7 +56,8 @@ export function fitHeadToClasses(model: AlexNet, classes: readonly string[], see
 export function parseFreeze(text: string | undefined): string[] {
   if (text === undefined) return [];
   const names = text.split(',').map((s) => s.trim());
-  if (names.some((n) => n.length === 0)) throw new UsageError(`--freeze takes comma-separated block or parameter names (e.g. features), got ${JSON.stringify(text)}`);
+  if (names.some((n) => n.length === 0))
+    throw new UsageError(`--freeze takes comma-separated block or parameter names (e.g. features), got ${JSON.stringify(text)}`);
   return names;
 }
 
@@ -66,7 +67,8 @@ export function freezeByFlag(model: AlexNet, names: readonly string[]): void {
   try {
     model.freeze(...names);
   } catch (error) {
-    if (error instanceof RangeError || error instanceof TypeError) throw new UsageError(`--freeze: ${error.message.replace(/^freeze: /, '')}`);
+    if (error instanceof RangeError || error instanceof TypeError)
+      throw new UsageError(`--freeze: ${error.message.replace(/^freeze: /, '')}`);
     throw error;
   }
 }

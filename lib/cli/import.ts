@@ -23,8 +23,19 @@ const spec: CommandSpec = {
   usage: 'FILE.pth [options]',
   positionals: true,
   options: {
-    output: { type: 'string', short: 'o', value: 'PATH', description: 'the model file to write', default: 'FILE with the extension .safetensors' },
-    preset: { type: 'string', value: 'NAME', description: `the AlexNet the weights are for: ${PRESETS.join(', ')}`, default: 'torchvision' },
+    output: {
+      type: 'string',
+      short: 'o',
+      value: 'PATH',
+      description: 'the model file to write',
+      default: 'FILE with the extension .safetensors',
+    },
+    preset: {
+      type: 'string',
+      value: 'NAME',
+      description: `the AlexNet the weights are for: ${PRESETS.join(', ')}`,
+      default: 'torchvision',
+    },
     'num-classes': { type: 'string', value: 'N', description: 'output classes', default: 'from the file' },
     'in-channels': { type: 'string', value: 'N', description: 'input channels', default: 'from the file' },
     'input-size': { type: 'string', value: 'N', description: 'input height and width', default: "the preset's" },
@@ -33,7 +44,8 @@ const spec: CommandSpec = {
     preprocessing: {
       type: 'string',
       value: 'NAME',
-      description: "what predict does to an image: none (resize to the input size) or imagenet (torchvision's: resize 256, center crop 224, ImageNet mean and std)",
+      description:
+        "what predict does to an image: none (resize to the input size) or imagenet (torchvision's: resize 256, center crop 224, ImageNet mean and std)",
       default: 'none',
     },
     'ignore-extra': { type: 'boolean', description: 'ignore tensors in the file that the model does not have' },
@@ -71,10 +83,12 @@ async function readClasses(file: string): Promise<string[]> {
 
 async function run(args: ParsedArgs, io: CliIo): Promise<number> {
   const { values, positionals } = args;
-  if (positionals.length !== 1) throw new UsageError(`give exactly one file to import, got ${positionals.length} (see alexnet import --help)`);
+  if (positionals.length !== 1)
+    throw new UsageError(`give exactly one file to import, got ${positionals.length} (see alexnet import --help)`);
   const input = positionals[0]!;
   const output = stringArg(values, 'output') ?? path.join(path.dirname(input), `${path.basename(input, path.extname(input))}.safetensors`);
-  if (path.resolve(output) === path.resolve(input)) throw new UsageError(`--output ${output} is the file being imported; choose another name`);
+  if (path.resolve(output) === path.resolve(input))
+    throw new UsageError(`--output ${output} is the file being imported; choose another name`);
   const preset = choiceArg<PresetName>(values, 'preset', PRESETS, 'torchvision');
   const preprocessing = choiceArg(values, 'preprocessing', PREPROCESSING, 'none');
   const numClasses = intArg(values, 'num-classes', undefined, 1);
@@ -100,7 +114,9 @@ async function run(args: ParsedArgs, io: CliIo): Promise<number> {
     if (preprocessing === 'imagenet') model.preprocessing = imagenetPreprocessing(model.config);
     await saveCheckpoint(output, model);
     const count = model.namedParameters().reduce((n, [, p]) => n + p.value.size, 0);
-    io.stdout.write(`${output}: ${preset} AlexNet, ${model.config.numClasses} classes, ${count.toLocaleString('en-US')} parameters (from ${input})\n`);
+    io.stdout.write(
+      `${output}: ${preset} AlexNet, ${model.config.numClasses} classes, ${count.toLocaleString('en-US')} parameters (from ${input})\n`,
+    );
     return EXIT.ok;
   } finally {
     model.dispose();

@@ -70,7 +70,11 @@ async function run(args: ParsedArgs, io: CliIo): Promise<number> {
     if (typeof b.info === 'string') out(`  ${b.info}`);
     else for (const [k, v] of Object.entries(b.info ?? {})) out(`  ${k}: ${String(v)}`);
   }
-  out(fashionMnist ? `Fashion-MNIST: ${fashionMnist}` : `Fashion-MNIST: not found (looked in ${fashionMnistSearchPaths().join(', ')}; see alexnet train --help)`);
+  out(
+    fashionMnist
+      ? `Fashion-MNIST: ${fashionMnist}`
+      : `Fashion-MNIST: not found (looked in ${fashionMnistSearchPaths().join(', ')}; see alexnet train --help)`,
+  );
   return EXIT.ok;
 }
 

@@ -72,7 +72,12 @@ async function run(argv: string[], io: CliIo): Promise<number> {
     return EXIT.ok;
   }
   const command = COMMANDS[name];
-  if (!command) return reportError('', new UsageError(`unknown command ${JSON.stringify(name)}: use one of ${Object.keys(COMMANDS).join(', ')}`), io.stderr);
+  if (!command)
+    return reportError(
+      '',
+      new UsageError(`unknown command ${JSON.stringify(name)}: use one of ${Object.keys(COMMANDS).join(', ')}`),
+      io.stderr,
+    );
   try {
     const args = parseCommand(command.spec, rest);
     if (args.values.help === true) {

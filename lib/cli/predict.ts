@@ -21,7 +21,13 @@ const spec: CommandSpec = {
   usage: '--checkpoint PATH [options] [IMAGE...]',
   positionals: true,
   options: {
-    checkpoint: { type: 'string', short: 'c', value: 'PATH', description: 'model or checkpoint file, or a checkpoint folder', default: 'checkpoints' },
+    checkpoint: {
+      type: 'string',
+      short: 'c',
+      value: 'PATH',
+      description: 'model or checkpoint file, or a checkpoint folder',
+      default: 'checkpoints',
+    },
     idx: { type: 'string', value: 'FILE', description: 'predict images from an IDX image file (e.g. t10k-images-idx3-ubyte.gz)' },
     start: { type: 'string', value: 'I', description: 'first image of the IDX file', default: '0' },
     count: { type: 'string', value: 'N', description: 'images taken from the IDX file', default: '10' },
@@ -41,7 +47,9 @@ const spec: CommandSpec = {
 function labelFileFor(imagesFile: string): string | undefined {
   const base = path.basename(imagesFile).replace('images-idx3', 'labels-idx1');
   if (base === path.basename(imagesFile)) return undefined;
-  const candidates = [base, base.replace(/\.gz$/, ''), `${base.replace(/\.gz$/, '')}.gz`].map((b) => path.join(path.dirname(imagesFile), b));
+  const candidates = [base, base.replace(/\.gz$/, ''), `${base.replace(/\.gz$/, '')}.gz`].map((b) =>
+    path.join(path.dirname(imagesFile), b),
+  );
   return candidates.find((f) => existsSync(f));
 }
 
@@ -59,7 +67,8 @@ async function run(args: ParsedArgs, io: CliIo): Promise<number> {
     if (idx) {
       const images = await readIdxFile(idx);
       const dims = images.dims;
-      if (dims.length !== 3 && dims.length !== 4) throw new UsageError(`${idx}: expected images [N, H, W] or [N, C, H, W], got [${dims.join(', ')}]`);
+      if (dims.length !== 3 && dims.length !== 4)
+        throw new UsageError(`${idx}: expected images [N, H, W] or [N, C, H, W], got [${dims.join(', ')}]`);
       const [c, h, w] = dims.length === 3 ? [1, dims[1]!, dims[2]!] : [dims[1]!, dims[2]!, dims[3]!];
       const start = intArg(values, 'start', 0, 0);
       const count = intArg(values, 'count', 10, 1);
@@ -74,10 +83,15 @@ async function run(args: ParsedArgs, io: CliIo): Promise<number> {
         truth.push(l === undefined ? null : (model.classes?.[l] ?? String(l)));
       }
     }
-    const predictions: Prediction[] = await predict(model, inputs, { topk: intArg(values, 'topk', 5, 1), batchSize: intArg(values, 'batch-size', 64, 1) });
+    const predictions: Prediction[] = await predict(model, inputs, {
+      topk: intArg(values, 'topk', 5, 1),
+      batchSize: intArg(values, 'batch-size', 64, 1),
+    });
     predictions.forEach((p, i) => {
       if (values.json === true) {
-        io.stdout.write(`${JSON.stringify({ input: names[i], ...(truth[i] !== null ? { truth: truth[i] } : {}), label: p.label, index: p.index, probability: p.probability, topk: p.topk })}\n`);
+        io.stdout.write(
+          `${JSON.stringify({ input: names[i], ...(truth[i] !== null ? { truth: truth[i] } : {}), label: p.label, index: p.index, probability: p.probability, topk: p.topk })}\n`,
+        );
       } else {
         const list = p.topk.map((s) => `${s.label} ${s.probability.toFixed(4)}`).join(', ');
         io.stdout.write(`${names[i]}: ${list}${truth[i] !== null ? `  (true: ${truth[i]})` : ''}\n`);

@@ -123,7 +123,8 @@ export const DEFAULT_SETTINGS: TrainSettings = Object.freeze({
  * initialization so that two epochs suffice). Measured by running it, `alexnet train` followed by
  * these flags, on the project's 2-core machine; see {@link QUICK_RECIPE_MEASURED}.
  */
-export const QUICK_RECIPE = '--width 0.25 --input-size 68 --train-subset 12000 --val-subset 2000 --epochs 2 --batch-size 64 --lr 0.02 --momentum 0.9 --init kaiming';
+export const QUICK_RECIPE =
+  '--width 0.25 --input-size 68 --train-subset 12000 --val-subset 2000 --epochs 2 --batch-size 64 --lr 0.02 --momentum 0.9 --init kaiming';
 /**
  * What {@link QUICK_RECIPE} gave there: test accuracy 0.782 on 2,000 test images, 116 s of CPU time
  * (6:44 of wall time on that machine while other jobs shared its two cores).
@@ -144,7 +145,12 @@ const spec: CommandSpec = {
     optimizer: { type: 'string', value: 'NAME', description: `${OPTIMIZER_TYPES.join(', ')} (torch.optim's arithmetic)`, default: 'sgd' },
     lr: { type: 'string', value: 'RATE', description: 'learning rate', default: '0.01' },
     momentum: { type: 'string', value: 'M', description: 'SGD momentum', default: '0' },
-    'weight-decay': { type: 'string', value: 'W', description: 'weight decay: an L2 term for sgd and adam, decoupled for adamw', default: '0; 0.01 for adamw' },
+    'weight-decay': {
+      type: 'string',
+      value: 'W',
+      description: 'weight decay: an L2 term for sgd and adam, decoupled for adamw',
+      default: '0; 0.01 for adamw',
+    },
     nesterov: { type: 'boolean', description: 'Nesterov momentum (sgd)' },
     betas: { type: 'string', value: 'B1,B2', description: 'adam and adamw: decay rates of the moment estimates', default: '0.9,0.999' },
     eps: { type: 'string', value: 'E', description: 'adam and adamw: term added to the denominator', default: '1e-8' },
@@ -155,20 +161,41 @@ const spec: CommandSpec = {
       default: 'constant',
     },
     'warmup-epochs': { type: 'string', value: 'N', description: 'linear learning-rate warm-up before the schedule', default: '0' },
-    'input-size': { type: 'string', value: 'PIXELS', description: 'image size the model takes', default: "the preset's (224; 227 for paper)" },
-    'in-channels': { type: 'string', value: 'N', description: 'input channels (grey data is copied to RGB for 3)', default: "the preset's" },
+    'input-size': {
+      type: 'string',
+      value: 'PIXELS',
+      description: 'image size the model takes',
+      default: "the preset's (224; 227 for paper)",
+    },
+    'in-channels': {
+      type: 'string',
+      value: 'N',
+      description: 'input channels (grey data is copied to RGB for 3)',
+      default: "the preset's",
+    },
     width: { type: 'string', value: 'X', description: 'channel-width multiplier for reduced models', default: '1' },
-    init: { type: 'string', value: 'NAME', description: `initialization: ${INIT_SCHEMES.join(', ')}`, default: "the preset's (xavier for d2l)" },
+    init: {
+      type: 'string',
+      value: 'NAME',
+      description: `initialization: ${INIT_SCHEMES.join(', ')}`,
+      default: "the preset's (xavier for d2l)",
+    },
     'train-subset': { type: 'string', value: 'N', description: 'train on N random training images', default: 'all' },
     'val-subset': { type: 'string', value: 'N', description: 'validate on N random test images', default: 'all' },
     seed: { type: 'string', value: 'N', description: 'seed of initialization, data order and augmentation', default: '0' },
-    augment: { type: 'string', value: 'NAME', description: `${AUGMENTS.join(', ')}`, default: 'none for MNIST-like data, crop-flip otherwise' },
+    augment: {
+      type: 'string',
+      value: 'NAME',
+      description: `${AUGMENTS.join(', ')}`,
+      default: 'none for MNIST-like data, crop-flip otherwise',
+    },
     'checkpoint-dir': { type: 'string', value: 'DIR', description: 'where checkpoints, metrics and curves go', default: 'checkpoints' },
     keep: { type: 'string', value: 'N', description: 'checkpoints kept besides the best', default: '3' },
     resume: { type: 'string', value: 'PATH', description: 'continue from a checkpoint file or folder (its latest)' },
     overwrite: {
       type: 'boolean',
-      description: 'start a new run in a --checkpoint-dir that holds another run (its files move to DIR/replaced-<time>/; nothing is deleted)',
+      description:
+        'start a new run in a --checkpoint-dir that holds another run (its files move to DIR/replaced-<time>/; nothing is deleted)',
     },
     'stop-after-steps': { type: 'string', value: 'N', description: 'save a checkpoint and stop after N optimizer steps in all' },
     'checkpoint-every': { type: 'string', value: 'N', description: 'also save every N steps', default: 'each epoch only' },
@@ -176,7 +203,8 @@ const spec: CommandSpec = {
     from: {
       type: 'string',
       value: 'FILE',
-      description: "fine-tune from these weights (a .safetensors model file, e.g. from alexnet import); the output layer is replaced when the dataset's class count differs",
+      description:
+        "fine-tune from these weights (a .safetensors model file, e.g. from alexnet import); the output layer is replaced when the dataset's class count differs",
     },
     freeze: { type: 'string', value: 'NAMES', description: 'train without these blocks or parameters, comma-separated (e.g. features)' },
     'early-stopping': {
@@ -278,11 +306,14 @@ export function settingsFromFlags(values: ParsedArgs['values'], base: TrainSetti
     restoreBest: values['restore-best'] === true ? true : base.restoreBest,
   };
   parseEarlyStopping(s.earlyStopping, s.restoreBest); // checked now, used by fit
-  if (s.inChannels !== null && s.inChannels !== 1 && s.inChannels !== 3) throw new UsageError(`--in-channels must be 1 or 3, got ${s.inChannels}`);
+  if (s.inChannels !== null && s.inChannels !== 1 && s.inChannels !== 3)
+    throw new UsageError(`--in-channels must be 1 or 3, got ${s.inChannels}`);
   if (s.optimizer === 'sgd') {
-    for (const flag of ['betas', 'eps']) if (values[flag] !== undefined) throw new UsageError(`--${flag} is for adam and adamw, not sgd (give --optimizer adam or adamw)`);
+    for (const flag of ['betas', 'eps'])
+      if (values[flag] !== undefined) throw new UsageError(`--${flag} is for adam and adamw, not sgd (give --optimizer adam or adamw)`);
   } else {
-    for (const flag of ['momentum', 'nesterov']) if (values[flag] !== undefined) throw new UsageError(`--${flag} is for sgd, not ${s.optimizer}`);
+    for (const flag of ['momentum', 'nesterov'])
+      if (values[flag] !== undefined) throw new UsageError(`--${flag} is for sgd, not ${s.optimizer}`);
   }
   return s;
 }
@@ -323,7 +354,9 @@ function modelOptions(s: TrainSettings, numClasses: number): AlexNetOptions {
 /** Reads `--from` weights: a safetensors model file (a PyTorch .pth must be converted with alexnet import first). */
 async function readWeights(file: string): Promise<Checkpoint> {
   if (/\.(pth|pt|bin|ckpt)$/i.test(file)) {
-    throw new UsageError(`--from ${file}: takes a .safetensors model file; convert PyTorch weights first with: alexnet import ${file} -o model.safetensors`);
+    throw new UsageError(
+      `--from ${file}: takes a .safetensors model file; convert PyTorch weights first with: alexnet import ${file} -o model.safetensors`,
+    );
   }
   return readCheckpoint(file);
 }
@@ -336,14 +369,15 @@ export function storedSettings(checkpoint: Checkpoint): TrainSettings | null {
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    throw new CheckpointError(`${checkpoint.source}: its stored settings (${CLI_SETTINGS_KEY}) are not valid JSON (${(error as Error).message})`);
+    throw new CheckpointError(
+      `${checkpoint.source}: its stored settings (${CLI_SETTINGS_KEY}) are not valid JSON (${(error as Error).message})`,
+    );
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw new CheckpointError(`${checkpoint.source}: its stored settings (${CLI_SETTINGS_KEY}) are not a JSON object`);
   }
   return { ...DEFAULT_SETTINGS, ...(parsed as Partial<TrainSettings>) };
 }
-
 
 async function run(args: ParsedArgs, io: CliIo): Promise<number> {
   const began = performance.now();
@@ -354,9 +388,12 @@ async function run(args: ParsedArgs, io: CliIo): Promise<number> {
   let checkpoint: Checkpoint | null = null;
   let settings: TrainSettings;
   const overwrite = values.overwrite === true;
-  if (values.resume !== undefined && overwrite) throw new UsageError('--resume continues a run and --overwrite starts a new one: give one of them');
+  if (values.resume !== undefined && overwrite)
+    throw new UsageError('--resume continues a run and --overwrite starts a new one: give one of them');
   if (values.resume !== undefined && values.from !== undefined) {
-    throw new UsageError('--resume continues a run (its model comes from the checkpoint) and --from starts one from given weights: give one of them');
+    throw new UsageError(
+      '--resume continues a run (its model comes from the checkpoint) and --from starts one from given weights: give one of them',
+    );
   }
   if (values.resume !== undefined) {
     const file = await resolveCheckpointFile(String(values.resume), 'latest');
@@ -364,11 +401,15 @@ async function run(args: ParsedArgs, io: CliIo): Promise<number> {
     const stored = storedSettings(checkpoint) ?? DEFAULT_SETTINGS;
     settings = settingsFromFlags(values, stored);
     if (values.optimizer !== undefined && settings.optimizer !== stored.optimizer) {
-      throw new UsageError(`--optimizer ${settings.optimizer} conflicts with the checkpoint's ${stored.optimizer}: a run resumes with the optimizer it was saved with`);
+      throw new UsageError(
+        `--optimizer ${settings.optimizer} conflicts with the checkpoint's ${stored.optimizer}: a run resumes with the optimizer it was saved with`,
+      );
     }
     for (const key of ['preset', 'width', 'inputSize', 'inChannels', 'init'] as const) {
       if (values[FLAG_OF[key]] !== undefined && settings[key] !== stored[key]) {
-        throw new UsageError(`--${FLAG_OF[key]} ${settings[key]} conflicts with the checkpoint's ${stored[key]}: the model comes from the checkpoint`);
+        throw new UsageError(
+          `--${FLAG_OF[key]} ${settings[key]} conflicts with the checkpoint's ${stored[key]}: the model comes from the checkpoint`,
+        );
       }
     }
     if (values['checkpoint-dir'] === undefined) settings.checkpointDir = path.dirname(path.resolve(file));
@@ -417,15 +458,23 @@ async function run(args: ParsedArgs, io: CliIo): Promise<number> {
   if (weights?.config) {
     for (const key of ['preset', 'width', 'inputSize', 'inChannels', 'init'] as const) {
       if (values[FLAG_OF[key]] !== undefined && settings[key] !== weights.config[key]) {
-        throw new UsageError(`--${FLAG_OF[key]} ${settings[key]} conflicts with the ${weights.config[key]} of --from ${settings.from}: the model comes from that file`);
+        throw new UsageError(
+          `--${FLAG_OF[key]} ${settings[key]} conflicts with the ${weights.config[key]} of --from ${settings.from}: the model comes from that file`,
+        );
       }
     }
   }
 
   // The model's shape decides the transforms; its class count comes from the data.
-  const provisional: AlexNetConfig = checkpoint?.config ?? weightsModel ?? resolveConfig({ ...modelOptions(settings, 1), seed: settings.seed });
+  const provisional: AlexNetConfig =
+    checkpoint?.config ?? weightsModel ?? resolveConfig({ ...modelOptions(settings, 1), seed: settings.seed });
   const log = (m: string) => out(m);
-  let train = await loadSplit(settings.dataset, 'train', { data: settings.data ?? undefined, download: values.download === true, model: provisional, log });
+  let train = await loadSplit(settings.dataset, 'train', {
+    data: settings.data ?? undefined,
+    download: values.download === true,
+    model: provisional,
+    log,
+  });
   let val = await loadSplit(settings.dataset, 'test', { data: settings.data ?? undefined, download: false, model: provisional });
   if (settings.trainSubset !== null) train = randomSubset(train, settings.trainSubset, settings.seed);
   if (settings.valSubset !== null) val = randomSubset(val, settings.valSubset, settings.seed + 1);
@@ -450,7 +499,9 @@ async function run(args: ParsedArgs, io: CliIo): Promise<number> {
     if (replaced) out(replaced);
   }
   if (model.config.numClasses !== train.classes.length) {
-    throw new UsageError(`the checkpoint's model has ${model.config.numClasses} outputs but the dataset has ${train.classes.length} classes`);
+    throw new UsageError(
+      `the checkpoint's model has ${model.config.numClasses} outputs but the dataset has ${train.classes.length} classes`,
+    );
   }
   freezeByFlag(model, settings.freeze);
   const frozen = model.parameterCount() - model.trainableParameterCount();
@@ -467,32 +518,34 @@ async function run(args: ParsedArgs, io: CliIo): Promise<number> {
   );
 
   const trainer = new Trainer(model);
-  const result = await trainer.fit(train, val, {
-    epochs: settings.epochs,
-    batchSize: settings.batchSize,
-    optimizer: optimizerChoice(settings),
-    schedule,
-    trainTransform: transforms.train,
-    evalTransform: transforms.eval,
-    seed: settings.seed,
-    ...(settings.evalBatchSize !== null ? { evalBatchSize: settings.evalBatchSize } : {}),
-    workers,
-    prefetch,
-    checkpointDir: dir,
-    overwrite,
-    keepLast: settings.keep,
-    checkpointEverySteps: settings.checkpointEvery,
-    ...(checkpoint ? { resume: checkpoint } : {}),
-    checkpointMetadata: { [CLI_SETTINGS_KEY]: JSON.stringify(settings) },
-    metricsLog: stringArg(values, 'metrics') ?? path.join(dir, 'metrics.jsonl'),
-    curves: stringArg(values, 'curves') ?? path.join(dir, 'curves.png'),
-    progress,
-    output: io.stdout,
-    ...(stopAfter !== undefined ? { stopAfterSteps: stopAfter } : {}),
-    ...(earlyStopping ? { earlyStopping } : {}),
-  }).catch((error: unknown) => {
-    throw error instanceof RunFolderError ? folderHint(error) : error;
-  });
+  const result = await trainer
+    .fit(train, val, {
+      epochs: settings.epochs,
+      batchSize: settings.batchSize,
+      optimizer: optimizerChoice(settings),
+      schedule,
+      trainTransform: transforms.train,
+      evalTransform: transforms.eval,
+      seed: settings.seed,
+      ...(settings.evalBatchSize !== null ? { evalBatchSize: settings.evalBatchSize } : {}),
+      workers,
+      prefetch,
+      checkpointDir: dir,
+      overwrite,
+      keepLast: settings.keep,
+      checkpointEverySteps: settings.checkpointEvery,
+      ...(checkpoint ? { resume: checkpoint } : {}),
+      checkpointMetadata: { [CLI_SETTINGS_KEY]: JSON.stringify(settings) },
+      metricsLog: stringArg(values, 'metrics') ?? path.join(dir, 'metrics.jsonl'),
+      curves: stringArg(values, 'curves') ?? path.join(dir, 'curves.png'),
+      progress,
+      output: io.stdout,
+      ...(stopAfter !== undefined ? { stopAfterSteps: stopAfter } : {}),
+      ...(earlyStopping ? { earlyStopping } : {}),
+    })
+    .catch((error: unknown) => {
+      throw error instanceof RunFolderError ? folderHint(error) : error;
+    });
   const resumeHint = `resume with: alexnet train --resume ${path.relative(process.cwd(), dir) || '.'}`;
   if (result.interrupted) {
     out(`${result.interrupted === 'stopAfterSteps' ? 'stopped' : 'interrupted'} after ${result.steps} steps; ${resumeHint}`);

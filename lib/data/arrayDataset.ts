@@ -97,10 +97,7 @@ export class ArrayDataset implements Dataset {
   subset(indices: ArrayLike<number>): ArrayDataset {
     const picked = checkIndices(indices, this.length, 'ArrayDataset.subset');
     const storage = this.#indices ? picked.map((i) => this.#indices![i]!) : picked;
-    return new ArrayDataset(
-      { images: this.#images, labels: this.#labels, shape: this.imageShape, classes: this.classes },
-      storage,
-    );
+    return new ArrayDataset({ images: this.#images, labels: this.#labels, shape: this.imageShape, classes: this.classes }, storage);
   }
 
   /** @internal */

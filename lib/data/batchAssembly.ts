@@ -83,7 +83,10 @@ export async function assembleBatch(
       sampleSize = image.data.length;
       checkBatchSize(indices.length, shape);
       const bytes = indices.length * sampleSize * 4;
-      data = buffer && buffer.byteLength >= bytes ? new Float32Array(buffer, 0, indices.length * sampleSize) : new Float32Array(indices.length * sampleSize);
+      data =
+        buffer && buffer.byteLength >= bytes
+          ? new Float32Array(buffer, 0, indices.length * sampleSize)
+          : new Float32Array(indices.length * sampleSize);
     } else if (image.channels !== shape[0] || image.height !== shape[1] || image.width !== shape[2]) {
       throw new RangeError(
         `sample ${indices[i]} has shape [${image.channels}, ${image.height}, ${image.width}] after the transforms but sample ` +

@@ -57,7 +57,11 @@ function resolveDir(dir: string, sub: string, probe: string, what: string): stri
 
 async function readNames(file: string): Promise<string[] | undefined> {
   if (!existsSync(file)) return undefined;
-  const names = (await readDataFile(file)).toString('utf8').split(/\r?\n/).map((s) => s.trim()).filter((s) => s.length > 0);
+  const names = (await readDataFile(file))
+    .toString('utf8')
+    .split(/\r?\n/)
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
   return names.length > 0 ? names : undefined;
 }
 
@@ -72,7 +76,9 @@ function parseRecords(
   let total = 0;
   for (const { file, bytes } of files) {
     if (bytes.length === 0 || bytes.length % record !== 0) {
-      throw new DatasetFormatError(`${file}: ${bytes.length} bytes is not a whole number of ${record}-byte records: truncated or not CIFAR`);
+      throw new DatasetFormatError(
+        `${file}: ${bytes.length} bytes is not a whole number of ${record}-byte records: truncated or not CIFAR`,
+      );
     }
     total += bytes.length / record;
   }
@@ -115,8 +121,12 @@ export async function loadCifar100(dir: string, split: Split, options: { labels?
   const file = path.join(root, split === 'train' ? 'train.bin' : 'test.bin');
   if (!existsSync(file)) throw new DatasetNotFoundError(`CIFAR-100: ${file} is missing`, [file]);
   const count = kind === 'fine' ? 100 : 20;
-  const classes =
-    (await readNames(path.join(root, `${kind}_label_names.txt`))) ?? Array.from({ length: count }, (_, i) => String(i));
-  const { images, labels } = parseRecords([{ file, bytes: new Uint8Array(await readDataFile(file)) }], 2, kind === 'fine' ? 1 : 0, classes.length);
+  const classes = (await readNames(path.join(root, `${kind}_label_names.txt`))) ?? Array.from({ length: count }, (_, i) => String(i));
+  const { images, labels } = parseRecords(
+    [{ file, bytes: new Uint8Array(await readDataFile(file)) }],
+    2,
+    kind === 'fine' ? 1 : 0,
+    classes.length,
+  );
   return new ArrayDataset({ images, labels, shape: [3, 32, 32], classes });
 }

@@ -65,7 +65,12 @@ export async function decodeImage(input: string | Uint8Array, options: DecodeOpt
   } catch (error) {
     const message = (error as Error).message;
     if (/pixel limit/i.test(message)) {
-      const size = await sharp()(input, { limitInputPixels: false }).metadata().then((m) => `${m.width}x${m.height} = ${((m.width ?? 0) * (m.height ?? 0)).toLocaleString('en-US')} pixels`, () => 'too large');
+      const size = await sharp()(input, { limitInputPixels: false })
+        .metadata()
+        .then(
+          (m) => `${m.width}x${m.height} = ${((m.width ?? 0) * (m.height ?? 0)).toLocaleString('en-US')} pixels`,
+          () => 'too large',
+        );
       throw new DatasetFormatError(
         `${name}: the image is ${size}, more than the limit of ${maxPixels.toLocaleString('en-US')} (maxImagePixels; ${raiseHint('maxImagePixels')})`,
       );

@@ -208,11 +208,19 @@ export async function downloadFashionMnist(dir: string, options: FashionMnistOpt
       try {
         digest = await contentDigest(bytes);
       } catch (error) {
-        throw new ChecksumError(`${url}: the download is not valid gzip data (${(error as Error).message})`, FASHION_MNIST_SHA256[name]!, '');
+        throw new ChecksumError(
+          `${url}: the download is not valid gzip data (${(error as Error).message})`,
+          FASHION_MNIST_SHA256[name]!,
+          '',
+        );
       }
       const expected = FASHION_MNIST_SHA256[name]!;
       if (digest !== expected) {
-        throw new ChecksumError(`${url}: SHA-256 of the content is ${digest}, expected ${expected}; the file was not kept`, expected, digest);
+        throw new ChecksumError(
+          `${url}: SHA-256 of the content is ${digest}, expected ${expected}; the file was not kept`,
+          expected,
+          digest,
+        );
       }
       await writeFileAtomic(path.join(dir, isGzip(bytes) ? `${name}.gz` : name), bytes);
     }

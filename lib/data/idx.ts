@@ -107,7 +107,11 @@ async function inflateIdx(bytes: Uint8Array, file: string): Promise<Uint8Array> 
 export async function readIdxFile(file: string): Promise<IdxArray> {
   let bytes: Uint8Array;
   try {
-    bytes = await readRegularFile(file, { what: 'IDX file', maxBytes: getLimits().maxDecompressedBytes, limitName: 'maxDecompressedBytes' });
+    bytes = await readRegularFile(file, {
+      what: 'IDX file',
+      maxBytes: getLimits().maxDecompressedBytes,
+      limitName: 'maxDecompressedBytes',
+    });
   } catch (error) {
     throw new DatasetFormatError((error as Error).message);
   }
@@ -124,7 +128,8 @@ export async function loadIdxDataset(imagesFile: string, labelsFile: string, cla
   if (images.dims.length !== 3 && images.dims.length !== 4) {
     throw new DatasetFormatError(`${imagesFile}: expected images of shape [N, H, W] or [N, C, H, W], got [${images.dims.join(', ')}]`);
   }
-  if (labels.dims.length !== 1) throw new DatasetFormatError(`${labelsFile}: expected labels of shape [N], got [${labels.dims.join(', ')}]`);
+  if (labels.dims.length !== 1)
+    throw new DatasetFormatError(`${labelsFile}: expected labels of shape [N], got [${labels.dims.join(', ')}]`);
   const n = images.dims[0]!;
   if (labels.dims[0] !== n) {
     throw new DatasetFormatError(`${imagesFile} holds ${n} images but ${labelsFile} holds ${labels.dims[0]} labels`);

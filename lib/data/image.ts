@@ -25,7 +25,12 @@ export function checkImage(image: unknown, name = 'image'): Image {
   if (image === null || typeof image !== 'object') throw new TypeError(`${name} must be an image object, got ${describe(image)}`);
   const { data, channels, height, width } = image as Partial<Image>;
   if (!(data instanceof Float32Array)) throw new TypeError(`${name}.data must be a Float32Array, got ${describe(data)}`);
-  for (const [key, value] of [['channels', channels], ['height', height], ['width', width]] as const) positiveInt(value, `${name}.${key}`);
+  for (const [key, value] of [
+    ['channels', channels],
+    ['height', height],
+    ['width', width],
+  ] as const)
+    positiveInt(value, `${name}.${key}`);
   const expected = channels! * height! * width!;
   if (data.length !== expected) {
     throw new RangeError(`${name}.data has ${data.length} values, ${channels}x${height}x${width} needs ${expected}`);

@@ -60,7 +60,8 @@ export class ImageFolderDataset implements Dataset {
     checkOptions(options, ['channels', 'resize'], 'ImageFolderDataset options');
     const channels = options.channels ?? 3;
     if (channels !== 1 && channels !== 3) throw new TypeError(`ImageFolderDataset: channels must be 1 or 3, got ${String(channels)}`);
-    const resize = options.resize === undefined || options.resize === null ? null : positiveInt(options.resize, 'ImageFolderDataset: resize');
+    const resize =
+      options.resize === undefined || options.resize === null ? null : positiveInt(options.resize, 'ImageFolderDataset: resize');
     const absolute = path.resolve(root);
     let entries;
     try {
@@ -70,7 +71,10 @@ export class ImageFolderDataset implements Dataset {
       throw new DatasetNotFoundError(`image folder ${absolute} does not exist or is not a folder`, [absolute]);
     }
     // Sorted by code point, as Python's sorted() orders torchvision's classes.
-    const classes = entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name).sort();
+    const classes = entries
+      .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
+      .map((e) => e.name)
+      .sort();
     if (classes.length === 0) {
       throw new DatasetNotFoundError(`image folder ${absolute} has no class subfolders (expected ${absolute}/<class>/<image>)`, [absolute]);
     }
@@ -88,7 +92,9 @@ export class ImageFolderDataset implements Dataset {
       }
     }
     if (files.length === 0) {
-      throw new DatasetNotFoundError(`image folder ${absolute} holds no ${IMAGE_EXTENSIONS.join('/')} images in its class subfolders`, [absolute]);
+      throw new DatasetNotFoundError(`image folder ${absolute} holds no ${IMAGE_EXTENSIONS.join('/')} images in its class subfolders`, [
+        absolute,
+      ]);
     }
     return new ImageFolderDataset(absolute, classes, files, Int32Array.from(labels), { channels, resize }, null);
   }
@@ -120,7 +126,14 @@ export class ImageFolderDataset implements Dataset {
   subset(indices: ArrayLike<number>): ImageFolderDataset {
     const picked = checkIndices(indices, this.length, 'ImageFolderDataset.subset');
     const storage = this.#indices ? picked.map((i) => this.#indices![i]!) : picked;
-    return new ImageFolderDataset(this.root, [...this.classes], this.#files, this.#labels, { channels: this.channels, resize: this.resize }, storage);
+    return new ImageFolderDataset(
+      this.root,
+      [...this.classes],
+      this.#files,
+      this.#labels,
+      { channels: this.channels, resize: this.resize },
+      storage,
+    );
   }
 
   /** @internal */

@@ -116,7 +116,11 @@ export class DataLoader {
     }
     if (dataset.length === 0) throw new RangeError('dataset is empty');
     if (options === null || typeof options !== 'object') throw new TypeError('DataLoader: options must be an object with batchSize');
-    checkOptions(options, ['batchSize', 'shuffle', 'seed', 'transform', 'dropLast', 'prefetch', 'workers', 'backend', 'devicePreprocess'], 'DataLoader options');
+    checkOptions(
+      options,
+      ['batchSize', 'shuffle', 'seed', 'transform', 'dropLast', 'prefetch', 'workers', 'backend', 'devicePreprocess'],
+      'DataLoader options',
+    );
     this.dataset = dataset;
     this.batchSize = positiveInt(options.batchSize, 'batchSize');
     this.shuffle = boolean(options.shuffle ?? false, 'shuffle');
@@ -252,7 +256,9 @@ export class DataLoader {
     for (let i = 0; i < n; i++) {
       const label = prepared.labels[i]!;
       if (!(label >= 0 && label < classes)) {
-        throw new RangeError(`batch ${index} of epoch ${epoch}: sample ${i} has label ${label}, outside [0, ${classes}) for ${classes} classes`);
+        throw new RangeError(
+          `batch ${index} of epoch ${epoch}: sample ${i} has label ${label}, outside [0, ${classes}) for ${classes} classes`,
+        );
       }
     }
     let input: Tensor<'float32'>;

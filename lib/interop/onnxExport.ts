@@ -94,13 +94,17 @@ function emit(module: Module, where: string, input: string, shape: number[], gra
   }
   if (module instanceof Conv2d) {
     const p = module.paddingFor(shape[2]!, shape[3]!);
-    return node('Conv', [input, ...param(module.weight), ...param(module.bias)], [
-      ints('kernel_shape', module.kernelSize),
-      ints('strides', module.stride),
-      ints('pads', [p.top, p.left, p.bottom, p.right]),
-      ints('dilations', [1, 1]),
-      int('group', module.groups),
-    ]);
+    return node(
+      'Conv',
+      [input, ...param(module.weight), ...param(module.bias)],
+      [
+        ints('kernel_shape', module.kernelSize),
+        ints('strides', module.stride),
+        ints('pads', [p.top, p.left, p.bottom, p.right]),
+        ints('dilations', [1, 1]),
+        int('group', module.groups),
+      ],
+    );
   }
   if (module instanceof ReLU) return node('Relu', [input]);
   if (module instanceof LocalResponseNorm) {
@@ -109,19 +113,27 @@ function emit(module: Module, where: string, input: string, shape: number[], gra
   }
   if (module instanceof MaxPool2d) {
     const g = poolGeometry(module.options);
-    return node('MaxPool', [input], [
-      ints('kernel_shape', [g.kernelH, g.kernelW]),
-      ints('strides', [g.strideH, g.strideW]),
-      ints('pads', [g.padH, g.padW, g.padH, g.padW]),
-      int('ceil_mode', 0),
-    ]);
+    return node(
+      'MaxPool',
+      [input],
+      [
+        ints('kernel_shape', [g.kernelH, g.kernelW]),
+        ints('strides', [g.strideH, g.strideW]),
+        ints('pads', [g.padH, g.padW, g.padH, g.padW]),
+        int('ceil_mode', 0),
+      ],
+    );
   }
   if (module instanceof AdaptiveAvgPool2d) {
     const [h, w] = [shape[2]!, shape[3]!];
     const [oh, ow] = module.outputSize;
     if (h === oh && w === ow) return [input, out];
     if (h % oh === 0 && w % ow === 0) {
-      return node('AveragePool', [input], [ints('kernel_shape', [h / oh, w / ow]), ints('strides', [h / oh, w / ow]), ints('pads', [0, 0, 0, 0])]);
+      return node(
+        'AveragePool',
+        [input],
+        [ints('kernel_shape', [h / oh, w / ow]), ints('strides', [h / oh, w / ow]), ints('pads', [0, 0, 0, 0])],
+      );
     }
     throw new RangeError(
       `${where}: adaptive average pooling of ${h}x${w} features to ${oh}x${ow} has unequal windows, which ONNX's AveragePool cannot express; ` +
@@ -171,7 +183,8 @@ export async function encodeOnnx(model: Module, options: OnnxExportOptions = {})
   if (endianness() !== 'LE') throw new Error('ONNX export writes little-endian raw tensor data and needs a little-endian machine');
   const batch = options.batchSize === undefined ? undefined : positiveInt(options.batchSize, 'batchSize');
   const alexnet = model instanceof AlexNet ? model : null;
-  const item = options.inputShape ?? (alexnet ? [alexnet.config.inChannels, alexnet.config.inputSize, alexnet.config.inputSize] : undefined);
+  const item =
+    options.inputShape ?? (alexnet ? [alexnet.config.inChannels, alexnet.config.inputSize, alexnet.config.inputSize] : undefined);
   if (!item) throw new TypeError('options.inputShape ([channels, height, width]) is needed for a model that is not an AlexNet');
   if (item.length !== 3 || !item.every((d) => Number.isSafeInteger(d) && d > 0)) {
     throw new RangeError(`inputShape must be three positive integers [channels, height, width], got ${JSON.stringify(item)}`);
@@ -179,7 +192,8 @@ export async function encodeOnnx(model: Module, options: OnnxExportOptions = {})
   const graph: Graph = { nodes: [], initializers: [] };
   const root = alexnet ? alexnet.network : model;
   const [last, outShape] = emit(root, '', 'input', [1, ...item], graph);
-  if (graph.nodes.length === 0 || graph.nodes[graph.nodes.length - 1]!.output !== last) throw new TypeError('the model computes nothing to export');
+  if (graph.nodes.length === 0 || graph.nodes[graph.nodes.length - 1]!.output !== last)
+    throw new TypeError('the model computes nothing to export');
   graph.nodes[graph.nodes.length - 1]!.output = 'logits';
   const batchDim: number | string = batch ?? 'N';
 
@@ -187,7 +201,9 @@ export async function encodeOnnx(model: Module, options: OnnxExportOptions = {})
   for (const n of graph.nodes) {
     const m = new ProtoMessage();
     for (const i of n.inputs) m.string(1, i);
-    m.string(2, n.output).string(3, n.name || n.op).string(4, n.op);
+    m.string(2, n.output)
+      .string(3, n.name || n.op)
+      .string(4, n.op);
     for (const a of n.attributes) m.message(5, attribute(a));
     g.message(1, m);
   }
@@ -216,7 +232,9 @@ export async function encodeOnnx(model: Module, options: OnnxExportOptions = {})
     for (const [key, value] of meta) if (value !== null) onnx.message(14, new ProtoMessage().string(1, key).string(2, value));
   }
   if (onnx.length > MAX_MODEL_BYTES) {
-    throw new RangeError(`the ONNX model would be ${onnx.length} bytes; protobuf files must stay under 2 GiB (external data is not supported)`);
+    throw new RangeError(
+      `the ONNX model would be ${onnx.length} bytes; protobuf files must stay under 2 GiB (external data is not supported)`,
+    );
   }
   return onnx.toBuffer();
 }

@@ -112,7 +112,8 @@ const MAX_PICKLE_BYTES = 64 * 1024 * 1024;
 const LEGACY_MAGIC = 0x1950a86a20f9469cfc6cn;
 
 function safeIndex(v: PickleValue, what: string): number {
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new PickleError(`${what} must be a non-negative integer, got ${pickleTypeName(v)} ${describe(v)}`);
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0)
+    throw new PickleError(`${what} must be a non-negative integer, got ${pickleTypeName(v)} ${describe(v)}`);
   return v;
 }
 
@@ -180,16 +181,20 @@ function storageResolver(legacy: boolean): { load: (pid: PickleValue) => PickleV
     }
     const [, type, key, location, numelArg, view] = pid as PickleValue[];
     if (!(type instanceof PickleGlobal) || type.module !== 'torch' || !Object.hasOwn(STORAGE_CLASSES, type.name)) {
-      throw new PickleError(`storage type must be one of torch.${Object.keys(STORAGE_CLASSES).join(', torch.')}, got ${pickleTypeName(type)}`);
+      throw new PickleError(
+        `storage type must be one of torch.${Object.keys(STORAGE_CLASSES).join(', torch.')}, got ${pickleTypeName(type)}`,
+      );
     }
-    if (typeof key !== 'string' || !/^[\w.-]{1,64}$/.test(key)) throw new PickleError(`storage key must be a short name, got ${pickleTypeName(key)}`);
+    if (typeof key !== 'string' || !/^[\w.-]{1,64}$/.test(key))
+      throw new PickleError(`storage key must be a short name, got ${pickleTypeName(key)}`);
     if (typeof location !== 'string') throw new PickleError(`storage location must be a string, got ${pickleTypeName(location)}`);
     if (legacy && view !== undefined && view !== null) throw new PickleError('storage views (PyTorch before 0.4) are not supported');
     const dtype = STORAGE_CLASSES[type.name]!;
     const numel = safeIndex(numelArg!, 'storage numel');
     const known = storages.get(key);
     if (known) {
-      if (known.dtype !== dtype || known.numel !== numel) throw new PickleError(`storage ${JSON.stringify(key)} is described twice, differently`);
+      if (known.dtype !== dtype || known.numel !== numel)
+        throw new PickleError(`storage ${JSON.stringify(key)} is described twice, differently`);
       return known;
     }
     const storage = new TorchStorage(key, dtype, numel);
@@ -291,16 +296,21 @@ async function openZip(file: string): Promise<TorchFile> {
   try {
     const pickles = [...zip.entries.keys()].filter((n) => /^[^/]+\/data\.pkl$/.test(n));
     if (pickles.length !== 1) {
-      throw new ZipError(`${file}: is a zip archive but not a torch.save file (expected one <archive>/data.pkl, found ${pickles.length === 0 ? 'none' : pickles.join(', ')})`);
+      throw new ZipError(
+        `${file}: is a zip archive but not a torch.save file (expected one <archive>/data.pkl, found ${pickles.length === 0 ? 'none' : pickles.join(', ')})`,
+      );
     }
     const prefix = pickles[0]!.slice(0, -'data.pkl'.length);
     if ([...zip.entries.keys()].some((n) => n.startsWith(`${prefix}code/`))) {
-      throw new ZipError(`${file}: is a TorchScript archive (torch.jit.save), not a state_dict; in Python, torch.save(model.state_dict(), path) writes one`);
+      throw new ZipError(
+        `${file}: is a TorchScript archive (torch.jit.save), not a state_dict; in Python, torch.save(model.state_dict(), path) writes one`,
+      );
     }
     let littleEndian = true;
     if (zip.entries.has(`${prefix}byteorder`)) {
       const order = Buffer.from(await zip.read(`${prefix}byteorder`, 16)).toString('latin1');
-      if (order !== 'little' && order !== 'big') throw new ZipError(`${file}: byteorder record says ${JSON.stringify(order)}, expected little or big`);
+      if (order !== 'little' && order !== 'big')
+        throw new ZipError(`${file}: byteorder record says ${JSON.stringify(order)}, expected little or big`);
       littleEndian = order === 'little';
     }
     const { load } = storageResolver(false);
@@ -314,7 +324,9 @@ async function openZip(file: string): Promise<TorchFile> {
         const entry = zip.entries.get(name);
         if (!entry) throw new ZipError(`${file}: storage ${JSON.stringify(storage.key)} is missing (no entry ${JSON.stringify(name)})`);
         if (entry.size !== storage.nbytes) {
-          throw new ZipError(`${file}: storage ${JSON.stringify(storage.key)} should hold ${storage.numel} ${storage.dtype} values (${storage.nbytes} bytes), its entry holds ${entry.size} bytes`);
+          throw new ZipError(
+            `${file}: storage ${JSON.stringify(storage.key)} should hold ${storage.numel} ${storage.dtype} values (${storage.nbytes} bytes), its entry holds ${entry.size} bytes`,
+          );
         }
         return decodeStorage(await zip.read(name, storage.nbytes), storage.dtype, littleEndian);
       }),
@@ -341,7 +353,7 @@ async function openLegacy(file: string): Promise<TorchFile> {
     return r.value;
   };
   const magic = next(none);
-  if (magic !== LEGACY_MAGIC) throw new PickleError('does not start with torch\'s magic number');
+  if (magic !== LEGACY_MAGIC) throw new PickleError("does not start with torch's magic number");
   const version = next(none);
   if (version !== 1001) throw new PickleError(`has legacy protocol version ${describe(version)}, expected 1001`);
   const sysInfo = next(none);
@@ -349,7 +361,8 @@ async function openLegacy(file: string): Promise<TorchFile> {
   const { load, storages } = storageResolver(true);
   const root = next(pickleRules(load));
   const keys = next(none);
-  if (!Array.isArray(keys) || !keys.every((k) => typeof k === 'string')) throw new PickleError('the storage key list is not a list of strings');
+  if (!Array.isArray(keys) || !keys.every((k) => typeof k === 'string'))
+    throw new PickleError('the storage key list is not a list of strings');
   const locations = new Map<string, number>();
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   for (const key of keys as string[]) {
@@ -357,9 +370,11 @@ async function openLegacy(file: string): Promise<TorchFile> {
     if (!storage) throw new PickleError(`lists storage ${JSON.stringify(key)}, which no tensor uses`);
     if (at + 8 > bytes.byteLength) throw new PickleError(`ends before storage ${JSON.stringify(key)}: truncated`);
     const count = view.getBigInt64(at, littleEndian);
-    if (count !== BigInt(storage.numel)) throw new PickleError(`storage ${JSON.stringify(key)} holds ${count} elements, the pickle says ${storage.numel}`);
+    if (count !== BigInt(storage.numel))
+      throw new PickleError(`storage ${JSON.stringify(key)} holds ${count} elements, the pickle says ${storage.numel}`);
     at += 8;
-    if (storage.nbytes > bytes.byteLength - at) throw new PickleError(`storage ${JSON.stringify(key)} needs ${storage.nbytes} bytes at byte ${at}, the file ends first: truncated`);
+    if (storage.nbytes > bytes.byteLength - at)
+      throw new PickleError(`storage ${JSON.stringify(key)} needs ${storage.nbytes} bytes at byte ${at}, the file ends first: truncated`);
     locations.set(key, at);
     at += storage.nbytes;
   }
@@ -406,8 +421,13 @@ export async function openTorchFile(file: string): Promise<TorchFile> {
     const opened = await asCheckpointError(file, () => (isZip ? openZip(file) : openLegacy(file)));
     return { ...opened, readFloat32: (tensor) => asCheckpointError(file, () => opened.readFloat32(tensor)) };
   }
-  if (isTar) throw new CheckpointError(`${file}: is a tar-format torch checkpoint (PyTorch before 0.4), which is not supported; load it and save it again with torch>=1.6`);
-  throw new CheckpointError(`${file}: is not a torch.save file (neither a zip archive nor the legacy pickle format); re-save it with torch.save from torch>=1.6`);
+  if (isTar)
+    throw new CheckpointError(
+      `${file}: is a tar-format torch checkpoint (PyTorch before 0.4), which is not supported; load it and save it again with torch>=1.6`,
+    );
+  throw new CheckpointError(
+    `${file}: is not a torch.save file (neither a zip archive nor the legacy pickle format); re-save it with torch.save from torch>=1.6`,
+  );
 }
 
 /** Runs `fn`, turning zip and pickle errors into CheckpointErrors that name the file. */
@@ -415,7 +435,8 @@ async function asCheckpointError<T>(file: string, fn: () => Promise<T>): Promise
   try {
     return await fn();
   } catch (error) {
-    if (error instanceof ZipError) throw new CheckpointError(error.message.startsWith(file) ? error.message : `${file}: ${error.message}`, { cause: error });
+    if (error instanceof ZipError)
+      throw new CheckpointError(error.message.startsWith(file) ? error.message : `${file}: ${error.message}`, { cause: error });
     if (error instanceof PickleError) {
       throw new CheckpointError(
         `${file}: cannot be imported: ${error.message}. Only state_dicts are read (tensors, dicts, lists, numbers and strings; ` +

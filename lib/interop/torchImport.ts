@@ -48,24 +48,31 @@ const PREFIXES = ['module.', 'model.'];
 
 /** Finds the state_dict in what the file holds and strips wrapper prefixes from its names. */
 function findStateDict(root: PickleValue, source: string, note: (n: string) => void): Map<string, PickleValue> {
-  if (!(root instanceof Map)) throw new CheckpointError(`${source}: holds a ${pickleTypeName(root)}, expected a state_dict (a dict of tensors)`);
+  if (!(root instanceof Map))
+    throw new CheckpointError(`${source}: holds a ${pickleTypeName(root)}, expected a state_dict (a dict of tensors)`);
   let dict = root;
   const hasTensors = [...dict.values()].some((v) => v instanceof TorchTensor);
   if (!hasTensors) {
     const key = CONTAINER_KEYS.find((k) => dict.get(k) instanceof Map);
     if (key === undefined) {
-      const keys = [...dict.keys()].slice(0, 8).map((k) => JSON.stringify(k)).join(', ');
-      throw new CheckpointError(`${source}: holds a dict without tensors (keys ${keys || 'none'}) and no ${CONTAINER_KEYS.join(', ')} entry with a state_dict`);
+      const keys = [...dict.keys()]
+        .slice(0, 8)
+        .map((k) => JSON.stringify(k))
+        .join(', ');
+      throw new CheckpointError(
+        `${source}: holds a dict without tensors (keys ${keys || 'none'}) and no ${CONTAINER_KEYS.join(', ')} entry with a state_dict`,
+      );
     }
     dict = dict.get(key) as Map<PickleValue, PickleValue>;
     note(`used the ${JSON.stringify(key)} entry of the checkpoint dict`);
   }
   const out = new Map<string, PickleValue>();
   for (const [k, v] of dict) {
-    if (typeof k !== 'string') throw new CheckpointError(`${source}: the state_dict has a ${pickleTypeName(k)} key; parameter names are strings`);
+    if (typeof k !== 'string')
+      throw new CheckpointError(`${source}: the state_dict has a ${pickleTypeName(k)} key; parameter names are strings`);
     out.set(k, v);
   }
-  for (let stripped = true; stripped && out.size > 0; ) {
+  for (let stripped = true; stripped && out.size > 0;) {
     stripped = false;
     for (const prefix of PREFIXES) {
       if ([...out.keys()].every((k) => k.startsWith(prefix))) {
@@ -85,7 +92,10 @@ function presetEndpoints(preset: PresetName, backend: Backend | BackendChoice | 
   // The names do not depend on the widths, so a tiny model answers; seed 0 leaves the process-wide seeds alone.
   const probe = createAlexNet({ preset, width: 1 / 16, numClasses: 1, seed: 0, ...(backend ? { backend } : {}) });
   try {
-    const weights = probe.namedParameters().map(([n]) => n).filter((n) => n.endsWith('.weight'));
+    const weights = probe
+      .namedParameters()
+      .map(([n]) => n)
+      .filter((n) => n.endsWith('.weight'));
     return { first: weights[0]!, last: weights[weights.length - 1]! };
   } finally {
     probe.dispose();
@@ -103,7 +113,11 @@ const shapeText = (s: readonly number[]) => `[${s.join(', ')}]`;
  * shapes (with the likely option to change), or, when strict, tensors the model does not have.
  */
 export async function importTorchCheckpoint(file: string, options: TorchImportOptions = {}): Promise<AlexNet> {
-  checkOptions(options, ['preset', 'numClasses', 'inChannels', 'inputSize', 'width', 'seed', 'backend', 'strict', 'onNote'], 'importTorchCheckpoint: options');
+  checkOptions(
+    options,
+    ['preset', 'numClasses', 'inChannels', 'inputSize', 'width', 'seed', 'backend', 'strict', 'onNote'],
+    'importTorchCheckpoint: options',
+  );
   const preset = oneOf(options.preset ?? 'torchvision', PRESETS, 'preset');
   const note = options.onNote ?? (() => {});
   const torch = await openTorchFile(file);
@@ -112,8 +126,10 @@ export async function importTorchCheckpoint(file: string, options: TorchImportOp
     const { first, last } = presetEndpoints(preset, options.backend);
     const firstWeight = stateDict.get(first);
     const lastWeight = stateDict.get(last);
-    const inChannels = options.inChannels ?? (firstWeight instanceof TorchTensor && firstWeight.shape.length === 4 ? firstWeight.shape[1] : undefined);
-    const numClasses = options.numClasses ?? (lastWeight instanceof TorchTensor && lastWeight.shape.length === 2 ? lastWeight.shape[0] : undefined);
+    const inChannels =
+      options.inChannels ?? (firstWeight instanceof TorchTensor && firstWeight.shape.length === 4 ? firstWeight.shape[1] : undefined);
+    const numClasses =
+      options.numClasses ?? (lastWeight instanceof TorchTensor && lastWeight.shape.length === 2 ? lastWeight.shape[0] : undefined);
     const model = createAlexNet({
       preset,
       ...(numClasses !== undefined ? { numClasses } : {}),
@@ -145,9 +161,14 @@ export async function importTorchCheckpoint(file: string, options: TorchImportOp
       const names = new Set(wanted.map(([n]) => n));
       const extra = [...stateDict.keys()].filter((k) => !names.has(k));
       if (extra.length > 0) {
-        const list = `${extra.slice(0, 5).map((n) => JSON.stringify(n)).join(', ')}${extra.length > 5 ? `, and ${extra.length - 5} more` : ''}`;
+        const list = `${extra
+          .slice(0, 5)
+          .map((n) => JSON.stringify(n))
+          .join(', ')}${extra.length > 5 ? `, and ${extra.length - 5} more` : ''}`;
         if (options.strict ?? true) {
-          throw new CheckpointError(`${file}: holds entries the ${preset} preset does not have: ${list} (pass strict: false to ignore them)`);
+          throw new CheckpointError(
+            `${file}: holds entries the ${preset} preset does not have: ${list} (pass strict: false to ignore them)`,
+          );
         }
         note(`ignored ${extra.length} entries the model does not have: ${list}`);
       }
@@ -159,7 +180,17 @@ export async function importTorchCheckpoint(file: string, options: TorchImportOp
         parameters.set(name, { shape: [...t.shape], data: await torch.readFloat32(t) });
       }
       for (const [dtype, count] of converted) note(`converted ${count} ${dtype} tensor${count === 1 ? '' : 's'} to float32`);
-      loadParameters(model, { source: file, config: null, classes: null, preprocessing: null, parameters, optimizer: null, training: null, precision: null, metadata: {} });
+      loadParameters(model, {
+        source: file,
+        config: null,
+        classes: null,
+        preprocessing: null,
+        parameters,
+        optimizer: null,
+        training: null,
+        precision: null,
+        metadata: {},
+      });
       return model;
     } catch (error) {
       model.dispose();

@@ -62,7 +62,14 @@ export function fileError(action: string, file: string, error: unknown): FileErr
 }
 
 /** What a non-regular file is, in words ('a folder', 'a FIFO', ...), from its stats. */
-export function fileKind(stats: { isDirectory(): boolean; isFIFO(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean; isSocket(): boolean; isFile(): boolean }): string {
+export function fileKind(stats: {
+  isDirectory(): boolean;
+  isFIFO(): boolean;
+  isCharacterDevice(): boolean;
+  isBlockDevice(): boolean;
+  isSocket(): boolean;
+  isFile(): boolean;
+}): string {
   if (stats.isFile()) return 'a regular file';
   if (stats.isDirectory()) return 'a folder';
   if (stats.isFIFO()) return 'a FIFO (named pipe)';

@@ -57,7 +57,14 @@ export async function ensureDirectory(dir: string): Promise<void> {
     try {
       await fs.mkdir(folder);
     } catch (error) {
-      if (codeOf(error) === 'EEXIST' && (await fs.stat(folder).then((s) => s.isDirectory(), () => false))) continue;
+      if (
+        codeOf(error) === 'EEXIST' &&
+        (await fs.stat(folder).then(
+          (s) => s.isDirectory(),
+          () => false,
+        ))
+      )
+        continue;
       throw fileError('create the folder', folder, error);
     }
   }

@@ -47,7 +47,8 @@ export class PickleGlobal {
  * float a number, str a string, bytes a Uint8Array, list an array, tuple a frozen array, dict a
  * Map, an allowed global a {@link PickleGlobal}, and whatever the allow-list's builders return.
  */
-export type PickleValue = null | boolean | number | bigint | string | Uint8Array | PickleValue[] | Map<PickleValue, PickleValue> | PickleGlobal | object;
+export type PickleValue =
+  null | boolean | number | bigint | string | Uint8Array | PickleValue[] | Map<PickleValue, PickleValue> | PickleGlobal | object;
 
 /** What a pickle may use. */
 export interface PickleRules {
@@ -62,17 +63,74 @@ export interface PickleRules {
 }
 
 const NAMES: Record<number, string> = {
-  0x28: 'MARK', 0x2e: 'STOP', 0x30: 'POP', 0x31: 'POP_MARK', 0x32: 'DUP', 0x46: 'FLOAT', 0x49: 'INT', 0x4a: 'BININT',
-  0x4b: 'BININT1', 0x4c: 'LONG', 0x4d: 'BININT2', 0x4e: 'NONE', 0x50: 'PERSID', 0x51: 'BINPERSID', 0x52: 'REDUCE',
-  0x53: 'STRING', 0x54: 'BINSTRING', 0x55: 'SHORT_BINSTRING', 0x56: 'UNICODE', 0x58: 'BINUNICODE', 0x61: 'APPEND',
-  0x62: 'BUILD', 0x63: 'GLOBAL', 0x64: 'DICT', 0x7d: 'EMPTY_DICT', 0x65: 'APPENDS', 0x67: 'GET', 0x68: 'BINGET',
-  0x69: 'INST', 0x6a: 'LONG_BINGET', 0x6c: 'LIST', 0x5d: 'EMPTY_LIST', 0x6f: 'OBJ', 0x70: 'PUT', 0x71: 'BINPUT',
-  0x72: 'LONG_BINPUT', 0x73: 'SETITEM', 0x74: 'TUPLE', 0x29: 'EMPTY_TUPLE', 0x75: 'SETITEMS', 0x47: 'BINFLOAT',
-  0x80: 'PROTO', 0x81: 'NEWOBJ', 0x82: 'EXT1', 0x83: 'EXT2', 0x84: 'EXT4', 0x85: 'TUPLE1', 0x86: 'TUPLE2',
-  0x87: 'TUPLE3', 0x88: 'NEWTRUE', 0x89: 'NEWFALSE', 0x8a: 'LONG1', 0x8b: 'LONG4', 0x42: 'BINBYTES',
-  0x43: 'SHORT_BINBYTES', 0x8c: 'SHORT_BINUNICODE', 0x8d: 'BINUNICODE8', 0x8e: 'BINBYTES8', 0x8f: 'EMPTY_SET',
-  0x90: 'ADDITEMS', 0x91: 'FROZENSET', 0x92: 'NEWOBJ_EX', 0x93: 'STACK_GLOBAL', 0x94: 'MEMOIZE', 0x95: 'FRAME',
-  0x96: 'BYTEARRAY8', 0x97: 'NEXT_BUFFER', 0x98: 'READONLY_BUFFER',
+  0x28: 'MARK',
+  0x2e: 'STOP',
+  0x30: 'POP',
+  0x31: 'POP_MARK',
+  0x32: 'DUP',
+  0x46: 'FLOAT',
+  0x49: 'INT',
+  0x4a: 'BININT',
+  0x4b: 'BININT1',
+  0x4c: 'LONG',
+  0x4d: 'BININT2',
+  0x4e: 'NONE',
+  0x50: 'PERSID',
+  0x51: 'BINPERSID',
+  0x52: 'REDUCE',
+  0x53: 'STRING',
+  0x54: 'BINSTRING',
+  0x55: 'SHORT_BINSTRING',
+  0x56: 'UNICODE',
+  0x58: 'BINUNICODE',
+  0x61: 'APPEND',
+  0x62: 'BUILD',
+  0x63: 'GLOBAL',
+  0x64: 'DICT',
+  0x7d: 'EMPTY_DICT',
+  0x65: 'APPENDS',
+  0x67: 'GET',
+  0x68: 'BINGET',
+  0x69: 'INST',
+  0x6a: 'LONG_BINGET',
+  0x6c: 'LIST',
+  0x5d: 'EMPTY_LIST',
+  0x6f: 'OBJ',
+  0x70: 'PUT',
+  0x71: 'BINPUT',
+  0x72: 'LONG_BINPUT',
+  0x73: 'SETITEM',
+  0x74: 'TUPLE',
+  0x29: 'EMPTY_TUPLE',
+  0x75: 'SETITEMS',
+  0x47: 'BINFLOAT',
+  0x80: 'PROTO',
+  0x81: 'NEWOBJ',
+  0x82: 'EXT1',
+  0x83: 'EXT2',
+  0x84: 'EXT4',
+  0x85: 'TUPLE1',
+  0x86: 'TUPLE2',
+  0x87: 'TUPLE3',
+  0x88: 'NEWTRUE',
+  0x89: 'NEWFALSE',
+  0x8a: 'LONG1',
+  0x8b: 'LONG4',
+  0x42: 'BINBYTES',
+  0x43: 'SHORT_BINBYTES',
+  0x8c: 'SHORT_BINUNICODE',
+  0x8d: 'BINUNICODE8',
+  0x8e: 'BINBYTES8',
+  0x8f: 'EMPTY_SET',
+  0x90: 'ADDITEMS',
+  0x91: 'FROZENSET',
+  0x92: 'NEWOBJ_EX',
+  0x93: 'STACK_GLOBAL',
+  0x94: 'MEMOIZE',
+  0x95: 'FRAME',
+  0x96: 'BYTEARRAY8',
+  0x97: 'NEXT_BUFFER',
+  0x98: 'READONLY_BUFFER',
 };
 
 /** Why each known but refused opcode is refused. */
@@ -138,12 +196,14 @@ export function unpickle(bytes: Uint8Array, rules: PickleRules, start = 0): { va
   let objects = 0;
   /** Pushes a value; `made` counts it against the object cap. */
   const push = (v: PickleValue | typeof MARK, made = false) => {
-    if (stack.length >= PICKLE_LIMITS.stack) fail(`holds more than ${PICKLE_LIMITS.stack} values on the stack; a state_dict needs far fewer`);
+    if (stack.length >= PICKLE_LIMITS.stack)
+      fail(`holds more than ${PICKLE_LIMITS.stack} values on the stack; a state_dict needs far fewer`);
     if (made && ++objects > PICKLE_LIMITS.objects) fail(`makes more than ${PICKLE_LIMITS.objects} objects; a state_dict needs far fewer`);
     stack.push(v);
   };
   const remember = (index: number, v: PickleValue) => {
-    if (!memo.has(index) && memo.size >= PICKLE_LIMITS.memo) fail(`stores more than ${PICKLE_LIMITS.memo} memo entries; a state_dict needs far fewer`);
+    if (!memo.has(index) && memo.size >= PICKLE_LIMITS.memo)
+      fail(`stores more than ${PICKLE_LIMITS.memo} memo entries; a state_dict needs far fewer`);
     memo.set(index, v);
   };
   const need = (n: number) => {
@@ -208,7 +268,8 @@ export function unpickle(bytes: Uint8Array, rules: PickleRules, start = 0): { va
     return items;
   };
   const tuple = (items: PickleValue[]) => Object.freeze(items) as PickleValue[];
-  const integer = (v: bigint): number | bigint => (v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v);
+  const integer = (v: bigint): number | bigint =>
+    v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
   const long = (b: Uint8Array): number | bigint => {
     // Little-endian two's complement, as pickle's LONG1/LONG4 store it.
     let v = 0n;
@@ -240,7 +301,8 @@ export function unpickle(bytes: Uint8Array, rules: PickleRules, start = 0): { va
     at = pos;
     const op = u8();
     switch (op) {
-      case 0x80: { // PROTO
+      case 0x80: {
+        // PROTO
         const protocol = u8();
         if (protocol < 2 || protocol > 5) fail(`is pickle protocol ${protocol}; protocols 2 to 5 are read`);
         break;
@@ -248,7 +310,8 @@ export function unpickle(bytes: Uint8Array, rules: PickleRules, start = 0): { va
       case 0x95: // FRAME: a length hint only
         u64();
         break;
-      case 0x2e: { // STOP
+      case 0x2e: {
+        // STOP
         const value = pop();
         if (stack.length !== 0) fail(`stops with ${stack.length} values left on the stack`);
         return { value, end: pos };
@@ -288,7 +351,8 @@ export function unpickle(bytes: Uint8Array, rules: PickleRules, start = 0): { va
       case 0x8a: // LONG1
         push(long(take(u8())), true);
         break;
-      case 0x8b: { // LONG4
+      case 0x8b: {
+        // LONG4
         const n = u32();
         if (n > LONG4_MAX_BYTES) fail(`has a ${n}-byte integer`);
         push(long(take(n)), true);
@@ -332,12 +396,14 @@ export function unpickle(bytes: Uint8Array, rules: PickleRules, start = 0): { va
       case 0x85: // TUPLE1
         push(tuple([pop()]), true);
         break;
-      case 0x86: { // TUPLE2
+      case 0x86: {
+        // TUPLE2
         const b = pop();
         push(tuple([pop(), b]), true);
         break;
       }
-      case 0x87: { // TUPLE3
+      case 0x87: {
+        // TUPLE3
         const c = pop();
         const b = pop();
         push(tuple([pop(), b, c]), true);
@@ -349,12 +415,14 @@ export function unpickle(bytes: Uint8Array, rules: PickleRules, start = 0): { va
       case 0x6c: // LIST
         push(popMark(), true);
         break;
-      case 0x61: { // APPEND
+      case 0x61: {
+        // APPEND
         const v = pop();
         list(top(), 'APPEND').push(v);
         break;
       }
-      case 0x65: { // APPENDS
+      case 0x65: {
+        // APPENDS
         const items = popMark();
         const target = list(top(), 'APPENDS');
         for (const item of items) target.push(item);
@@ -363,19 +431,22 @@ export function unpickle(bytes: Uint8Array, rules: PickleRules, start = 0): { va
       case 0x7d: // EMPTY_DICT
         push(new Map(), true);
         break;
-      case 0x64: { // DICT
+      case 0x64: {
+        // DICT
         const d = new Map<PickleValue, PickleValue>();
         setItems(d, popMark());
         push(d, true);
         break;
       }
-      case 0x73: { // SETITEM
+      case 0x73: {
+        // SETITEM
         const v = pop();
         const k = pop();
         dict(top(), 'SETITEM').set(k, v);
         break;
       }
-      case 0x75: { // SETITEMS
+      case 0x75: {
+        // SETITEMS
         const items = popMark();
         setItems(dict(top(), 'SETITEMS'), items);
         break;
@@ -390,25 +461,29 @@ export function unpickle(bytes: Uint8Array, rules: PickleRules, start = 0): { va
         remember(memo.size, top());
         break;
       case 0x68: // BINGET
-      case 0x6a: { // LONG_BINGET
+      case 0x6a: {
+        // LONG_BINGET
         const index = op === 0x68 ? u8() : u32();
         if (!memo.has(index)) fail(`gets memo entry ${index}, which was never stored`);
         push(memo.get(index)!);
         break;
       }
-      case 0x63: { // GLOBAL
+      case 0x63: {
+        // GLOBAL
         const module = line();
         push(global(module, line()), true);
         break;
       }
-      case 0x93: { // STACK_GLOBAL
+      case 0x93: {
+        // STACK_GLOBAL
         const name = pop();
         const module = pop();
         if (typeof module !== 'string' || typeof name !== 'string') fail('STACK_GLOBAL needs two strings');
         push(global(module as string, name as string), true);
         break;
       }
-      case 0x52: { // REDUCE
+      case 0x52: {
+        // REDUCE
         const args = pop();
         const callable = pop();
         if (!(callable instanceof PickleGlobal)) fail(`REDUCE calls a ${pickleTypeName(callable)}; only allowed globals can be called`);
@@ -423,16 +498,20 @@ export function unpickle(bytes: Uint8Array, rules: PickleRules, start = 0): { va
         }
         break;
       }
-      case 0x62: { // BUILD
+      case 0x62: {
+        // BUILD
         // Only an instance __dict__ on a dict is accepted (a state_dict's _metadata); it is dropped.
         const state = pop();
         const target = top();
         if (!(target instanceof Map) || !(state instanceof Map)) {
-          fail(`BUILD sets the state of a ${pickleTypeName(target)} from a ${pickleTypeName(state)}; only a dict's attributes are accepted`);
+          fail(
+            `BUILD sets the state of a ${pickleTypeName(target)} from a ${pickleTypeName(state)}; only a dict's attributes are accepted`,
+          );
         }
         break;
       }
-      case 0x51: { // BINPERSID
+      case 0x51: {
+        // BINPERSID
         const pid = pop();
         if (!rules.persistentLoad) fail('has a persistent id, which is not allowed here');
         try {

@@ -46,7 +46,8 @@ export class ProtoMessage {
 
   /** An integer field (int32, int64, enum, bool as 0/1). */
   int(field: number, value: number | bigint): this {
-    if (typeof value === 'number' && !Number.isSafeInteger(value)) throw new RangeError(`protobuf field ${field}: ${value} is not an integer`);
+    if (typeof value === 'number' && !Number.isSafeInteger(value))
+      throw new RangeError(`protobuf field ${field}: ${value} is not an integer`);
     this.#tag(field, WIRE_VARINT);
     this.#push(varint(value));
     return this;

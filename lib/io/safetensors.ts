@@ -86,7 +86,9 @@ export function encodeSafetensors(
     const dtype = t.dtype ?? dtypeOf(t.data);
     const count = t.shape.reduce((a, b) => a * b, 1);
     if (count !== t.data.length) {
-      throw new RangeError(`tensor ${JSON.stringify(name)}: shape [${t.shape.join(', ')}] needs ${count} elements, data has ${t.data.length}`);
+      throw new RangeError(
+        `tensor ${JSON.stringify(name)}: shape [${t.shape.join(', ')}] needs ${count} elements, data has ${t.data.length}`,
+      );
     }
     header[name] = { dtype, shape: [...t.shape], data_offsets: [offset, offset + t.data.byteLength] };
     offset += t.data.byteLength;
@@ -143,7 +145,8 @@ export function decodeSafetensors(buffer: Uint8Array, source = 'safetensors data
     const info = value as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     if (info === null || typeof info !== 'object') fail(`tensor ${JSON.stringify(name)} has no description`);
     const dtype = info.dtype as SafetensorsDType;
-    if (typeof dtype !== 'string' || !Object.hasOwn(BYTES, dtype)) fail(`tensor ${JSON.stringify(name)} has unsupported dtype ${JSON.stringify(info.dtype)}`);
+    if (typeof dtype !== 'string' || !Object.hasOwn(BYTES, dtype))
+      fail(`tensor ${JSON.stringify(name)} has unsupported dtype ${JSON.stringify(info.dtype)}`);
     const shape = info.shape;
     if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
       fail(`tensor ${JSON.stringify(name)} has an invalid shape ${JSON.stringify(shape)}`);
@@ -155,7 +158,9 @@ export function decodeSafetensors(buffer: Uint8Array, source = 'safetensors data
     const [begin, end] = offsets as [number, number];
     const expected = (shape as number[]).reduce((a, b) => a * b, 1) * BYTES[dtype];
     if (end < begin || end - begin !== expected) {
-      fail(`tensor ${JSON.stringify(name)}: data_offsets [${begin}, ${end}] do not hold ${expected} bytes for shape [${(shape as number[]).join(', ')}] ${dtype}`);
+      fail(
+        `tensor ${JSON.stringify(name)}: data_offsets [${begin}, ${end}] do not hold ${expected} bytes for shape [${(shape as number[]).join(', ')}] ${dtype}`,
+      );
     }
     if (end > dataLength) fail(`tensor ${JSON.stringify(name)} ends at byte ${end} but the data holds ${dataLength}: truncated file`);
     ranges.push([begin, end, name]);

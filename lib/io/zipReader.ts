@@ -94,7 +94,9 @@ export class ZipReader {
     if (view.getUint32(0, true) !== LOCAL_SIGNATURE) fail(`has no local header at byte ${entry.localHeaderOffset}`);
     const dataStart = entry.localHeaderOffset + 30 + view.getUint16(26, true) + view.getUint16(28, true);
     if (dataStart + entry.compressedSize > this.#dataEnd) {
-      fail(`claims ${entry.compressedSize} bytes at byte ${dataStart}, past the end of the entries (byte ${this.#dataEnd}): truncated or damaged`);
+      fail(
+        `claims ${entry.compressedSize} bytes at byte ${dataStart}, past the end of the entries (byte ${this.#dataEnd}): truncated or damaged`,
+      );
     }
     const raw = await readExactly(this.#handle, dataStart, entry.compressedSize, this.#source);
     let data: Uint8Array;
@@ -143,7 +145,11 @@ function uint64(view: DataView, at: number, what: string, source: string): numbe
   return Number(v);
 }
 
-async function readCentralDirectory(handle: FileHandle, size: number, source: string): Promise<{ entries: Map<string, ZipEntry>; centralOffset: number }> {
+async function readCentralDirectory(
+  handle: FileHandle,
+  size: number,
+  source: string,
+): Promise<{ entries: Map<string, ZipEntry>; centralOffset: number }> {
   const fail = (why: string): never => {
     throw new ZipError(`${source}: ${why}`);
   };
@@ -160,7 +166,8 @@ async function readCentralDirectory(handle: FileHandle, size: number, source: st
     }
   }
   if (eocd < 0) fail('has no end-of-central-directory record: not a zip archive, or truncated');
-  if (tv.getUint16(eocd + 4, true) !== 0 || tv.getUint16(eocd + 6, true) !== 0) fail('is a multi-part (spanned) zip archive, which is not supported');
+  if (tv.getUint16(eocd + 4, true) !== 0 || tv.getUint16(eocd + 6, true) !== 0)
+    fail('is a multi-part (spanned) zip archive, which is not supported');
   let count = tv.getUint16(eocd + 10, true);
   let centralSize = tv.getUint32(eocd + 12, true);
   let centralOffset = tv.getUint32(eocd + 16, true);
@@ -178,7 +185,9 @@ async function readCentralDirectory(handle: FileHandle, size: number, source: st
     centralEnd = recordOffset;
   }
   if (centralOffset + centralSize > centralEnd) {
-    fail(`central directory (${centralSize} bytes at byte ${centralOffset}) runs past its end record at byte ${centralEnd}: truncated or damaged`);
+    fail(
+      `central directory (${centralSize} bytes at byte ${centralOffset}) runs past its end record at byte ${centralEnd}: truncated or damaged`,
+    );
   }
   // Each entry takes at least 46 bytes, so a count the directory cannot hold is a lie.
   if (count * 46 > centralSize) fail(`claims ${count} entries in a ${centralSize}-byte central directory`);
@@ -187,7 +196,8 @@ async function readCentralDirectory(handle: FileHandle, size: number, source: st
   const entries = new Map<string, ZipEntry>();
   let at = 0;
   for (let i = 0; i < count; i++) {
-    if (at + 46 > centralSize || cv.getUint32(at, true) !== CENTRAL_SIGNATURE) fail(`central directory entry ${i} is damaged (at byte ${centralOffset + at})`);
+    if (at + 46 > centralSize || cv.getUint32(at, true) !== CENTRAL_SIGNATURE)
+      fail(`central directory entry ${i} is damaged (at byte ${centralOffset + at})`);
     const flags = cv.getUint16(at + 8, true);
     const method = cv.getUint16(at + 10, true);
     const nameLength = cv.getUint16(at + 28, true);
@@ -227,10 +237,14 @@ async function readCentralDirectory(handle: FileHandle, size: number, source: st
       if (!found) fail(`entry ${JSON.stringify(name)} needs a zip64 extra field and has none`);
     }
     if (flags & 0x1) fail(`entry ${JSON.stringify(name)} is encrypted`);
-    if (method !== 0 && method !== 8) fail(`entry ${JSON.stringify(name)} uses compression method ${method}; only stored (0) and deflate (8) are read`);
-    if (method === 0 && size !== compressedSize) fail(`stored entry ${JSON.stringify(name)} has different sizes (${compressedSize} and ${size})`);
+    if (method !== 0 && method !== 8)
+      fail(`entry ${JSON.stringify(name)} uses compression method ${method}; only stored (0) and deflate (8) are read`);
+    if (method === 0 && size !== compressedSize)
+      fail(`stored entry ${JSON.stringify(name)} has different sizes (${compressedSize} and ${size})`);
     if (localHeaderOffset + 30 + compressedSize > centralOffset) {
-      fail(`entry ${JSON.stringify(name)} (${compressedSize} bytes at byte ${localHeaderOffset}) runs into the central directory: truncated or damaged`);
+      fail(
+        `entry ${JSON.stringify(name)} (${compressedSize} bytes at byte ${localHeaderOffset}) runs into the central directory: truncated or damaged`,
+      );
     }
     if (entries.has(name)) fail(`has two entries named ${JSON.stringify(name)}`);
     entries.set(name, { name, method, compressedSize, size, crc32: cv.getUint32(at + 16, true), localHeaderOffset });

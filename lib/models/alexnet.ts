@@ -138,53 +138,97 @@ function buildFeatures(preset: PresetName, b: Builder, inChannels: number): Sequ
     case 'paper': {
       const c = [b.ch(96, 2), b.ch(256, 2), b.ch(384, 2), b.ch(384, 2), b.ch(256, 2)];
       return new Sequential(
-        b.conv(c[0]!, 11, { inChannels, stride: 4 }), new ReLU(), lrn(), pool(),
-        b.conv(c[1]!, 5, { inChannels: c[0]!, padding: 2, groups: 2 }), new ReLU(), lrn(), pool(),
-        b.conv(c[2]!, 3, { inChannels: c[1]!, padding: 1 }), new ReLU(),
-        b.conv(c[3]!, 3, { inChannels: c[2]!, padding: 1, groups: 2 }), new ReLU(),
-        b.conv(c[4]!, 3, { inChannels: c[3]!, padding: 1, groups: 2 }), new ReLU(), pool(),
+        b.conv(c[0]!, 11, { inChannels, stride: 4 }),
+        new ReLU(),
+        lrn(),
+        pool(),
+        b.conv(c[1]!, 5, { inChannels: c[0]!, padding: 2, groups: 2 }),
+        new ReLU(),
+        lrn(),
+        pool(),
+        b.conv(c[2]!, 3, { inChannels: c[1]!, padding: 1 }),
+        new ReLU(),
+        b.conv(c[3]!, 3, { inChannels: c[2]!, padding: 1, groups: 2 }),
+        new ReLU(),
+        b.conv(c[4]!, 3, { inChannels: c[3]!, padding: 1, groups: 2 }),
+        new ReLU(),
+        pool(),
       );
     }
     case 'seed-tf': {
       // The seed's tf.split of input and kernel into two halves on conv2, conv4 and conv5 is a grouped convolution.
       const c = [b.ch(96, 2), b.ch(256, 2), b.ch(384, 2), b.ch(384, 2), b.ch(256, 2)];
       return new Sequential(
-        b.conv(c[0]!, 11, { inChannels, stride: 4, padding: 'same' }), new ReLU(), lrn(), pool(),
-        b.conv(c[1]!, 5, { inChannels: c[0]!, padding: 'same', groups: 2 }), new ReLU(), lrn(), pool(),
-        b.conv(c[2]!, 3, { inChannels: c[1]!, padding: 'same' }), new ReLU(),
-        b.conv(c[3]!, 3, { inChannels: c[2]!, padding: 'same', groups: 2 }), new ReLU(),
-        b.conv(c[4]!, 3, { inChannels: c[3]!, padding: 'same', groups: 2 }), new ReLU(), pool(),
+        b.conv(c[0]!, 11, { inChannels, stride: 4, padding: 'same' }),
+        new ReLU(),
+        lrn(),
+        pool(),
+        b.conv(c[1]!, 5, { inChannels: c[0]!, padding: 'same', groups: 2 }),
+        new ReLU(),
+        lrn(),
+        pool(),
+        b.conv(c[2]!, 3, { inChannels: c[1]!, padding: 'same' }),
+        new ReLU(),
+        b.conv(c[3]!, 3, { inChannels: c[2]!, padding: 'same', groups: 2 }),
+        new ReLU(),
+        b.conv(c[4]!, 3, { inChannels: c[3]!, padding: 'same', groups: 2 }),
+        new ReLU(),
+        pool(),
       );
     }
     case 'torchvision': {
       const c = [b.ch(64), b.ch(192), b.ch(384), b.ch(256), b.ch(256)];
       return new Sequential(
-        b.conv(c[0]!, 11, { inChannels, stride: 4, padding: 2 }), new ReLU(), pool(),
-        b.conv(c[1]!, 5, { inChannels: c[0]!, padding: 2 }), new ReLU(), pool(),
-        b.conv(c[2]!, 3, { inChannels: c[1]!, padding: 1 }), new ReLU(),
-        b.conv(c[3]!, 3, { inChannels: c[2]!, padding: 1 }), new ReLU(),
-        b.conv(c[4]!, 3, { inChannels: c[3]!, padding: 1 }), new ReLU(), pool(),
+        b.conv(c[0]!, 11, { inChannels, stride: 4, padding: 2 }),
+        new ReLU(),
+        pool(),
+        b.conv(c[1]!, 5, { inChannels: c[0]!, padding: 2 }),
+        new ReLU(),
+        pool(),
+        b.conv(c[2]!, 3, { inChannels: c[1]!, padding: 1 }),
+        new ReLU(),
+        b.conv(c[3]!, 3, { inChannels: c[2]!, padding: 1 }),
+        new ReLU(),
+        b.conv(c[4]!, 3, { inChannels: c[3]!, padding: 1 }),
+        new ReLU(),
+        pool(),
       );
     }
     case 'keras-v1':
     case 'keras-v2': {
       const c = [b.ch(48), b.ch(128), b.ch(192), b.ch(192), b.ch(128)];
       return new Sequential(
-        b.conv(c[0]!, 11, { inChannels, stride: 4, padding: { top: 1, bottom: 2, left: 1, right: 2 } }), new ReLU(), pool(),
-        b.conv(c[1]!, 5, { inChannels: c[0]!, padding: 'same' }), new ReLU(), pool(),
-        b.conv(c[2]!, 3, { inChannels: c[1]!, padding: 'same' }), new ReLU(),
-        b.conv(c[3]!, 3, { inChannels: c[2]!, padding: 'same' }), new ReLU(),
-        b.conv(c[4]!, 3, { inChannels: c[3]!, padding: 'same' }), new ReLU(), pool(),
+        b.conv(c[0]!, 11, { inChannels, stride: 4, padding: { top: 1, bottom: 2, left: 1, right: 2 } }),
+        new ReLU(),
+        pool(),
+        b.conv(c[1]!, 5, { inChannels: c[0]!, padding: 'same' }),
+        new ReLU(),
+        pool(),
+        b.conv(c[2]!, 3, { inChannels: c[1]!, padding: 'same' }),
+        new ReLU(),
+        b.conv(c[3]!, 3, { inChannels: c[2]!, padding: 'same' }),
+        new ReLU(),
+        b.conv(c[4]!, 3, { inChannels: c[3]!, padding: 'same' }),
+        new ReLU(),
+        pool(),
       );
     }
     case 'd2l': {
       const c = [b.ch(96), b.ch(256), b.ch(384), b.ch(384), b.ch(256)];
       return new Sequential(
-        b.conv(c[0]!, 11, { inChannels, stride: 4, padding: 1 }), new ReLU(), pool(),
-        b.conv(c[1]!, 5, { inChannels: c[0]!, padding: 2 }), new ReLU(), pool(),
-        b.conv(c[2]!, 3, { inChannels: c[1]!, padding: 1 }), new ReLU(),
-        b.conv(c[3]!, 3, { inChannels: c[2]!, padding: 1 }), new ReLU(),
-        b.conv(c[4]!, 3, { inChannels: c[3]!, padding: 1 }), new ReLU(), pool(),
+        b.conv(c[0]!, 11, { inChannels, stride: 4, padding: 1 }),
+        new ReLU(),
+        pool(),
+        b.conv(c[1]!, 5, { inChannels: c[0]!, padding: 2 }),
+        new ReLU(),
+        pool(),
+        b.conv(c[2]!, 3, { inChannels: c[1]!, padding: 1 }),
+        new ReLU(),
+        b.conv(c[3]!, 3, { inChannels: c[2]!, padding: 1 }),
+        new ReLU(),
+        b.conv(c[4]!, 3, { inChannels: c[3]!, padding: 1 }),
+        new ReLU(),
+        pool(),
       );
     }
   }
@@ -323,7 +367,8 @@ export class AlexNet extends Module {
    */
   replaceHead(numClasses: number, options: ReplaceHeadOptions = {}): Linear {
     assertModelIdle(this, 'replaceHead');
-    if (options === null || typeof options !== 'object') throw new TypeError(`replaceHead: options must be an object, got ${describe(options)}`);
+    if (options === null || typeof options !== 'object')
+      throw new TypeError(`replaceHead: options must be an object, got ${describe(options)}`);
     checkOptions(options, ['seed', 'classes'], 'replaceHead options');
     positiveInt(numClasses, 'replaceHead: numClasses');
     const classes = options.classes ?? null;
@@ -341,7 +386,13 @@ export class AlexNet extends Module {
       throw new TypeError('replaceHead: the model has no classifier ending in a Linear layer');
     }
     const index = weightedLayers(this.network).indexOf(old);
-    const head = new Linear({ inFeatures: old.inFeatures, outFeatures: numClasses, bias: old.bias !== null, backend: this.backend, seed: 0 });
+    const head = new Linear({
+      inFeatures: old.inFeatures,
+      outFeatures: numClasses,
+      bias: old.bias !== null,
+      backend: this.backend,
+      seed: 0,
+    });
     try {
       initializeLayer(head, this.#config.init, seed, index, false); // an output layer: the paper scheme's bias 0
     } catch (error) {
@@ -404,7 +455,7 @@ export class AlexNet extends Module {
     if (this.training && this.#awaitingBackward) {
       throw new Error(
         'AlexNet.forward: the previous training-mode forward still waits for its backward, and a second one would mix ' +
-          'the two steps\' saved activations; call backward (or clearSaved()) first, or use eval mode or predict() for inference',
+          "the two steps' saved activations; call backward (or clearSaved()) first, or use eval mode or predict() for inference",
       );
     }
     // The network (a Sequential, typed for any child modules) is AlexNet's own layers here, whose

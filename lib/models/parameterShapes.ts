@@ -75,4 +75,3 @@ export function parameterShapes(config: AlexNetConfig): Map<string, number[]> {
   const model = new AlexNet({ ...config, seed: BigInt(config.seed), backend: shapeOnlyBackend() });
   return new Map(model.namedParameters().map(([name, p]) => [name, [...p.value.shape]]));
 }
-

@@ -94,7 +94,15 @@ export function summarize(module: Module, inputShape: readonly number[]): ModelS
     const parameters = params.reduce((n, [, p]) => n + p.value.size, 0);
     const trainable = params.reduce((n, [, p]) => n + (p.requiresGrad ? p.value.size : 0), 0);
     const { multiplyAdds, additions } = arithmetic(layer, shape);
-    layers.push({ name, kind: layer.kind, outputShape: [...shape], parameters, trainable, multiplyAdds, flops: 2 * multiplyAdds + additions });
+    layers.push({
+      name,
+      kind: layer.kind,
+      outputShape: [...shape],
+      parameters,
+      trainable,
+      multiplyAdds,
+      flops: 2 * multiplyAdds + additions,
+    });
   }
   const totalParameters = layers.reduce((n, l) => n + l.parameters, 0);
   const trainableParameters = layers.reduce((n, l) => n + l.trainable, 0);

@@ -3,7 +3,15 @@
  * @module
  */
 import { getBackend, type Backend, type BackendChoice } from '../backend/backend';
-import { checkPaddingFits, conv2d, conv2dBackwardData, conv2dBackwardFilter, conv2dOutputShape, convGeometry, type Padding2d } from '../ops/conv2d';
+import {
+  checkPaddingFits,
+  conv2d,
+  conv2dBackwardData,
+  conv2dBackwardFilter,
+  conv2dOutputShape,
+  convGeometry,
+  type Padding2d,
+} from '../ops/conv2d';
 import { options as checkOptions, pairOf, positiveInt } from '../validate';
 import { deriveSeed, nextSeed } from '../random';
 import { seedValue } from '../validate';
@@ -71,7 +79,11 @@ export class Conv2d extends Module {
   constructor(config: Conv2dConfig) {
     super();
     if (config === null || typeof config !== 'object') throw new TypeError('Conv2d: config must be an object');
-    checkOptions(config, ['inChannels', 'outChannels', 'kernelSize', 'stride', 'padding', 'groups', 'bias', 'backend', 'seed'], 'Conv2d config');
+    checkOptions(
+      config,
+      ['inChannels', 'outChannels', 'kernelSize', 'stride', 'padding', 'groups', 'bias', 'backend', 'seed'],
+      'Conv2d config',
+    );
     this.inChannels = positiveInt(config.inChannels, 'Conv2d: inChannels');
     this.outChannels = positiveInt(config.outChannels, 'Conv2d: outChannels');
     this.kernelSize = pairOf(config.kernelSize, 'Conv2d: kernelSize', positiveInt);
@@ -83,7 +95,8 @@ export class Conv2d extends Module {
       );
     }
     this.padding = config.padding ?? 0;
-    if (this.padding !== 'same' && this.padding !== 'valid') checkPaddingFits(convGeometry({ padding: this.padding }), this.kernelSize, 'Conv2d');
+    if (this.padding !== 'same' && this.padding !== 'valid')
+      checkPaddingFits(convGeometry({ padding: this.padding }), this.kernelSize, 'Conv2d');
     const backend = getBackend(config.backend);
     const shape = [this.outChannels, this.inChannels / this.groups, ...this.kernelSize];
     this.weight = new Parameter('weight', Tensor.empty(shape, { backend }));
@@ -110,7 +123,10 @@ export class Conv2d extends Module {
   }
 
   /** The padding for an input of this height and width, as explicit sides. */
-  paddingFor(height: number, width: number): {
+  paddingFor(
+    height: number,
+    width: number,
+  ): {
     /** Zero rows above the input. */
     top: number;
     /** Zero rows below the input. */
@@ -149,7 +165,7 @@ export class Conv2d extends Module {
 
   /** Forward with an optional fused ReLU (Sequential uses it when a ReLU follows). */
   forwardFused(input: Tensor, relu: boolean): Tensor<'float32'> {
-    checkTensor(input, 'Conv2d: input');  // before #options reads its shape
+    checkTensor(input, 'Conv2d: input'); // before #options reads its shape
     const y = conv2d(input, this.weight.value, this.bias?.value ?? null, { ...this.#options(input.shape), relu });
     if (this.training) {
       this.#saved.clear();

@@ -56,7 +56,7 @@ export class Dropout extends Module {
    * handle to `input` itself. Either way the caller disposes the result.
    */
   override forward(input: Tensor): Tensor {
-    checkTensor(input, 'Dropout: input');  // evaluation never reaches the op's own check
+    checkTensor(input, 'Dropout: input'); // evaluation never reaches the op's own check
     // Evaluation is the identity (its backward too) and leaves a pending training step's mask alone.
     if (!this.training) {
       if (this.#saved.empty) this.#identity = true;

@@ -64,7 +64,8 @@ export class FlatParameters {
    * is disposed); its gradient starts null and is written into its view by backward passes.
    */
   static adopt(params: readonly Parameter[]): FlatParameters {
-    if (!isArray(params) || params.length === 0) throw new TypeError('FlatParameters.adopt: params must be a non-empty array of Parameters');
+    if (!isArray(params) || params.length === 0)
+      throw new TypeError('FlatParameters.adopt: params must be a non-empty array of Parameters');
     params.forEach((p, i) => {
       if (!(p instanceof Parameter)) throw new TypeError(`FlatParameters.adopt: params[${i}] must be a Parameter, got ${describe(p)}`);
       if (p.flat) throw new TypeError(`FlatParameters.adopt: params[${i}] (${p.name}) is in flat buffers already`);
@@ -75,7 +76,9 @@ export class FlatParameters {
     let total = 0;
     for (const [i, p] of params.entries()) {
       if (p.value.backend !== backend) {
-        throw new TypeError(`FlatParameters.adopt: params[${i}] (${p.name}) is on the ${p.value.backend.kind} backend, params[0] on ${backend.kind}`);
+        throw new TypeError(
+          `FlatParameters.adopt: params[${i}] (${p.name}) is on the ${p.value.backend.kind} backend, params[0] on ${backend.kind}`,
+        );
       }
       if (p.value.dtype !== 'float32') throw new TypeError(`FlatParameters.adopt: params[${i}] (${p.name}) must be float32`);
       offsets.push(total);

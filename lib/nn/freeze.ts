@@ -45,7 +45,9 @@ export function selectParameters(module: Module, names: readonly string[], who: 
   const selected = new Set<Parameter>();
   for (const [i, name] of names.entries()) {
     if (typeof name !== 'string' || name.length === 0) {
-      throw new TypeError(`${who}: name ${i} must be a non-empty string (a block or parameter name), got ${typeof name === 'string' ? 'an empty string' : typeof name}`);
+      throw new TypeError(
+        `${who}: name ${i} must be a non-empty string (a block or parameter name), got ${typeof name === 'string' ? 'an empty string' : typeof name}`,
+      );
     }
     const hits = named.filter(([n]) => n === name || n.startsWith(`${name}.`));
     if (hits.length === 0) {

@@ -134,7 +134,12 @@ export class Linear extends Module {
     return this.#backward(gradOutput, inputGrad, null, true);
   }
 
-  #backward(gradOutput: Tensor, inputGrad: boolean, relu: { mask: Tensor; previous: Linear } | null, biasDone: boolean): Tensor<'float32'> | null {
+  #backward(
+    gradOutput: Tensor,
+    inputGrad: boolean,
+    relu: { mask: Tensor; previous: Linear } | null,
+    biasDone: boolean,
+  ): Tensor<'float32'> | null {
     const [input] = this.#saved.take();
     if (!input) throw new Error('Linear.backward: call forward in training mode first');
     try {
@@ -155,7 +160,12 @@ export class Linear extends Module {
         // The epilogue yields the previous layer's bias gradient with the data gradient; a frozen bias discards it.
         const previousBias = relu.previous.bias!;
         const trainable = previousBias.requiresGrad;
-        const { gradInput, gradBias: masked } = linearBackwardDataRelu(gradOutput, this.weight.value, relu.mask, trainable ? previousBias.gradTarget : null);
+        const { gradInput, gradBias: masked } = linearBackwardDataRelu(
+          gradOutput,
+          this.weight.value,
+          relu.mask,
+          trainable ? previousBias.gradTarget : null,
+        );
         if (trainable) previousBias.receiveGrad(masked);
         else masked.dispose();
         return gradInput;

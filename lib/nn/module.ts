@@ -43,9 +43,7 @@ export class Parameter {
   set(value: Tensor): void {
     checkTensor(value, `${this.name}: value`);
     if (value.shape.join(',') !== this.value.shape.join(',')) {
-      throw new RangeError(
-        `${this.name}: new value has shape [${value.shape.join(', ')}], expected [${this.value.shape.join(', ')}]`,
-      );
+      throw new RangeError(`${this.name}: new value has shape [${value.shape.join(', ')}], expected [${this.value.shape.join(', ')}]`);
     }
     if (value === this.value) return;
     if (this.#flat) {

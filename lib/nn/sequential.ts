@@ -66,7 +66,9 @@ export class Sequential extends Module {
     if (!(module instanceof Module)) throw new TypeError(`Sequential.replace: module must be a Module`);
     const index = this.#entries.findIndex(([n]) => n === name);
     if (index < 0) {
-      throw new RangeError(`Sequential.replace: no child named ${JSON.stringify(name)}; expected one of ${this.#entries.map(([n]) => JSON.stringify(n)).join(', ')}`);
+      throw new RangeError(
+        `Sequential.replace: no child named ${JSON.stringify(name)}; expected one of ${this.#entries.map(([n]) => JSON.stringify(n)).join(', ')}`,
+      );
     }
     const old = this.#entries[index]![1];
     this.#entries[index] = [name, module];
@@ -102,7 +104,7 @@ export class Sequential extends Module {
       } else {
         y = layer.forward(x);
       }
-      if (x !== input) x.dispose();  // layers kept their own handles to what they need
+      if (x !== input) x.dispose(); // layers kept their own handles to what they need
       x = y;
     }
     return x === input ? input.share() : x;

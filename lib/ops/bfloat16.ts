@@ -52,7 +52,11 @@ export function roundsToBfloat16(backend: Backend | MathMode): boolean {
  * once the op is queued (the backend keeps their memory until the op has run). Null stays null,
  * and a tensor that is not float32 is passed as it is, for the op to reject in its own words.
  */
-export function withBfloat16Operands<const A extends readonly (Tensor | null)[], R>(backend: Backend, operands: A, op: (...rounded: A) => R): R {
+export function withBfloat16Operands<const A extends readonly (Tensor | null)[], R>(
+  backend: Backend,
+  operands: A,
+  op: (...rounded: A) => R,
+): R {
   if (!roundsToBfloat16(backend)) return op(...operands);
   const copies: Tensor[] = [];
   try {

@@ -75,7 +75,12 @@ export function convGeometry(options: Conv2dOptions = {}): NativeConvGeometry {
  */
 export function checkPaddingFits(g: NativeConvGeometry, kernel: readonly number[], op: string): void {
   const [kh, kw] = kernel as [number, number];
-  const sides = [['top', g.padTop, kh, 'height'], ['bottom', g.padBottom, kh, 'height'], ['left', g.padLeft, kw, 'width'], ['right', g.padRight, kw, 'width']] as const;
+  const sides = [
+    ['top', g.padTop, kh, 'height'],
+    ['bottom', g.padBottom, kh, 'height'],
+    ['left', g.padLeft, kw, 'width'],
+    ['right', g.padRight, kw, 'width'],
+  ] as const;
   for (const [side, pad, k, dim] of sides) {
     if (Number.isInteger(k) && k > 0 && pad >= k) {
       throw new RangeError(`${op}: padding (${side}) must be less than the kernel ${dim} ${k}, got ${pad}`);
@@ -95,7 +100,10 @@ export function conv2d(
   const g = convGeometry(options);
   checkPaddingFits(g, weight.shape.slice(2), 'conv2d');
   const y = withBfloat16Operands(backend, [input, weight, bias] as const, (x, w, b) =>
-    wrap(backend, native(() => backend.native.conv2dForward(x.handle, w.handle, b?.handle ?? null, g, options.relu === true))),
+    wrap(
+      backend,
+      native(() => backend.native.conv2dForward(x.handle, w.handle, b?.handle ?? null, g, options.relu === true)),
+    ),
   );
   return bfloat16Output(backend, y);
 }
@@ -112,7 +120,10 @@ export function conv2dBackwardData(
   const g = convGeometry(options);
   checkPaddingFits(g, weight.shape.slice(2), 'conv2dBackwardData');
   const dx = withBfloat16Operands(backend, [gradOutput, weight] as const, (dy, w) =>
-    wrap(backend, native(() => backend.native.conv2dBackwardData(dy.handle, w.handle, g, inputShape))),
+    wrap(
+      backend,
+      native(() => backend.native.conv2dBackwardData(dy.handle, w.handle, g, inputShape)),
+    ),
   );
   return bfloat16Output(backend, dx);
 }
@@ -144,7 +155,11 @@ export function conv2dBackwardFilter(
   gradBias: Tensor<'float32'> | null;
 } {
   const into = options.into ?? {};
-  const backend = sameBackend('conv2dBackwardFilter', { input, gradOutput }, { 'into.gradWeight': into.gradWeight, 'into.gradBias': into.gradBias });
+  const backend = sameBackend(
+    'conv2dBackwardFilter',
+    { input, gradOutput },
+    { 'into.gradWeight': into.gradWeight, 'into.gradBias': into.gradBias },
+  );
   checkOptions(options, ['stride', 'padding', 'groups', 'bias', 'into'], 'conv2dBackwardFilter options');
   const g = convGeometry(options);
   if (Array.isArray(weightShape)) checkPaddingFits(g, weightShape.slice(2), 'conv2dBackwardFilter');
@@ -166,7 +181,12 @@ export function conv2dBackwardFilter(
 }
 
 /** The output shape of {@link conv2d} for these shapes and options (a RangeError when they do not fit, naming `who`). */
-export function conv2dOutputShape(inputShape: readonly number[], weightShape: readonly number[], options: Conv2dOptions = {}, who = 'conv2d'): number[] {
+export function conv2dOutputShape(
+  inputShape: readonly number[],
+  weightShape: readonly number[],
+  options: Conv2dOptions = {},
+  who = 'conv2d',
+): number[] {
   const g = convGeometry(options);
   return nativeShape(who, (addon) => addon.conv2dOutputShape(inputShape, weightShape, g));
 }

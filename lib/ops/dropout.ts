@@ -61,5 +61,11 @@ export function dropoutWithScalars(input: Tensor, p: number, scalars: Tensor): {
 /** Elementwise product (dropout's backward: gradOutput * mask); rounded to bfloat16 in the bf16 math mode. */
 export function multiply(a: Tensor, b: Tensor): Tensor<'float32'> {
   const backend = sameBackend('multiply', { a, b });
-  return bfloat16Output(backend, wrap(backend, native(() => backend.native.multiply(a.handle, b.handle))));
+  return bfloat16Output(
+    backend,
+    wrap(
+      backend,
+      native(() => backend.native.multiply(a.handle, b.handle)),
+    ),
+  );
 }

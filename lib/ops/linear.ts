@@ -13,7 +13,10 @@ export function linear(input: Tensor, weight: Tensor, bias: Tensor | null = null
   const backend = sameBackend('linear', { input, weight }, { bias });
   checkOptions(options, ['relu'], 'linear options');
   const y = withBfloat16Operands(backend, [input, weight, bias] as const, (x, w, b) =>
-    wrap(backend, native(() => backend.native.linearForward(x.handle, w.handle, b?.handle ?? null, options?.relu === true))),
+    wrap(
+      backend,
+      native(() => backend.native.linearForward(x.handle, w.handle, b?.handle ?? null, options?.relu === true)),
+    ),
   );
   return bfloat16Output(backend, y);
 }
@@ -22,7 +25,10 @@ export function linear(input: Tensor, weight: Tensor, bias: Tensor | null = null
 export function linearBackwardData(gradOutput: Tensor, weight: Tensor): Tensor<'float32'> {
   const backend = sameBackend('linearBackwardData', { gradOutput, weight });
   const dx = withBfloat16Operands(backend, [gradOutput, weight] as const, (dy, w) =>
-    wrap(backend, native(() => backend.native.linearBackwardData(dy.handle, w.handle))),
+    wrap(
+      backend,
+      native(() => backend.native.linearBackwardData(dy.handle, w.handle)),
+    ),
   );
   return bfloat16Output(backend, dx);
 }
@@ -53,7 +59,11 @@ export function linearBackwardWeight(
   gradBias: Tensor<'float32'> | null;
 } {
   const into = options?.into ?? {};
-  const backend = sameBackend('linearBackwardWeight', { input, gradOutput }, { 'into.gradWeight': into.gradWeight, 'into.gradBias': into.gradBias });
+  const backend = sameBackend(
+    'linearBackwardWeight',
+    { input, gradOutput },
+    { 'into.gradWeight': into.gradWeight, 'into.gradBias': into.gradBias },
+  );
   // The gradients are sums over the batch: fp32 (the master gradients) in every math mode.
   const [dw, db] = withBfloat16Operands(backend, [input, gradOutput] as const, (x, dy) =>
     native(() =>
@@ -73,7 +83,11 @@ export function linearBackwardWeight(
  * The first half of a Linear, ReLU, Linear epilogue pair: relu(x · weightᵀ + bias), and the ReLU's
  * mask (an int32 tensor in the backend's own bit layout, only for {@link linearBackwardDataRelu}).
  */
-export function linearReluWithMask(input: Tensor, weight: Tensor, bias: Tensor): {
+export function linearReluWithMask(
+  input: Tensor,
+  weight: Tensor,
+  bias: Tensor,
+): {
   /** The output; the caller disposes it. */
   output: Tensor<'float32'>;
   /** Where the output is positive; the caller disposes it. */
@@ -91,7 +105,12 @@ export function linearReluWithMask(input: Tensor, weight: Tensor, bias: Tensor):
  * `mask`, (gradOutput · weight) where the mask is set and 0 elsewhere, and that layer's bias
  * gradient, its column sums (written into `into` when given).
  */
-export function linearBackwardDataRelu(gradOutput: Tensor, weight: Tensor, mask: Tensor, into: Tensor | null = null): {
+export function linearBackwardDataRelu(
+  gradOutput: Tensor,
+  weight: Tensor,
+  mask: Tensor,
+  into: Tensor | null = null,
+): {
   /** The gradient of the pre-activation; the caller disposes it. */
   gradInput: Tensor<'float32'>;
   /** The masked layer's bias gradient; the caller disposes it. */

@@ -24,9 +24,7 @@ export function softmaxCrossEntropy(
 } {
   const backend = sameBackend('softmaxCrossEntropy', { logits, labels });
   checkOptions(options, ['withGrad'], 'softmaxCrossEntropy options');
-  const [loss, grad] = native(() =>
-    backend.native.softmaxCrossEntropy(logits.handle, labels.handle, options.withGrad !== false),
-  );
+  const [loss, grad] = native(() => backend.native.softmaxCrossEntropy(logits.handle, labels.handle, options.withGrad !== false));
   return { loss: wrap(backend, loss), gradLogits: wrap(backend, grad) };
 }
 

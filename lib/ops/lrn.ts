@@ -50,12 +50,24 @@ export function checkLrnParams(p: LrnParams): NativeLrnParams {
 export function localResponseNorm(input: Tensor, params: LrnParams): Tensor<'float32'> {
   const backend = sameBackend('localResponseNorm', { input });
   const p = checkLrnParams(params);
-  return bfloat16Output(backend, wrap(backend, native(() => backend.native.lrnForward(input.handle, p))));
+  return bfloat16Output(
+    backend,
+    wrap(
+      backend,
+      native(() => backend.native.lrnForward(input.handle, p)),
+    ),
+  );
 }
 
 /** Gradient with respect to the input, given the forward's input and output. */
 export function localResponseNormBackward(input: Tensor, output: Tensor, gradOutput: Tensor, params: LrnParams): Tensor<'float32'> {
   const backend = sameBackend('localResponseNormBackward', { input, output, gradOutput });
   const p = checkLrnParams(params);
-  return bfloat16Output(backend, wrap(backend, native(() => backend.native.lrnBackward(input.handle, output.handle, gradOutput.handle, p))));
+  return bfloat16Output(
+    backend,
+    wrap(
+      backend,
+      native(() => backend.native.lrnBackward(input.handle, output.handle, gradOutput.handle, p)),
+    ),
+  );
 }

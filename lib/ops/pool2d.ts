@@ -27,7 +27,9 @@ export function poolGeometry(options: MaxPool2dOptions): NativePoolGeometry {
   const [strideH, strideW] = pairOf(options.stride ?? options.kernelSize, 'stride', positiveInt);
   const [padH, padW] = pairOf(options.padding ?? 0, 'padding', nonNegativeInt);
   if (2 * padH > kernelH || 2 * padW > kernelW) {
-    throw new RangeError(`padding must be at most half the kernel size, got padding [${padH}, ${padW}] for kernel [${kernelH}, ${kernelW}]`);
+    throw new RangeError(
+      `padding must be at most half the kernel size, got padding [${padH}, ${padW}] for kernel [${kernelH}, ${kernelW}]`,
+    );
   }
   return { kernelH, kernelW, strideH, strideW, padH, padW };
 }
@@ -39,14 +41,26 @@ export function poolGeometry(options: MaxPool2dOptions): NativePoolGeometry {
 export function maxPool2d(input: Tensor, options: MaxPool2dOptions): Tensor<'float32'> {
   const backend = sameBackend('maxPool2d', { input });
   const g = poolGeometry(options);
-  return bfloat16Output(backend, wrap(backend, native(() => backend.native.maxPool2dForward(input.handle, g))));
+  return bfloat16Output(
+    backend,
+    wrap(
+      backend,
+      native(() => backend.native.maxPool2dForward(input.handle, g)),
+    ),
+  );
 }
 
 /** Gradient with respect to the input: each window's gradient goes to its first maximum. */
 export function maxPool2dBackward(input: Tensor, output: Tensor, gradOutput: Tensor, options: MaxPool2dOptions): Tensor<'float32'> {
   const backend = sameBackend('maxPool2dBackward', { input, output, gradOutput });
   const g = poolGeometry(options);
-  return bfloat16Output(backend, wrap(backend, native(() => backend.native.maxPool2dBackward(input.handle, output.handle, gradOutput.handle, g))));
+  return bfloat16Output(
+    backend,
+    wrap(
+      backend,
+      native(() => backend.native.maxPool2dBackward(input.handle, output.handle, gradOutput.handle, g)),
+    ),
+  );
 }
 
 /**
@@ -57,13 +71,25 @@ export function maxPool2dBackward(input: Tensor, output: Tensor, gradOutput: Ten
 export function adaptiveAvgPool2d(input: Tensor, outputSize: number | [number, number]): Tensor<'float32'> {
   const backend = sameBackend('adaptiveAvgPool2d', { input });
   const [h, w] = pairOf(outputSize, 'outputSize', positiveInt);
-  return bfloat16Output(backend, wrap(backend, native(() => backend.native.adaptiveAvgPool2dForward(input.handle, h, w))));
+  return bfloat16Output(
+    backend,
+    wrap(
+      backend,
+      native(() => backend.native.adaptiveAvgPool2dForward(input.handle, h, w)),
+    ),
+  );
 }
 
 /** Gradient with respect to the input (of shape `inputShape`): each output's gradient spread evenly over its window. */
 export function adaptiveAvgPool2dBackward(gradOutput: Tensor, inputShape: readonly number[]): Tensor<'float32'> {
   const backend = sameBackend('adaptiveAvgPool2dBackward', { gradOutput });
-  return bfloat16Output(backend, wrap(backend, native(() => backend.native.adaptiveAvgPool2dBackward(gradOutput.handle, inputShape))));
+  return bfloat16Output(
+    backend,
+    wrap(
+      backend,
+      native(() => backend.native.adaptiveAvgPool2dBackward(gradOutput.handle, inputShape)),
+    ),
+  );
 }
 
 /** The output shape of {@link maxPool2d} for an input shape (a RangeError when the window does not fit, naming `who`). */

@@ -59,5 +59,8 @@ export function preprocess(bytes: Tensor<'uint8'>, options: PreprocessOptions): 
     // 1 / std in doubles, as Normalize.apply computes it (the op multiplies by this).
     normalize = { mean: [...mean], invStd: std.map((s) => 1 / s) };
   }
-  return wrap(backend, native(() => backend.native.preprocess(bytes.handle, channels, height, width, normalize)));
+  return wrap(
+    backend,
+    native(() => backend.native.preprocess(bytes.handle, channels, height, width, normalize)),
+  );
 }

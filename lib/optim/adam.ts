@@ -48,7 +48,8 @@ const OPTION_KEYS = ['lr', 'betas', 'eps', 'weightDecay', 'amsgrad'] as const;
 function groupOptions(options: Partial<AdamOptions>, where: string, defaultDecay: number): AdamGroupOptions & { lr: number } {
   const lr = numberIn(options.lr ?? 1e-3, `${where}lr`, 0, Number.MAX_VALUE, true);
   const betas = options.betas ?? [0.9, 0.999];
-  if (!Array.isArray(betas) || betas.length !== 2) throw new TypeError(`${where}betas must be a pair [beta1, beta2], got ${describe(betas)}`);
+  if (!Array.isArray(betas) || betas.length !== 2)
+    throw new TypeError(`${where}betas must be a pair [beta1, beta2], got ${describe(betas)}`);
   const beta1 = numberIn(betas[0], `${where}betas[0]`, 0, 1);
   const beta2 = numberIn(betas[1], `${where}betas[1]`, 0, 1);
   const eps = numberIn(options.eps ?? 1e-8, `${where}eps`, Number.MIN_VALUE, Number.MAX_VALUE, true);
@@ -84,7 +85,10 @@ export class Adam extends Optimizer<AdamGroupOptions> {
     if (!single) groupOptions(options, `${who}: `, defaultDecay);
     super(
       who,
-      groups.map((g, i) => ({ params: g.params, options: groupOptions(g.options, single ? `${who}: ` : `${who}: groups[${i}].`, defaultDecay) })),
+      groups.map((g, i) => ({
+        params: g.params,
+        options: groupOptions(g.options, single ? `${who}: ` : `${who}: groups[${i}].`, defaultDecay),
+      })),
     );
     this.decoupled = adamW;
     if (adamW) this.type = 'adamw';

@@ -31,7 +31,8 @@ export const OPTIMIZER_TYPES: readonly OptimizerType[] = ['sgd', 'adam', 'adamw'
 
 /** The type a choice names ('sgd' when it names none). */
 export function optimizerTypeOf(choice: OptimizerChoice): OptimizerType {
-  if (choice === null || typeof choice !== 'object') throw new TypeError(`optimizer must be an object ({ type, lr, ... }), got ${describe(choice)}`);
+  if (choice === null || typeof choice !== 'object')
+    throw new TypeError(`optimizer must be an object ({ type, lr, ... }), got ${describe(choice)}`);
   const type = (choice as { type?: unknown }).type;
   return type === undefined ? 'sgd' : oneOf(type, OPTIMIZER_TYPES, 'optimizer.type');
 }

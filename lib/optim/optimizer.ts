@@ -143,7 +143,9 @@ export abstract class Optimizer<O extends object = Record<string, unknown>> {
     const backend = params[0]!.value.backend;
     params.forEach((p, i) => {
       if (p.value.backend !== backend) {
-        throw new TypeError(`${who}: parameter ${i} (${p.name}) is on the ${p.value.backend.kind} backend, parameter 0 (${params[0]!.name}) on ${backend.kind}`);
+        throw new TypeError(
+          `${who}: parameter ${i} (${p.name}) is on the ${p.value.backend.kind} backend, parameter 0 (${params[0]!.name}) on ${backend.kind}`,
+        );
       }
       if (p.value.dtype !== 'float32') throw new TypeError(`${who}: parameter ${i} (${p.name}) must be float32, got ${p.value.dtype}`);
     });
@@ -183,7 +185,9 @@ export abstract class Optimizer<O extends object = Record<string, unknown>> {
   /** Sets the learning rate of the only group (a TypeError when there are several). */
   set lr(value: number) {
     if (this.groups.length > 1) {
-      throw new TypeError(`${this.who}.lr: the optimizer has ${this.groups.length} parameter groups; set groups[i].lr or call scaleLr(factor)`);
+      throw new TypeError(
+        `${this.who}.lr: the optimizer has ${this.groups.length} parameter groups; set groups[i].lr or call scaleLr(factor)`,
+      );
     }
     this.groups[0]!.lr = value;
   }
@@ -243,12 +247,17 @@ export abstract class Optimizer<O extends object = Record<string, unknown>> {
     if (!record) throw new RangeError(`${this.who}.setStateTensor: ${describe(param?.name)} is not one of this optimizer's parameters`);
     const slots = this.slots(this.groups[record.group]!);
     const k = slots.indexOf(slot);
-    if (k < 0) throw new RangeError(`${this.who}.setStateTensor: no state ${JSON.stringify(slot)} for ${param.name} (its group has: ${slots.join(', ') || 'none'})`);
+    if (k < 0)
+      throw new RangeError(
+        `${this.who}.setStateTensor: no state ${JSON.stringify(slot)} for ${param.name} (its group has: ${slots.join(', ') || 'none'})`,
+      );
     if (!record.state) this.#allocateAndRelayout([record]);
     const target = record.state![k]!;
     checkTensor(value, `${this.who}.setStateTensor: value`, target.backend);
     if (value.shape.join(',') !== target.shape.join(',')) {
-      throw new RangeError(`${this.who}.setStateTensor: value has shape [${value.shape.join(', ')}], ${slot} of ${param.name} has [${target.shape.join(', ')}]`);
+      throw new RangeError(
+        `${this.who}.setStateTensor: value has shape [${value.shape.join(', ')}], ${slot} of ${param.name} has [${target.shape.join(', ')}]`,
+      );
     }
     if (value === target) return;
     callNative(() => target.backend.native.copy(target.handle, value.handle));
@@ -276,29 +285,40 @@ export abstract class Optimizer<O extends object = Record<string, unknown>> {
     this.#checkLive('setState');
     const where = `${this.who}.setState`;
     if (state === null || typeof state !== 'object') throw new TypeError(`${where}: state must be an object, got ${describe(state)}`);
-    if (state.type !== this.type) throw new TypeError(`${where}: the state is of ${describe(state.type)}, this optimizer is ${JSON.stringify(this.type)}`);
+    if (state.type !== this.type)
+      throw new TypeError(`${where}: the state is of ${describe(state.type)}, this optimizer is ${JSON.stringify(this.type)}`);
     if (!Array.isArray(state.groups) || state.groups.length !== this.groups.length) {
-      throw new RangeError(`${where}: the state has ${describe(state.groups?.length)} parameter groups, this optimizer ${this.groups.length}`);
+      throw new RangeError(
+        `${where}: the state has ${describe(state.groups?.length)} parameter groups, this optimizer ${this.groups.length}`,
+      );
     }
     state.groups.forEach((saved, i) => {
       const group = this.groups[i]!;
-      if (saved.size !== group.params.length) throw new RangeError(`${where}: groups[${i}] had ${saved.size} parameters, here ${group.params.length}`);
+      if (saved.size !== group.params.length)
+        throw new RangeError(`${where}: groups[${i}] had ${saved.size} parameters, here ${group.params.length}`);
       for (const [key, value] of Object.entries(group.options)) {
         if (JSON.stringify(saved.options?.[key]) !== JSON.stringify(value)) {
-          throw new RangeError(`${where}: groups[${i}] was saved with ${key} ${JSON.stringify(saved.options?.[key])}, this optimizer has ${JSON.stringify(value)}`);
+          throw new RangeError(
+            `${where}: groups[${i}] was saved with ${key} ${JSON.stringify(saved.options?.[key])}, this optimizer has ${JSON.stringify(value)}`,
+          );
         }
       }
       for (const key of ['lr', 'initialLr'] as const) {
-        if (typeof saved[key] !== 'number' || !Number.isFinite(saved[key])) throw new TypeError(`${where}: groups[${i}].${key} must be a finite number, got ${describe(saved[key])}`);
+        if (typeof saved[key] !== 'number' || !Number.isFinite(saved[key]))
+          throw new TypeError(`${where}: groups[${i}].${key} must be a finite number, got ${describe(saved[key])}`);
       }
     });
     if (!Array.isArray(state.paramSteps) || state.paramSteps.length !== this.#records.length) {
-      throw new RangeError(`${where}: paramSteps must hold one entry per parameter (${this.#records.length}), got ${describe(state.paramSteps)}`);
+      throw new RangeError(
+        `${where}: paramSteps must hold one entry per parameter (${this.#records.length}), got ${describe(state.paramSteps)}`,
+      );
     }
     state.paramSteps.forEach((s, i) => {
-      if (s !== null && !(Number.isSafeInteger(s) && s >= 0)) throw new TypeError(`${where}: paramSteps[${i}] must be null or a non-negative integer, got ${describe(s)}`);
+      if (s !== null && !(Number.isSafeInteger(s) && s >= 0))
+        throw new TypeError(`${where}: paramSteps[${i}] must be null or a non-negative integer, got ${describe(s)}`);
     });
-    if (!Number.isSafeInteger(state.steps) || state.steps < 0) throw new TypeError(`${where}: steps must be a non-negative integer, got ${describe(state.steps)}`);
+    if (!Number.isSafeInteger(state.steps) || state.steps < 0)
+      throw new TypeError(`${where}: steps must be a non-negative integer, got ${describe(state.steps)}`);
     state.groups.forEach((saved, i) => {
       const group = this.groups[i]! as { lr: number; initialLr: number };
       group.lr = saved.lr;
@@ -492,7 +512,8 @@ function chains(records: ParamRecord[], flat: (r: ParamRecord) => boolean, sameB
       item.i === previous.i + 1 &&
       (!sameBlock ||
         (previous.r.block === item.r.block &&
-          item.r.blockOffset - previous.r.blockOffset === segmentOf(item.r.param.flat!, item.r.param).offset - segmentOf(previous.r.param.flat!, previous.r.param).offset));
+          item.r.blockOffset - previous.r.blockOffset ===
+            segmentOf(item.r.param.flat!, item.r.param).offset - segmentOf(previous.r.param.flat!, previous.r.param).offset));
     if (joins) result[result.length - 1]!.push(item.r);
     else result.push([item.r]);
     previous = item;

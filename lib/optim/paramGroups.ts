@@ -39,7 +39,9 @@ export function resolveGroups<O extends object>(
   who: string,
 ): ResolvedGroup<O>[] {
   if (!Array.isArray(params) || params.length === 0) {
-    throw new TypeError(`${who}: params must be a non-empty array of Parameters or of parameter groups ({ params, ...options }), got ${describe(params)}`);
+    throw new TypeError(
+      `${who}: params must be a non-empty array of Parameters or of parameter groups ({ params, ...options }), got ${describe(params)}`,
+    );
   }
   const groups: { params: unknown; options: Record<string, unknown>; where: string }[] = [];
   const first: unknown = params[0];
@@ -49,7 +51,8 @@ export function resolveGroups<O extends object>(
     groups.push({ params, options: {}, where: 'params' });
   } else {
     params.forEach((g: unknown, i) => {
-      if (g instanceof Parameter) throw new TypeError(`${who}: params mixes Parameters and parameter groups (params[${i}] is a Parameter); give one or the other`);
+      if (g instanceof Parameter)
+        throw new TypeError(`${who}: params mixes Parameters and parameter groups (params[${i}] is a Parameter); give one or the other`);
       if (g === null || typeof g !== 'object' || Array.isArray(g)) {
         throw new TypeError(`${who}: params[${i}] must be a Parameter or a parameter group { params, ...options }, got ${describe(g)}`);
       }
@@ -60,11 +63,13 @@ export function resolveGroups<O extends object>(
   }
   const seen = new Map<Parameter, string>();
   return groups.map(({ params: list, options, where }) => {
-    if (!Array.isArray(list) || list.length === 0) throw new TypeError(`${who}: ${where} must be a non-empty array of Parameters, got ${describe(list)}`);
+    if (!Array.isArray(list) || list.length === 0)
+      throw new TypeError(`${who}: ${where} must be a non-empty array of Parameters, got ${describe(list)}`);
     list.forEach((p: unknown, j) => {
       if (!(p instanceof Parameter)) throw new TypeError(`${who}: ${where}[${j}] must be a Parameter, got ${describe(p)}`);
       const before = seen.get(p);
-      if (before !== undefined) throw new TypeError(`${who}: ${where}[${j}] (${p.name}) is also ${before}; a parameter may be in one group only, once`);
+      if (before !== undefined)
+        throw new TypeError(`${who}: ${where}[${j}] (${p.name}) is also ${before}; a parameter may be in one group only, once`);
       seen.set(p, `${where}[${j}]`);
     });
     const merged: Record<string, unknown> = { ...defaults };

@@ -50,7 +50,6 @@ export interface LrSchedule {
   setState(state: ScheduleState): void;
 }
 
-
 function stateless(kind: string, name: string, factor: (p: SchedulePosition) => number): LrSchedule {
   return {
     name,
@@ -87,7 +86,11 @@ export function multiStepLR(options: { milestones: readonly number[]; gamma?: nu
     if (i > 0 && m <= milestones[i - 1]!) throw new RangeError('multiStepLR: milestones must increase');
   });
   const gamma = positiveNumber(options.gamma ?? 0.1, 'multiStepLR: gamma');
-  return stateless('multistep', `multistep(${milestones.join(',')}, ${gamma})`, (p) => gamma ** milestones.filter((m) => p.epoch >= m).length);
+  return stateless(
+    'multistep',
+    `multistep(${milestones.join(',')}, ${gamma})`,
+    (p) => gamma ** milestones.filter((m) => p.epoch >= m).length,
+  );
 }
 
 /**
@@ -161,12 +164,14 @@ export function reduceOnPlateau(options: PlateauOptions = {}): LrSchedule {
   let best = mode === 'min' ? Infinity : -Infinity;
   let badEpochs = 0;
   let cooldownLeft = 0;
-  const improves = (x: number) => (mode === 'min' ? x < best * (1 - Math.sign(best) * threshold) : x > best * (1 + Math.sign(best) * threshold));
+  const improves = (x: number) =>
+    mode === 'min' ? x < best * (1 - Math.sign(best) * threshold) : x > best * (1 + Math.sign(best) * threshold);
   return {
     name: `plateau(${mode}, factor ${factor}, patience ${patience})`,
     factor: () => current,
     observe(_epoch: number, metric: number) {
-      if (typeof metric !== 'number' || Number.isNaN(metric)) throw new TypeError(`reduceOnPlateau: metric must be a number, got ${describe(metric)}`);
+      if (typeof metric !== 'number' || Number.isNaN(metric))
+        throw new TypeError(`reduceOnPlateau: metric must be a number, got ${describe(metric)}`);
       if (improves(metric) || best === (mode === 'min' ? Infinity : -Infinity)) {
         best = metric;
         badEpochs = 0;
@@ -242,7 +247,10 @@ export function parseSchedule(text: string, totalEpochs: number, warmupEpochs = 
       base = stepLR({ stepSize: num(args[0], 'the step size')!, gamma: num(args[1], 'gamma') ?? 0.1 });
       break;
     case 'multistep': {
-      const milestones = (args[0] ?? '').split(',').filter((s) => s !== '').map((s) => num(s, 'a milestone')!);
+      const milestones = (args[0] ?? '')
+        .split(',')
+        .filter((s) => s !== '')
+        .map((s) => num(s, 'a milestone')!);
       base = multiStepLR({ milestones, gamma: num(args[1], 'gamma') ?? 0.1 });
       break;
     }
@@ -257,6 +265,7 @@ export function parseSchedule(text: string, totalEpochs: number, warmupEpochs = 
         `unknown schedule ${JSON.stringify(text)}: use constant, step:EPOCHS[:GAMMA], multistep:E1,E2[:GAMMA], cosine[:MIN], plateau[:PATIENCE[:FACTOR]]`,
       );
   }
-  if (warmupEpochs < 0 || !Number.isFinite(warmupEpochs)) throw new RangeError(`warm-up epochs must be a non-negative number, got ${warmupEpochs}`);
+  if (warmupEpochs < 0 || !Number.isFinite(warmupEpochs))
+    throw new RangeError(`warm-up epochs must be a non-negative number, got ${warmupEpochs}`);
   return warmupEpochs > 0 ? chain(linearWarmup({ epochs: warmupEpochs }), base) : base;
 }

@@ -143,7 +143,13 @@ export class SGD extends Optimizer<SgdGroupOptions> {
 
   /** Hyperparameters, learning rates and step counts, for a checkpoint (the buffers are saved as tensors). */
   override getState(): SgdState & OptimizerState {
-    return { ...super.getState(), momentum: this.momentum, dampening: this.dampening, weightDecay: this.weightDecay, nesterov: this.nesterov };
+    return {
+      ...super.getState(),
+      momentum: this.momentum,
+      dampening: this.dampening,
+      weightDecay: this.weightDecay,
+      nesterov: this.nesterov,
+    };
   }
 
   /**

@@ -87,12 +87,16 @@ export function restoreTraining(
   if (checkpoint.config) {
     for (const key of ['preset', 'numClasses', 'inChannels', 'inputSize', 'width'] as const) {
       if (checkpoint.config[key] !== model.config[key]) {
-        throw new CheckpointError(`${source}: was saved from a model with ${key} ${checkpoint.config[key]}, this one has ${model.config[key]}`);
+        throw new CheckpointError(
+          `${source}: was saved from a model with ${key} ${checkpoint.config[key]}, this one has ${model.config[key]}`,
+        );
       }
     }
   }
   if (state.batchSize !== expected.batchSize) {
-    throw new CheckpointError(`${source}: was trained with batch size ${state.batchSize}; resume with the same batch size (got ${expected.batchSize})`);
+    throw new CheckpointError(
+      `${source}: was trained with batch size ${state.batchSize}; resume with the same batch size (got ${expected.batchSize})`,
+    );
   }
   if (state.data.seed !== expected.seed.toString()) {
     throw new CheckpointError(`${source}: was trained with data seed ${state.data.seed}; resume with the same seed (got ${expected.seed})`);
@@ -105,7 +109,9 @@ export function restoreTraining(
   try {
     schedule.setState(state.schedule);
   } catch (error) {
-    throw new CheckpointError(`${source}: its schedule (${state.scheduleName}) does not match this run's (${schedule.name}): ${(error as Error).message}`);
+    throw new CheckpointError(
+      `${source}: its schedule (${state.scheduleName}) does not match this run's (${schedule.name}): ${(error as Error).message}`,
+    );
   }
   for (const [name, layer] of dropoutLayers(model)) {
     const saved = Object.hasOwn(state.dropout, name) ? state.dropout[name] : undefined;

@@ -221,7 +221,12 @@ export class StepWindow {
   async after(model: AlexNet, onFinished?: () => void): Promise<void> {
     const fence = model.backend.synchronize();
     // Awaited below or in drain(); this also marks early failures as handled. onFinished must not throw.
-    fence.then(() => onFinished?.(), () => {}).catch(() => {});
+    fence
+      .then(
+        () => onFinished?.(),
+        () => {},
+      )
+      .catch(() => {});
     this.#fences.push(fence);
     while (this.#fences.length > this.depth) await this.#fences.shift();
   }

@@ -49,7 +49,6 @@ import { dropoutLayers, readResumeCheckpoint, restoreTraining, type TrainingStat
 import { InferenceRunner, StepWindow, TrainStepper } from './step';
 import { StopSignals, type StopReason } from './stopSignals';
 
-
 /** Passed to `onBatch` after each step is enqueued. */
 export interface BatchInfo {
   /** The epoch (0-based). */
@@ -217,9 +216,31 @@ interface Position {
 /** Trains and evaluates an AlexNet. */
 /** The keys FitOptions may have (unknown keys are errors). */
 const FIT_OPTIONS: readonly (keyof FitOptions)[] = [
-  'epochs', 'batchSize', 'optimizer', 'schedule', 'trainTransform', 'evalTransform', 'seed', 'evalBatchSize', 'workers',
-  'prefetch', 'checkpointDir', 'overwrite', 'keepLast', 'checkpointEverySteps', 'checkpointMetadata', 'resume', 'metricsLog',
-  'curves', 'progress', 'output', 'printEverySeconds', 'logEverySteps', 'callbacks', 'stopAfterSteps', 'handleSignals',
+  'epochs',
+  'batchSize',
+  'optimizer',
+  'schedule',
+  'trainTransform',
+  'evalTransform',
+  'seed',
+  'evalBatchSize',
+  'workers',
+  'prefetch',
+  'checkpointDir',
+  'overwrite',
+  'keepLast',
+  'checkpointEverySteps',
+  'checkpointMetadata',
+  'resume',
+  'metricsLog',
+  'curves',
+  'progress',
+  'output',
+  'printEverySeconds',
+  'logEverySteps',
+  'callbacks',
+  'stopAfterSteps',
+  'handleSignals',
   'earlyStopping',
 ];
 
@@ -388,12 +409,14 @@ class FitRun {
     }
     this.early = options.earlyStopping === undefined ? null : new EarlyStopping(options.earlyStopping);
     if (this.early && !val) {
-      throw new TypeError(`earlyStopping watches ${this.early.metric}, which needs a validation set: pass one as fit's second argument (got null)`);
+      throw new TypeError(
+        `earlyStopping watches ${this.early.metric}, which needs a validation set: pass one as fit's second argument (got null)`,
+      );
     }
     const params = model.namedParameters().map(([, p]) => p);
     this.trained = params.filter((p) => p.requiresGrad);
     if (this.trained.length === 0) {
-      throw new RangeError('fit: every parameter of the model is frozen; unfreeze some first (for example model.unfreeze(\'classifier\'))');
+      throw new RangeError("fit: every parameter of the model is frozen; unfreeze some first (for example model.unfreeze('classifier'))");
     }
     this.trainedKey = requiresGradKey(params);
     this.seed = seedValue(options.seed ?? 0, 'seed');
@@ -406,10 +429,21 @@ class FitRun {
       ...(options.workers !== undefined ? { workers: options.workers } : {}),
       ...(options.prefetch !== undefined ? { prefetch: options.prefetch } : {}),
     };
-    this.loader = new DataLoader(train, { batchSize: this.batchSize, shuffle: true, seed: this.seed, transform: trainPipeline, ...loaderOptions });
-    this.valLoader = val ? new DataLoader(val, { batchSize: options.evalBatchSize ?? this.batchSize, transform: evalPipeline, ...loaderOptions }) : null;
+    this.loader = new DataLoader(train, {
+      batchSize: this.batchSize,
+      shuffle: true,
+      seed: this.seed,
+      transform: trainPipeline,
+      ...loaderOptions,
+    });
+    this.valLoader = val
+      ? new DataLoader(val, { batchSize: options.evalBatchSize ?? this.batchSize, transform: evalPipeline, ...loaderOptions })
+      : null;
     // The optimizer skips frozen parameters (no update, no state); which ones is fixed for this fit.
-    this.optimizer = createOptimizer(model.namedParameters().map(([, p]) => p), options.optimizer ?? { lr: 0.01 });
+    this.optimizer = createOptimizer(
+      model.namedParameters().map(([, p]) => p),
+      options.optimizer ?? { lr: 0.01 },
+    );
     // Nothing that can fail comes after this point: what follows holds resources (a signal handler, an error listener).
     model.classes = [...train.classes];
     if (this.evalSpecs) model.preprocessing = this.evalSpecs;
@@ -420,9 +454,11 @@ class FitRun {
     this.stepper = new TrainStepper(model, this.optimizer, { log: (line) => this.progress.line(line) });
     this.inference = new InferenceRunner(model, { log: (line) => this.progress.line(line) });
     this.signals =
-      options.handleSignals ?? true
+      (options.handleSignals ?? true)
         ? new StopSignals((signal) =>
-            this.progress.line(`${signal}: stopping after this step${options.checkpointDir ? ' and saving a checkpoint' : ''} (repeat to quit at once)`),
+            this.progress.line(
+              `${signal}: stopping after this step${options.checkpointDir ? ' and saving a checkpoint' : ''} (repeat to quit at once)`,
+            ),
           )
         : null;
   }
@@ -439,7 +475,10 @@ class FitRun {
 
   async run(): Promise<FitResult> {
     this.signals?.install();
-    this.#unlock = lockRequiresGrad(this.model.namedParameters().map(([, p]) => p), 'Trainer.fit');
+    this.#unlock = lockRequiresGrad(
+      this.model.namedParameters().map(([, p]) => p),
+      'Trainer.fit',
+    );
     let failed = false;
     try {
       const checkpoint = this.options.resume === undefined ? null : await readResumeCheckpoint(this.options.resume);
@@ -483,7 +522,8 @@ class FitRun {
     this.runId = checkpoint?.metadata[RUN_KEY] ?? newRunId();
     if (options.checkpointDir) {
       const dir = path.resolve(options.checkpointDir);
-      const inDir = (file: string | undefined) => (file !== undefined && path.dirname(path.resolve(file)) === dir ? [path.basename(file)] : []);
+      const inDir = (file: string | undefined) =>
+        file !== undefined && path.dirname(path.resolve(file)) === dir ? [path.basename(file)] : [];
       const claim = await claimRunFolder(dir, {
         run: this.runId,
         resuming: checkpoint !== null,
@@ -519,9 +559,18 @@ class FitRun {
         trainLength: this.train.length,
       });
       this.history = [...state.history];
-      optimizer.scaleLr(schedule.factor({ epoch: state.epoch, batch: Math.min(state.batch, this.stepsPerEpoch - 1), stepsPerEpoch: this.stepsPerEpoch }));
+      optimizer.scaleLr(
+        schedule.factor({ epoch: state.epoch, batch: Math.min(state.batch, this.stepsPerEpoch - 1), stepsPerEpoch: this.stepsPerEpoch }),
+      );
       this.progress.line(`resuming from ${checkpoint.source}: epoch ${state.epoch + 1}, batch ${state.batch}, step ${optimizer.steps}`);
-      this.log?.write({ type: 'resume', run: this.runId, from: checkpoint.source, epoch: state.epoch, batch: state.batch, step: optimizer.steps });
+      this.log?.write({
+        type: 'resume',
+        run: this.runId,
+        from: checkpoint.source,
+        epoch: state.epoch,
+        batch: state.batch,
+        step: optimizer.steps,
+      });
       position = { epoch: state.epoch, batch: state.batch, partial: state.partial };
     }
     const total = Math.max(this.epochs - position.epoch, 0) * this.loader.samplesPerEpoch - position.batch * this.batchSize;
@@ -699,8 +748,17 @@ class FitRun {
       const callbacks = this.options.callbacks;
       if (callbacks?.onEpoch) await lendModel(model, () => callbacks.onEpoch!(record));
       if (this.stop) {
-        progress.line(`stopped (${this.stop}) after epoch ${epoch + 1}` + (this.lastCheckpoint ? `; checkpoint ${this.lastCheckpoint}` : ''));
-        log?.write({ type: 'interrupted', reason: this.stop, epoch: epoch + 1, batch: 0, step: optimizer.steps, checkpoint: this.lastCheckpoint });
+        progress.line(
+          `stopped (${this.stop}) after epoch ${epoch + 1}` + (this.lastCheckpoint ? `; checkpoint ${this.lastCheckpoint}` : ''),
+        );
+        log?.write({
+          type: 'interrupted',
+          reason: this.stop,
+          epoch: epoch + 1,
+          batch: 0,
+          step: optimizer.steps,
+          checkpoint: this.lastCheckpoint,
+        });
         return optimizer.steps;
       }
       return null;
@@ -742,7 +800,14 @@ class FitRun {
       reason: verdict.stop,
     };
     this.progress.line(`early stopping after epoch ${record.epoch + 1}: ${verdict.stop}`);
-    this.log?.write({ type: 'earlyStop', epoch: record.epoch, metric: early.metric, bestEpoch: verdict.bestEpoch, best: verdict.best, reason: verdict.stop });
+    this.log?.write({
+      type: 'earlyStop',
+      epoch: record.epoch,
+      metric: early.metric,
+      bestEpoch: verdict.bestEpoch,
+      best: verdict.best,
+      reason: verdict.stop,
+    });
   }
 
   /** At the end of a fit with restoreBest: the best epoch's weights back in the model (see EarlyStoppingOptions.restoreBest). */
@@ -751,7 +816,9 @@ class FitRun {
     if (!this.early?.restoreBest || this.history.length === 0) return;
     if (!kept) {
       const best = this.early.observe(this.history).bestEpoch;
-      this.progress.line(`not restoring the best weights: the best epoch by ${this.early.metric} (${best + 1}) came before this resumed run (its checkpoint holds them)`);
+      this.progress.line(
+        `not restoring the best weights: the best epoch by ${this.early.metric} (${best + 1}) came before this resumed run (its checkpoint holds them)`,
+      );
       return;
     }
     const last = this.history.at(-1)?.epoch;
@@ -767,7 +834,11 @@ class FitRun {
     const { options, history } = this;
     if (!options.curves || history.length === 0) return;
     try {
-      await writeCurvesPng(options.curves, history, `${this.model.config.preset} AlexNet, ${this.epochs} epochs, batch ${this.batchSize}, ${this.schedule.name}`);
+      await writeCurvesPng(
+        options.curves,
+        history,
+        `${this.model.config.preset} AlexNet, ${this.epochs} epochs, batch ${this.batchSize}, ${this.schedule.name}`,
+      );
     } catch (error) {
       this.progress.line(`training curves not written to ${options.curves}: ${(error as Error).message.split('\n')[0]}`);
     }

@@ -104,18 +104,25 @@ describe('checkpoints', () => {
 
   it('round-trip the optimizer: momentum buffers, step count and learning rate', async () => {
     const model = small(4);
-    const optimizer = new SGD(model.namedParameters().map(([, p]) => p), { lr: 0.05, momentum: 0.9, weightDecay: 1e-4 });
+    const optimizer = new SGD(
+      model.namedParameters().map(([, p]) => p),
+      { lr: 0.05, momentum: 0.9, weightDecay: 1e-4 },
+    );
     await trainSteps(model, optimizer, 2);
     optimizer.lr = 0.02;
     const bytes = await encodeCheckpoint(model, { optimizer, training: { note: 'x' } });
     const checkpoint = decodeCheckpoint(bytes, 'mem');
     expect(checkpoint.training).toEqual({ note: 'x' });
     const copy = modelFromCheckpoint(checkpoint, { backend });
-    const restored = new SGD(copy.namedParameters().map(([, p]) => p), { lr: 0.05, momentum: 0.9, weightDecay: 1e-4 });
+    const restored = new SGD(
+      copy.namedParameters().map(([, p]) => p),
+      { lr: 0.05, momentum: 0.9, weightDecay: 1e-4 },
+    );
     loadOptimizerState(restored, copy, checkpoint);
     expect(restored.steps).toBe(2);
     expect(restored.lr).toBe(0.02);
-    const buffers = async (o: SGD) => new Map(await Promise.all(o.buffers.map(async (b, i) => [String(i), (await b.toArray()) as Float32Array] as const)));
+    const buffers = async (o: SGD) =>
+      new Map(await Promise.all(o.buffers.map(async (b, i) => [String(i), (await b.toArray()) as Float32Array] as const)));
     expectSameBits(await buffers(restored), await buffers(optimizer), 'momentum buffers');
     // With the dropout streams where the original's are (the Trainer stores them too), the two continue identically.
     const theirs = new Map(dropoutLayers(model));
@@ -123,7 +130,10 @@ describe('checkpoints', () => {
     await trainSteps(model, optimizer, 1);
     await trainSteps(copy, restored, 1);
     expectSameBits(await params(copy), await params(model));
-    const other = new SGD(copy.namedParameters().map(([, p]) => p), { lr: 0.05, momentum: 0.5 });
+    const other = new SGD(
+      copy.namedParameters().map(([, p]) => p),
+      { lr: 0.05, momentum: 0.5 },
+    );
     expect(() => loadOptimizerState(other, copy, checkpoint)).toThrow(/saved with momentum 0.9, this one has 0.5/);
   });
 
@@ -158,26 +168,42 @@ describe('checkpoints', () => {
     await trainSteps(copy, restored, 1);
     expectSameBits(await params(copy), await params(model));
     // Another optimizer, or other options, is refused with the difference named.
-    const sgd = new SGD(copy.namedParameters().map(([, p]) => p), { lr: 0.1 });
+    const sgd = new SGD(
+      copy.namedParameters().map(([, p]) => p),
+      { lr: 0.1 },
+    );
     expect(() => loadOptimizerState(sgd, copy, checkpoint)).toThrow(/adamw: the optimizer was saved as adamw, this one is sgd/);
     const named = copy.namedParameters().map(([, p]) => p);
-    expect(() => loadOptimizerState(new AdamW(named, { lr: 3e-3 }), copy, checkpoint)).toThrow(/saved with 2 parameter groups, this one has 1/);
+    expect(() => loadOptimizerState(new AdamW(named, { lr: 3e-3 }), copy, checkpoint)).toThrow(
+      /saved with 2 parameter groups, this one has 1/,
+    );
     const otherBetas = new AdamW([{ params: named.slice(0, 10) }, { params: named.slice(10), betas: [0.9, 0.99] }], { lr: 3e-3 });
-    expect(() => loadOptimizerState(otherBetas, copy, checkpoint)).toThrow(/saved with groups\[1\]\.betas \[0\.8,0\.99\], this one has \[0\.9,0\.99\]/);
+    expect(() => loadOptimizerState(otherBetas, copy, checkpoint)).toThrow(
+      /saved with groups\[1\]\.betas \[0\.8,0\.99\], this one has \[0\.9,0\.99\]/,
+    );
     for (const o of [optimizer, restored, sgd, otherBetas]) o.dispose();
   });
 
   it('load an SGD state saved before parameter groups (options at the top, no paramSteps)', async () => {
     const model = small(8);
-    const optimizer = new SGD(model.namedParameters().map(([, p]) => p), { lr: 0.05, momentum: 0.9 });
+    const optimizer = new SGD(
+      model.namedParameters().map(([, p]) => p),
+      { lr: 0.05, momentum: 0.9 },
+    );
     await trainSteps(model, optimizer, 2);
     const file = decodeSafetensors(await encodeCheckpoint(model, { optimizer }), 'new');
-    const legacyMetadata = { ...file.metadata, 'alexnet-cuda.optimizer': JSON.stringify({ lr: 0.05, momentum: 0.9, dampening: 0, weightDecay: 0, nesterov: false, steps: 2 }) };
+    const legacyMetadata = {
+      ...file.metadata,
+      'alexnet-cuda.optimizer': JSON.stringify({ lr: 0.05, momentum: 0.9, dampening: 0, weightDecay: 0, nesterov: false, steps: 2 }),
+    };
     const tensors = Object.fromEntries([...file.tensors].map(([k, t]) => [k, { shape: t.shape, data: t.data }]));
     const checkpoint = decodeCheckpoint(encodeSafetensors(tensors, legacyMetadata), 'legacy');
     expect(checkpoint.optimizer!.type).toBe('sgd');
     const copy = modelFromCheckpoint(checkpoint, { backend });
-    const restored = new SGD(copy.namedParameters().map(([, p]) => p), { lr: 0.05, momentum: 0.9 });
+    const restored = new SGD(
+      copy.namedParameters().map(([, p]) => p),
+      { lr: 0.05, momentum: 0.9 },
+    );
     loadOptimizerState(restored, copy, checkpoint);
     expect([restored.steps, restored.lr]).toEqual([2, 0.05]);
     const theirs = new Map(dropoutLayers(model));
@@ -198,15 +224,22 @@ describe('checkpoints', () => {
     );
     const missing = new Map(checkpoint.parameters);
     missing.delete('classifier.6.bias');
-    expect(() => modelFromCheckpoint({ ...checkpoint, parameters: missing }, { backend })).toThrow(/has no parameter "classifier\.6\.bias"/);
+    expect(() => modelFromCheckpoint({ ...checkpoint, parameters: missing }, { backend })).toThrow(
+      /has no parameter "classifier\.6\.bias"/,
+    );
     const extra = new Map(checkpoint.parameters).set('features.99.weight', { shape: [1], data: new Float32Array(1) });
-    expect(() => modelFromCheckpoint({ ...checkpoint, parameters: extra }, { backend })).toThrow(/parameters the model does not have: "features\.99\.weight"/);
+    expect(() => modelFromCheckpoint({ ...checkpoint, parameters: extra }, { backend })).toThrow(
+      /parameters the model does not have: "features\.99\.weight"/,
+    );
     expect(() => modelFromCheckpoint({ ...checkpoint, config: null }, { backend })).toThrow(/has no model configuration/);
   });
 
   it('reject a file truncated at any of many offsets, naming the file, never crashing', async () => {
     const model = small(6);
-    const optimizer = new SGD(model.namedParameters().map(([, p]) => p), { lr: 0.1, momentum: 0.9 });
+    const optimizer = new SGD(
+      model.namedParameters().map(([, p]) => p),
+      { lr: 0.1, momentum: 0.9 },
+    );
     await trainSteps(model, optimizer, 1);
     const bytes = Buffer.from(await encodeCheckpoint(model, { optimizer, training: { epoch: 1 } }));
     const headerEnd = 8 + Number(bytes.readBigUInt64LE(0));
@@ -243,8 +276,16 @@ describe('checkpoints', () => {
       ['not JSON', withHeader(header.replace('{', 'x')), /not valid JSON/],
       ['offsets moved', withHeader(header.replace(/"data_offsets":\[0,/, '"data_offsets":[4,')), /data_offsets|overlap or gap/],
       ['unknown dtype', withHeader(header.replace('"F32"', '"F16"')), /unsupported dtype "F16"/],
-      ['config not JSON', withHeader(header.replace('"alexnet-cuda.config":"{', '"alexnet-cuda.config":"[')), /metadata "alexnet-cuda.config" is not valid JSON/],
-      ['config invalid', withHeader(header.replace('\\"preset\\":\\"d2l\\"', '\\"preset\\":\\"d3l\\"')), /stored model configuration is invalid/],
+      [
+        'config not JSON',
+        withHeader(header.replace('"alexnet-cuda.config":"{', '"alexnet-cuda.config":"[')),
+        /metadata "alexnet-cuda.config" is not valid JSON/,
+      ],
+      [
+        'config invalid',
+        withHeader(header.replace('\\"preset\\":\\"d2l\\"', '\\"preset\\":\\"d3l\\"')),
+        /stored model configuration is invalid/,
+      ],
     ];
     for (const [what, corrupted, message] of cases) {
       expect(() => decodeCheckpoint(corrupted, what), what).toThrow(message);
@@ -264,7 +305,10 @@ describe('checkpoints', () => {
         decoded = decodeCheckpoint(copy, 'flipped');
         modelFromCheckpoint(decoded, { backend }).dispose();
       } catch (error) {
-        expect(error instanceof SafetensorsError || error instanceof CheckpointError, `flip at ${at}: ${(error as Error).name}: ${(error as Error).message}`).toBe(true);
+        expect(
+          error instanceof SafetensorsError || error instanceof CheckpointError,
+          `flip at ${at}: ${(error as Error).name}: ${(error as Error).message}`,
+        ).toBe(true);
         rejected++;
         continue;
       }
@@ -272,7 +316,12 @@ describe('checkpoints', () => {
       for (const [name, t] of decoded.parameters) {
         const o = original.parameters.get(name)!;
         expect(t.shape, `flip at ${at}: ${name} shape`).toEqual(o.shape);
-        expect(Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength).equals(Buffer.from(o.data.buffer, o.data.byteOffset, o.data.byteLength)), `flip at ${at}: ${name} data`).toBe(true);
+        expect(
+          Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength).equals(
+            Buffer.from(o.data.buffer, o.data.byteOffset, o.data.byteLength),
+          ),
+          `flip at ${at}: ${name} data`,
+        ).toBe(true);
       }
     }
     // Most of the header is structure (names, dtypes, shapes, offsets, JSON): most flips must be caught.

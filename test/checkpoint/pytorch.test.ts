@@ -27,7 +27,10 @@ describe('PyTorch interoperability', () => {
       const weights = path.join(tmp, 'weights.safetensors');
       await saveCheckpoint(weights, model, { classes: Array.from({ length: 10 }, (_, i) => `class ${i}`) });
       // A training checkpoint too: the same weights plus momentum buffers and state.
-      const optimizer = new SGD(model.namedParameters().map(([, p]) => p), { lr: 0.01, momentum: 0.9 });
+      const optimizer = new SGD(
+        model.namedParameters().map(([, p]) => p),
+        { lr: 0.01, momentum: 0.9 },
+      );
       const training = path.join(tmp, 'training.safetensors');
       await saveCheckpoint(training, model, { optimizer, training: { epoch: 0 } });
       optimizer.dispose();
@@ -36,10 +39,14 @@ describe('PyTorch interoperability', () => {
       model.eval();
       const ours = await model.forward(input).toArray();
       const images = await input.toArray();
-      const { outputs } = runTorch(readFileSync(path.join(__dirname, 'load_in_torch.py'), 'utf8'), { input: { shape: [2, 3, 224, 224], data: images } }, {
-        WEIGHTS: weights,
-        TRAINING: training,
-      });
+      const { outputs } = runTorch(
+        readFileSync(path.join(__dirname, 'load_in_torch.py'), 'utf8'),
+        { input: { shape: [2, 3, 224, 224], data: images } },
+        {
+          WEIGHTS: weights,
+          TRAINING: training,
+        },
+      );
       for (const name of ['weights_logits', 'training_logits']) {
         const theirs = outputs.get(name)!;
         expect(theirs.shape).toEqual([2, 10]);

@@ -33,7 +33,30 @@ function cli(args: string[], cwd = tmp): { code: number | null; stdout: string; 
 }
 
 /** A small, quick run on the synthetic bars (13 batches per epoch). */
-const small = ['--dataset', 'mnist', '--data', synthetic, '--width', '0.0625', '--input-size', '68', '--batch-size', '16', '--lr', '0.02', '--momentum', '0.9', '--init', 'kaiming', '--seed', '3', '--backend', 'cpu', '--progress', 'epochs'];
+const small = [
+  '--dataset',
+  'mnist',
+  '--data',
+  synthetic,
+  '--width',
+  '0.0625',
+  '--input-size',
+  '68',
+  '--batch-size',
+  '16',
+  '--lr',
+  '0.02',
+  '--momentum',
+  '0.9',
+  '--init',
+  'kaiming',
+  '--seed',
+  '3',
+  '--backend',
+  'cpu',
+  '--progress',
+  'epochs',
+];
 
 function tensorsOf(file: string): Map<string, Float32Array> {
   const decoded = decodeSafetensors(readFileSync(file), file);
@@ -54,7 +77,9 @@ describe('alexnet CLI', () => {
     expect(bad.stderr).toBe("alexnet train: Unknown option '--bogus' (see alexnet train --help)\n");
     const badNumber = cli(['train', '--lr', 'fast']);
     expect([badNumber.code, badNumber.stderr]).toEqual([2, 'alexnet train: --lr must be a number, got "fast"\n']);
-    expect(cli(['frobnicate']).stderr).toMatch(/^alexnet: unknown command "frobnicate": use one of train, eval, predict, import, export, bench, info\n$/);
+    expect(cli(['frobnicate']).stderr).toMatch(
+      /^alexnet: unknown command "frobnicate": use one of train, eval, predict, import, export, bench, info\n$/,
+    );
     expect(cli(['predict']).code).toBe(2);
   });
 
@@ -65,7 +90,10 @@ describe('alexnet CLI', () => {
     expect(noData.stderr).toMatch(/apt-get install dataset-fashion-mnist/);
     expect(noData.stderr).not.toMatch(/\n\s+at /); // no stack trace
     const noCheckpoint = cli(['eval', '--checkpoint', path.join(tmp, 'nope')]);
-    expect([noCheckpoint.code, noCheckpoint.stderr]).toEqual([1, `alexnet eval: ${path.join(tmp, 'nope')}: no such checkpoint file or folder\n`]);
+    expect([noCheckpoint.code, noCheckpoint.stderr]).toEqual([
+      1,
+      `alexnet eval: ${path.join(tmp, 'nope')}: no such checkpoint file or folder\n`,
+    ]);
   });
 
   it('--backend cuda on a machine without a usable GPU fails at once with the reason, no stack trace', (ctx) => {
@@ -95,9 +123,27 @@ describe('alexnet CLI', () => {
   });
 
   it('benchmarks a step', () => {
-    const bench = cli(['bench', '--backend', 'cpu', '--preset', 'd2l', '--width', '0.0625', '--batch-size', '2', '--iterations', '2', '--warmup', '1', '--json']);
+    const bench = cli([
+      'bench',
+      '--backend',
+      'cpu',
+      '--preset',
+      'd2l',
+      '--width',
+      '0.0625',
+      '--batch-size',
+      '2',
+      '--iterations',
+      '2',
+      '--warmup',
+      '1',
+      '--json',
+    ]);
     expect(bench.code).toBe(0);
-    const rows = bench.stdout.trim().split('\n').map((l) => JSON.parse(l) as { task: string; imagesPerSecond: number });
+    const rows = bench.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { task: string; imagesPerSecond: number });
     expect(rows.map((r) => r.task)).toEqual(['train', 'inference']);
     for (const r of rows) expect(r.imagesPerSecond).toBeGreaterThan(0);
   });
@@ -125,7 +171,9 @@ describe('alexnet CLI', () => {
     const whole = cli(['train', ...small, '--epochs', '2', '--checkpoint-dir', straight]);
     expect(whole.code, whole.stderr).toBe(0);
     expect(whole.stdout).toMatch(/final test accuracy \d\.\d{4} .* on 64 images/);
-    expect(whole.stdout.trim().split('\n').at(-1)).toMatch(/^wall time \d+\.\d s in all .* 26 steps: training [\d.]+ s, evaluation [\d.]+ s, checkpoints [\d.]+ s$/);
+    expect(whole.stdout.trim().split('\n').at(-1)).toMatch(
+      /^wall time \d+\.\d s in all .* 26 steps: training [\d.]+ s, evaluation [\d.]+ s, checkpoints [\d.]+ s$/,
+    );
 
     // Stop in the middle of the second epoch; then resume with no flags but the folder.
     const first = cli(['train', ...small, '--epochs', '2', '--checkpoint-dir', split, '--stop-after-steps', '17']);
@@ -141,7 +189,11 @@ describe('alexnet CLI', () => {
     expect([...b.keys()]).toEqual([...a.keys()]);
     for (const [name, values] of a) expect(firstDifference(b.get(name)!, values), name).toBe(-1);
     // Same epoch summaries (apart from timings) and the same final accuracy line.
-    const summary = (out: string) => out.split('\n').filter((l) => l.startsWith('epoch 2/2') || l.startsWith('final')).map((l) => l.replace(/ {2}[\d.]+ s .*$/, ''));
+    const summary = (out: string) =>
+      out
+        .split('\n')
+        .filter((l) => l.startsWith('epoch 2/2') || l.startsWith('final'))
+        .map((l) => l.replace(/ {2}[\d.]+ s .*$/, ''));
     expect(summary(second.stdout)).toEqual(summary(whole.stdout));
   });
 
@@ -167,7 +219,17 @@ describe('alexnet CLI', () => {
     expect(steps).toBeGreaterThanOrEqual(13);
     const latest = await new CheckpointDirectory(dir).latest();
     expect(latest?.step).toBe(steps);
-    const resumed = cli(['train', '--resume', dir, '--epochs', String(Math.floor(steps / 13) + 1), '--backend', 'cpu', '--progress', 'epochs']);
+    const resumed = cli([
+      'train',
+      '--resume',
+      dir,
+      '--epochs',
+      String(Math.floor(steps / 13) + 1),
+      '--backend',
+      'cpu',
+      '--progress',
+      'epochs',
+    ]);
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(resumed.stdout).toMatch(/final test accuracy/);
   });
@@ -175,7 +237,20 @@ describe('alexnet CLI', () => {
   it('trains on Fashion-MNIST, saves, resumes, evaluates and predicts', (ctx) => {
     const data = requireFashionMnist(ctx);
     const dir = path.join(tmp, 'fashion');
-    const flags = ['--width', '0.0625', '--input-size', '68', '--train-subset', '512', '--val-subset', '256', '--epochs', '1', '--batch-size', '32'];
+    const flags = [
+      '--width',
+      '0.0625',
+      '--input-size',
+      '68',
+      '--train-subset',
+      '512',
+      '--val-subset',
+      '256',
+      '--epochs',
+      '1',
+      '--batch-size',
+      '32',
+    ];
     const common = ['--backend', 'cpu', '--progress', 'epochs', '--checkpoint-dir', dir];
     const stopped = cli(['train', ...flags, ...common, '--data', data, '--stop-after-steps', '8']);
     expect(stopped.code, stopped.stderr).toBe(0);

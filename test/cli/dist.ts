@@ -59,7 +59,8 @@ export function ensureDist(): void {
     const tsc = path.join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc');
     const r = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: repoRoot, encoding: 'utf8' });
     // tsc still emits when some other file has a type error; what matters here is that our files exist.
-    if (r.status !== 0) console.warn(`tsc reported errors while building dist/ (${path.relative(repoRoot, culprit)} was stale):\n${r.stdout}`);
+    if (r.status !== 0)
+      console.warn(`tsc reported errors while building dist/ (${path.relative(repoRoot, culprit)} was stale):\n${r.stdout}`);
     if (!existsSync(path.join(distRoot, 'index.js'))) throw new Error(`building dist/ failed:\n${r.stdout}${r.stderr}`);
   } finally {
     rmSync(lock, { recursive: true, force: true });

@@ -30,7 +30,8 @@ beforeAll(async () => {
   await saveCheckpoint(pretrained, model);
   // The same weights as a bare state_dict (no configuration), as other tools write them.
   const tensors: Record<string, { shape: number[]; data: Float32Array }> = {};
-  for (const [name, p] of model.namedParameters()) tensors[name] = { shape: [...p.value.shape], data: (await p.value.toArray()) as Float32Array };
+  for (const [name, p] of model.namedParameters())
+    tensors[name] = { shape: [...p.value.shape], data: (await p.value.toArray()) as Float32Array };
   writeFileSync(stateDict, encodeSafetensors(tensors, {}));
   model.dispose();
 });
@@ -41,12 +42,40 @@ function cli(args: string[]): { code: number | null; stdout: string; stderr: str
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-const run = ['--dataset', 'mnist', '--data', data, '--batch-size', '16', '--lr', '0.02', '--momentum', '0.9', '--backend', 'cpu', '--progress', 'epochs'];
+const run = [
+  '--dataset',
+  'mnist',
+  '--data',
+  data,
+  '--batch-size',
+  '16',
+  '--lr',
+  '0.02',
+  '--momentum',
+  '0.9',
+  '--backend',
+  'cpu',
+  '--progress',
+  'epochs',
+];
 
 describe('alexnet train --from', () => {
   it('fine-tunes with a new 4-class head and frozen features, stops early, and a resume freezes again', async () => {
     const dir = path.join(tmp, 'run');
-    const r = cli(['--from', pretrained, ...run, '--freeze', 'features', '--epochs', '4', '--early-stopping', 'valLoss:0', '--restore-best', '--checkpoint-dir', dir]);
+    const r = cli([
+      '--from',
+      pretrained,
+      ...run,
+      '--freeze',
+      'features',
+      '--epochs',
+      '4',
+      '--early-stopping',
+      'valLoss:0',
+      '--restore-best',
+      '--checkpoint-dir',
+      dir,
+    ]);
     expect(r.code, r.stderr + r.stdout).toBe(0);
     expect(r.stdout).toContain(`starting from ${pretrained} (d2l AlexNet, 10 classes)`);
     expect(r.stdout).toContain('replaced the 10-class output layer with a new 4-class one');
@@ -57,7 +86,8 @@ describe('alexnet train --from', () => {
     expect(tuned.classes).toHaveLength(4);
     const before = new Map(source.namedParameters());
     for (const [name, p] of tuned.namedParameters()) {
-      if (name.startsWith('features.')) expect(Array.from(await p.value.toArray()), name).toEqual(Array.from(await before.get(name)!.value.toArray()));
+      if (name.startsWith('features.'))
+        expect(Array.from(await p.value.toArray()), name).toEqual(Array.from(await before.get(name)!.value.toArray()));
     }
     source.dispose();
     tuned.dispose();
@@ -76,7 +106,19 @@ describe('alexnet train --from', () => {
   });
 
   it('a bare state_dict takes its model from the flags; weights that do not fit are one error naming the parameter', () => {
-    const ok = cli(['--from', stateDict, ...run, '--width', '0.0625', '--input-size', '68', '--epochs', '1', '--checkpoint-dir', path.join(tmp, 'bare')]);
+    const ok = cli([
+      '--from',
+      stateDict,
+      ...run,
+      '--width',
+      '0.0625',
+      '--input-size',
+      '68',
+      '--epochs',
+      '1',
+      '--checkpoint-dir',
+      path.join(tmp, 'bare'),
+    ]);
     expect(ok.code, ok.stderr + ok.stdout).toBe(0);
     expect(ok.stdout).toContain('replaced the 10-class output layer with a new 4-class one');
 
@@ -89,13 +131,25 @@ describe('alexnet train --from', () => {
 
   it('bad flags are usage errors (exit 2) saying what was expected', () => {
     const cases: [string[], RegExp][] = [
-      [['--from', path.join(tmp, 'alexnet.pth')], /--from .*alexnet\.pth: takes a \.safetensors model file; convert PyTorch weights first with: alexnet import/],
-      [['--from', pretrained, '--freeze', 'featurs'], /--freeze: no block or parameter named "featurs"; expected one of "features", "features\.0"/],
+      [
+        ['--from', path.join(tmp, 'alexnet.pth')],
+        /--from .*alexnet\.pth: takes a \.safetensors model file; convert PyTorch weights first with: alexnet import/,
+      ],
+      [
+        ['--from', pretrained, '--freeze', 'featurs'],
+        /--freeze: no block or parameter named "featurs"; expected one of "features", "features\.0"/,
+      ],
       [['--from', pretrained, '--freeze', 'features,'], /--freeze takes comma-separated block or parameter names/],
-      [['--early-stopping', 'loss:3'], /--early-stopping takes METRIC\[:PATIENCE\[:MIN_DELTA\]\] with METRIC one of valLoss, valTop1, valTop5/],
+      [
+        ['--early-stopping', 'loss:3'],
+        /--early-stopping takes METRIC\[:PATIENCE\[:MIN_DELTA\]\] with METRIC one of valLoss, valTop1, valTop5/,
+      ],
       [['--early-stopping', 'valLoss:x'], /--early-stopping takes/],
       [['--restore-best'], /--restore-best goes with --early-stopping/],
-      [['--from', pretrained, '--resume', path.join(tmp, 'run')], /--resume continues a run .* and --from starts one from given weights: give one of them/],
+      [
+        ['--from', pretrained, '--resume', path.join(tmp, 'run')],
+        /--resume continues a run .* and --from starts one from given weights: give one of them/,
+      ],
       [['--from', pretrained, '--preset', 'paper'], /--preset paper conflicts with the d2l of --from .*: the model comes from that file/],
     ];
     for (const [args, message] of cases) {

@@ -38,14 +38,22 @@ function walkthrough(): string[][] {
     if (line.startsWith('$ ')) commands.push(line.slice(2));
     else if (commands.length > 0 && line.trim()) commands[commands.length - 1] += ` ${line.trim()}`;
   }
-  return commands.map((c) => c.replace(/\\ /g, ' ').split(/\s+/).filter((w) => w.length > 0));
+  return commands.map((c) =>
+    c
+      .replace(/\\ /g, ' ')
+      .split(/\s+/)
+      .filter((w) => w.length > 0),
+  );
 }
 
 const CLASSES: Record<string, [number, number, number]> = { daisy: [240, 220, 40], rose: [200, 20, 40], tulip: [150, 40, 200] };
 
 async function writeFolder(root: string): Promise<void> {
   let seed = 1;
-  for (const [split, count] of [['train', 6], ['val', 2]] as const) {
+  for (const [split, count] of [
+    ['train', 6],
+    ['val', 2],
+  ] as const) {
     for (const [name, [r, g, b]] of Object.entries(CLASSES)) {
       const dir = path.join(root, split, name);
       mkdirSync(dir, { recursive: true });
@@ -58,7 +66,9 @@ async function writeFolder(root: string): Promise<void> {
           pixels[3 * p + 1] = Math.max(0, Math.min(255, g + noise));
           pixels[3 * p + 2] = Math.max(0, Math.min(255, b + noise));
         }
-        await sharp(pixels, { raw: { width: 64, height: 48, channels: 3 } }).jpeg().toFile(path.join(dir, `${i}.jpg`));
+        await sharp(pixels, { raw: { width: 64, height: 48, channels: 3 } })
+          .jpeg()
+          .toFile(path.join(dir, `${i}.jpg`));
       }
     }
   }

@@ -26,13 +26,24 @@ beforeAll(() => {
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 function cli(args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [cliMain, ...args], { cwd: tmp, env: { ...process.env, ALEXNET_QUIET: '1' }, encoding: 'utf8', timeout: 300_000 });
+  const r = spawnSync(process.execPath, [cliMain, ...args], {
+    cwd: tmp,
+    env: { ...process.env, ALEXNET_QUIET: '1' },
+    encoding: 'utf8',
+    timeout: 300_000,
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 describe('alexnet train --optimizer', () => {
   it('gives the settings and the optimizer choice fit takes', () => {
-    expect(optimizerChoice(settingsFromFlags({}, DEFAULT_SETTINGS))).toEqual({ type: 'sgd', lr: 0.01, momentum: 0, weightDecay: 0, nesterov: false });
+    expect(optimizerChoice(settingsFromFlags({}, DEFAULT_SETTINGS))).toEqual({
+      type: 'sgd',
+      lr: 0.01,
+      momentum: 0,
+      weightDecay: 0,
+      nesterov: false,
+    });
     const adamw = settingsFromFlags({ optimizer: 'adamw', lr: '3e-4' }, DEFAULT_SETTINGS);
     expect(optimizerChoice(adamw)).toEqual({ type: 'adamw', lr: 3e-4, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0.01 });
     const adam = settingsFromFlags({ optimizer: 'adam', betas: '0.8, 0.99', eps: '1e-6', 'weight-decay': '5e-4' }, DEFAULT_SETTINGS);
@@ -60,13 +71,45 @@ describe('alexnet train --optimizer', () => {
 
   it('trains with AdamW, records it in the checkpoint with its moments, and refuses to resume with SGD', async () => {
     const dir = path.join(tmp, 'adamw');
-    const common = ['--dataset', 'mnist', '--data', synthetic, '--width', '0.0625', '--input-size', '68', '--batch-size', '16', '--backend', 'cpu', '--progress', 'epochs'];
-    const run = cli(['train', ...common, '--optimizer', 'adamw', '--lr', '1e-3', '--epochs', '2', '--checkpoint-dir', dir, '--stop-after-steps', '3']);
+    const common = [
+      '--dataset',
+      'mnist',
+      '--data',
+      synthetic,
+      '--width',
+      '0.0625',
+      '--input-size',
+      '68',
+      '--batch-size',
+      '16',
+      '--backend',
+      'cpu',
+      '--progress',
+      'epochs',
+    ];
+    const run = cli([
+      'train',
+      ...common,
+      '--optimizer',
+      'adamw',
+      '--lr',
+      '1e-3',
+      '--epochs',
+      '2',
+      '--checkpoint-dir',
+      dir,
+      '--stop-after-steps',
+      '3',
+    ]);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/AdamW lr 0\.001 betas 0\.9,0\.999 eps 1e-8 weight decay 0\.01, batch 16/);
     const latest = (await new CheckpointDirectory(dir).latest())!.file;
     const file = decodeSafetensors(readFileSync(latest), latest);
-    const state = JSON.parse(file.metadata['alexnet-cuda.optimizer']) as { type: string; steps: number; groups: { options: Record<string, unknown> }[] };
+    const state = JSON.parse(file.metadata['alexnet-cuda.optimizer']) as {
+      type: string;
+      steps: number;
+      groups: { options: Record<string, unknown> }[];
+    };
     expect([state.type, state.steps, state.groups[0].options]).toEqual(['adamw', 3, { betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0.01 }]);
     expect(file.tensors.has('optimizer.exp_avg.features.0.weight')).toBe(true);
     expect(file.tensors.has('optimizer.exp_avg_sq.classifier.6.bias')).toBe(true);

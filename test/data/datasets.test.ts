@@ -57,7 +57,9 @@ describe('IDX files', () => {
   });
 
   it('rejects damaged files with a message naming the file and the problem', async () => {
-    expect(() => parseIdx(images.subarray(0, images.length - 1), 'x.idx')).toThrow(/x\.idx: dimensions \[3, 2, 2\] need 12 bytes of data, the file has 11/);
+    expect(() => parseIdx(images.subarray(0, images.length - 1), 'x.idx')).toThrow(
+      /x\.idx: dimensions \[3, 2, 2\] need 12 bytes of data, the file has 11/,
+    );
     expect(() => parseIdx(Buffer.from([0, 0, 0x0d, 1, 0, 0, 0, 1, 0, 0, 0, 0]), 'f.idx')).toThrow(/IDX type 0x0d is not supported/);
     expect(() => parseIdx(Buffer.from([1, 2, 3]), 'short')).toThrow(DatasetFormatError);
     expect(() => parseIdx(Buffer.from([7, 0, 8, 1, 0, 0, 0, 0]), 'm')).toThrow(/not an IDX file/);
@@ -65,7 +67,9 @@ describe('IDX files', () => {
     writeFileSync(path.join(tmp, 'cut.gz'), gz.subarray(0, gz.length - 8));
     await expect(readIdxFile(path.join(tmp, 'cut.gz'))).rejects.toThrow(/cut\.gz: gzip data is damaged/);
     writeFileSync(path.join(tmp, 'labels4.idx'), idxBytes([4], [0, 0, 0, 0]));
-    await expect(loadIdxDataset(path.join(tmp, 'images.idx'), path.join(tmp, 'labels4.idx'))).rejects.toThrow(/holds 3 images but .* holds 4 labels/);
+    await expect(loadIdxDataset(path.join(tmp, 'images.idx'), path.join(tmp, 'labels4.idx'))).rejects.toThrow(
+      /holds 3 images but .* holds 4 labels/,
+    );
   });
 });
 
@@ -85,7 +89,7 @@ describe('Fashion-MNIST', () => {
     expect(train.label(0)).toBe(9);
   });
 
-  it('looks only in a given path, else in Debian\'s folder then the user cache', () => {
+  it("looks only in a given path, else in Debian's folder then the user cache", () => {
     const env = { XDG_CACHE_HOME: '/xdg' } as NodeJS.ProcessEnv;
     expect(fashionMnistSearchPaths('/given', env)).toEqual(['/given']);
     expect(fashionMnistSearchPaths(undefined, env)).toEqual(['/usr/share/datasets/fashion-mnist', '/xdg/alexnet-cuda/fashion-mnist']);
@@ -112,7 +116,9 @@ describe('Fashion-MNIST', () => {
     const corrupt = (async () => new Response(gzipSync(Buffer.from('not the dataset')))) as unknown as typeof fetch;
     const error = await downloadFashionMnist(target, { fetch: corrupt }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ChecksumError);
-    expect((error as ChecksumError).message).toMatch(/train-images-idx3-ubyte\.gz: SHA-256 of the content is [0-9a-f]{64}, expected c59f468a/);
+    expect((error as ChecksumError).message).toMatch(
+      /train-images-idx3-ubyte\.gz: SHA-256 of the content is [0-9a-f]{64}, expected c59f468a/,
+    );
     expect(() => readFileSync(path.join(target, 'train-images-idx3-ubyte.gz'))).toThrow();
     const missing = (async () => new Response('gone', { status: 404 })) as unknown as typeof fetch;
     await expect(downloadFashionMnist(path.join(tmp, 'nf'), { fetch: missing })).rejects.toThrow(/HTTP 404/);
@@ -164,8 +170,15 @@ describe('CIFAR binary batches', () => {
   it('reads CIFAR-10 from its folder or the parent, with class names', async () => {
     const dir = path.join(tmp, 'cifar', 'cifar-10-batches-bin');
     mkdirSync(dir, { recursive: true });
-    for (let b = 1; b <= 5; b++) writeFileSync(path.join(dir, `data_batch_${b}.bin`), records(2, 1, (i) => [(b + i) % 10]));
-    writeFileSync(path.join(dir, 'test_batch.bin'), records(3, 1, (i) => [i]));
+    for (let b = 1; b <= 5; b++)
+      writeFileSync(
+        path.join(dir, `data_batch_${b}.bin`),
+        records(2, 1, (i) => [(b + i) % 10]),
+      );
+    writeFileSync(
+      path.join(dir, 'test_batch.bin'),
+      records(3, 1, (i) => [i]),
+    );
     const train = await loadCifar10(path.join(tmp, 'cifar'), 'train');
     const test = await loadCifar10(dir, 'test');
     expect([train.length, test.length]).toEqual([10, 3]);
@@ -181,8 +194,14 @@ describe('CIFAR binary batches', () => {
   it('reads CIFAR-100 fine and coarse labels', async () => {
     const dir = path.join(tmp, 'cifar-100-binary');
     mkdirSync(dir, { recursive: true });
-    writeFileSync(path.join(dir, 'train.bin'), records(4, 2, (i) => [i, 50 + i]));
-    writeFileSync(path.join(dir, 'test.bin'), records(1, 2, () => [19, 99]));
+    writeFileSync(
+      path.join(dir, 'train.bin'),
+      records(4, 2, (i) => [i, 50 + i]),
+    );
+    writeFileSync(
+      path.join(dir, 'test.bin'),
+      records(1, 2, () => [19, 99]),
+    );
     const fine = await loadCifar100(tmp, 'train');
     const coarse = await loadCifar100(dir, 'test', { labels: 'coarse' });
     expect([fine.classes.length, coarse.classes.length]).toEqual([100, 20]);
@@ -204,9 +223,17 @@ describe('image folders', () => {
     const root = path.join(tmp, 'folder');
     for (const cls of ['dog', 'cat']) mkdirSync(path.join(root, cls), { recursive: true });
     const red = sharp({ create: { width: 6, height: 4, channels: 3, background: { r: 255, g: 0, b: 0 } } });
-    await red.clone().png().toFile(path.join(root, 'cat', 'b.png'));
-    await red.clone().webp({ lossless: true }).toFile(path.join(root, 'cat', 'a.WEBP'));
-    await sharp(Buffer.alloc(64, 128), { raw: { width: 8, height: 8, channels: 1 } }).jpeg({ quality: 100 }).toFile(path.join(root, 'dog', 'x.jpg'));
+    await red
+      .clone()
+      .png()
+      .toFile(path.join(root, 'cat', 'b.png'));
+    await red
+      .clone()
+      .webp({ lossless: true })
+      .toFile(path.join(root, 'cat', 'a.WEBP'));
+    await sharp(Buffer.alloc(64, 128), { raw: { width: 8, height: 8, channels: 1 } })
+      .jpeg({ quality: 100 })
+      .toFile(path.join(root, 'dog', 'x.jpg'));
     writeFileSync(path.join(root, 'dog', 'notes.txt'), 'ignored');
     const ds = await ImageFolderDataset.open(root);
     expect(ds.classes).toEqual(['cat', 'dog']);
@@ -239,7 +266,12 @@ describe('image folders', () => {
 
 describe('array datasets and subsets', () => {
   const make = () =>
-    new ArrayDataset({ images: Uint8Array.from({ length: 5 * 4 }, (_, i) => i), labels: [0, 1, 0, 1, 1], shape: [1, 2, 2], classes: ['x', 'y'] });
+    new ArrayDataset({
+      images: Uint8Array.from({ length: 5 * 4 }, (_, i) => i),
+      labels: [0, 1, 0, 1, 1],
+      shape: [1, 2, 2],
+      classes: ['x', 'y'],
+    });
 
   it('share storage across subsets and pick random subsets reproducibly', () => {
     const ds = make();
@@ -254,7 +286,9 @@ describe('array datasets and subsets', () => {
   });
 
   it('validate their input', () => {
-    expect(() => new ArrayDataset({ images: new Uint8Array(7), labels: [0], shape: [1, 2, 2], classes: ['a'] })).toThrow(/not a whole number/);
+    expect(() => new ArrayDataset({ images: new Uint8Array(7), labels: [0], shape: [1, 2, 2], classes: ['a'] })).toThrow(
+      /not a whole number/,
+    );
     expect(() => new ArrayDataset({ images: new Uint8Array(4), labels: [3], shape: [1, 2, 2], classes: ['a'] })).toThrow(/label 0 is 3/);
     expect(() => make().get(5)).toThrow(/index 5 is out of range \[0, 5\)/);
     expect(() => subset(make(), [0, 9])).toThrow(RangeError);

@@ -19,7 +19,11 @@ function dataset(n: number, classes = 3): ArrayDataset {
   });
 }
 
-async function collect(loader: DataLoader, epoch = 0, start = 0): Promise<{ input: Float32Array[]; labels: Int32Array[]; sizes: number[] }> {
+async function collect(
+  loader: DataLoader,
+  epoch = 0,
+  start = 0,
+): Promise<{ input: Float32Array[]; labels: Int32Array[]; sizes: number[] }> {
   const input: Float32Array[] = [];
   const labels: Int32Array[] = [];
   const sizes: number[] = [];

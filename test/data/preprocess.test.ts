@@ -101,7 +101,11 @@ describe('preprocess: image bytes to a model input, bit for bit as the transform
     const bytes = randomBytes(2 * 28 * 28, 5);
     const flat = Tensor.fromArray(bytes, [2, 28, 28], { backend: backend(), dtype: 'uint8' });
     const out = preprocess(flat, { channels: 3, height: 56, width: 56 });
-    expectSameBits('[N, H, W]', await out.toArray(), hostBatch(bytes, [2, 1, 28, 28], [{ kind: 'greyToRgb' }, { kind: 'resize', size: [56, 56] }]).data);
+    expectSameBits(
+      '[N, H, W]',
+      await out.toArray(),
+      hostBatch(bytes, [2, 1, 28, 28], [{ kind: 'greyToRgb' }, { kind: 'resize', size: [56, 56] }]).data,
+    );
     flat.dispose();
     out.dispose();
   });
@@ -115,7 +119,9 @@ describe('preprocess: image bytes to a model input, bit for bit as the transform
     expect(() => preprocess(grey, { channels: 3, height: 4, width: 4, normalize: { mean: [0, 0], std: [1, 1] } })).toThrow(
       /normalize.mean must hold 1 or 3 values, got 2/,
     );
-    expect(() => preprocess(grey, { channels: 1, height: 4, width: 4, normalize: { mean: [0], std: [0] } })).toThrow(/std must be positive/);
+    expect(() => preprocess(grey, { channels: 1, height: 4, width: 4, normalize: { mean: [0], std: [0] } })).toThrow(
+      /std must be positive/,
+    );
     for (const t of [bytes, grey]) t.dispose();
   });
 });
@@ -123,11 +129,32 @@ describe('preprocess: image bytes to a model input, bit for bit as the transform
 describe('which pipelines the device can run', () => {
   const grey: [number, number, number] = [1, 28, 28];
   it('only greyToRgb, resize and normalize, normalize after the resize', () => {
-    expect(devicePreprocessPlan([{ kind: 'resize', size: [224, 224] }], grey)).toEqual({ inputShape: grey, channels: 1, height: 224, width: 224 });
+    expect(devicePreprocessPlan([{ kind: 'resize', size: [224, 224] }], grey)).toEqual({
+      inputShape: grey,
+      channels: 1,
+      height: 224,
+      width: 224,
+    });
     expect(devicePreprocessPlan([{ kind: 'randomCrop', size: 24 }], grey)).toBeNull();
     expect(devicePreprocessPlan([{ kind: 'horizontalFlip' }], grey)).toBeNull();
-    expect(devicePreprocessPlan([{ kind: 'normalize', mean: [0.5], std: [0.5] }, { kind: 'resize', size: 32 }], grey)).toBeNull();
-    expect(devicePreprocessPlan([{ kind: 'resize', size: 32 }, { kind: 'resize', size: 16 }], grey)).toBeNull();
+    expect(
+      devicePreprocessPlan(
+        [
+          { kind: 'normalize', mean: [0.5], std: [0.5] },
+          { kind: 'resize', size: 32 },
+        ],
+        grey,
+      ),
+    ).toBeNull();
+    expect(
+      devicePreprocessPlan(
+        [
+          { kind: 'resize', size: 32 },
+          { kind: 'resize', size: 16 },
+        ],
+        grey,
+      ),
+    ).toBeNull();
     expect(devicePreprocessPlan([{ kind: 'normalize', mean: [0.1, 0.2, 0.3], std: [1, 1, 1] }, { kind: 'greyToRgb' }], grey)).toBeNull();
     expect(devicePreprocessPlan(undefined, grey)).toBeNull(); // a custom transform
     expect(devicePreprocessPlan([], [2, 8, 8])).toBeNull(); // 2-channel images
@@ -136,7 +163,12 @@ describe('which pipelines the device can run', () => {
 
 describe('the loader with devicePreprocess', () => {
   const images = randomBytes(10 * 28 * 28, 7);
-  const dataset = new ArrayDataset({ images, labels: Array.from({ length: 10 }, (_, i) => i % 3), shape: [1, 28, 28], classes: ['a', 'b', 'c'] });
+  const dataset = new ArrayDataset({
+    images,
+    labels: Array.from({ length: 10 }, (_, i) => i % 3),
+    shape: [1, 28, 28],
+    classes: ['a', 'b', 'c'],
+  });
 
   it('gives the batches of the host path, bit for bit', async () => {
     const transform: TransformSpec[] = [{ kind: 'greyToRgb' }, { kind: 'resize', size: [64, 64] }];
@@ -154,7 +186,7 @@ describe('the loader with devicePreprocess', () => {
       let i = 0;
       for await (const b of device.batches(epoch)) {
         expect([...b.input.shape]).toEqual([...a[i].input.shape]);
-        expectSameBits(`epoch ${epoch} batch ${i}`, (await b.input.toArray()), (await a[i].input.toArray()));
+        expectSameBits(`epoch ${epoch} batch ${i}`, await b.input.toArray(), await a[i].input.toArray());
         expect(Array.from(await b.labels.toArray())).toEqual(Array.from(await a[i].labels.toArray()));
         b.dispose();
         a[i].dispose();
@@ -167,9 +199,9 @@ describe('the loader with devicePreprocess', () => {
   it("is used on 'auto' only on the CUDA backend, and a TypeError when asked for where it cannot be done", () => {
     const resize: TransformSpec[] = [{ kind: 'resize', size: [32, 32] }];
     expect(new DataLoader(dataset, { batchSize: 2, transform: resize, backend: backend() }).devicePreprocess).toBe(false);
-    expect(() => new DataLoader(dataset, { batchSize: 2, transform: [{ kind: 'horizontalFlip' }], backend: backend(), devicePreprocess: true })).toThrow(
-      /devicePreprocess: needs a dataset of image bytes in memory/,
-    );
+    expect(
+      () => new DataLoader(dataset, { batchSize: 2, transform: [{ kind: 'horizontalFlip' }], backend: backend(), devicePreprocess: true }),
+    ).toThrow(/devicePreprocess: needs a dataset of image bytes in memory/);
     expect(() => new DataLoader(dataset, { batchSize: 2, backend: backend(), devicePreprocess: 'yes' as unknown as boolean })).toThrow(
       /devicePreprocess must be true, false or 'auto', got/,
     );

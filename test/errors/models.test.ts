@@ -16,7 +16,12 @@ const build = (options: AlexNetOptions) => createAlexNet({ backend: 'cpu', width
 
 const cases: Case[] = [
   ['options null', () => createAlexNet(bad(null)), TypeError, /AlexNet options must be an object/],
-  ['an unknown preset', () => build({ preset: bad('vgg') }), TypeError, /preset must be one of paper, seed-tf, torchvision, keras-v1, keras-v2, d2l, got "vgg"/],
+  [
+    'an unknown preset',
+    () => build({ preset: bad('vgg') }),
+    TypeError,
+    /preset must be one of paper, seed-tf, torchvision, keras-v1, keras-v2, d2l, got "vgg"/,
+  ],
   ['width 0', () => build({ width: 0 }), RangeError, /width must be a number in \(0, 16\], got 0/],
   ['width NaN', () => build({ width: NaN }), RangeError, /width must be a number in \(0, 16\], got NaN/],
   ['width above 16', () => build({ width: 17 }), RangeError, /width must be a number in \(0, 16\]/],
@@ -26,7 +31,12 @@ const cases: Case[] = [
   ['inChannels a string', () => build({ inChannels: bad('3') }), TypeError, /inChannels must be a positive integer/],
   ['inputSize 0', () => build({ inputSize: 0 }), RangeError, /inputSize must be a positive integer, got 0/],
   ['inputSize NaN', () => build({ inputSize: NaN }), TypeError, /inputSize must be a positive integer, got NaN/],
-  ['an unknown init', () => build({ init: bad('he') }), TypeError, /init must be one of pytorch, paper, xavier, kaiming, keras, truncated-normal, got "he"/],
+  [
+    'an unknown init',
+    () => build({ init: bad('he') }),
+    TypeError,
+    /init must be one of pytorch, paper, xavier, kaiming, keras, truncated-normal, got "he"/,
+  ],
   ['a negative seed', () => build({ seed: -1 }), RangeError, /seed must be a non-negative/],
   ['a fractional seed', () => build({ seed: 1.5 }), RangeError, /seed must be a non-negative/],
   ['a string seed', () => build({ seed: bad('x') }), TypeError, /seed must be a non-negative integer or a bigint, got "x"/],
@@ -41,7 +51,11 @@ describe('createAlexNet: bad options throw a TypeError or RangeError naming the 
 
 describe('an input size too small for the network', () => {
   it.each(PRESETS)('%s: a RangeError naming inputSize and the smallest size that works', (preset) => {
-    expectBadInput(() => build({ preset, inputSize: 32 }), RangeError, new RegExp(`inputSize 32 is too small for the ${preset} preset, which needs at least \\d+`));
+    expectBadInput(
+      () => build({ preset, inputSize: 32 }),
+      RangeError,
+      new RegExp(`inputSize 32 is too small for the ${preset} preset, which needs at least \\d+`),
+    );
   });
 
   it('the smallest size named is the smallest that builds (paper: 67)', () => {

@@ -35,7 +35,12 @@ const cases: Case[] = [
   ['weightDecay infinite', () => sgd({ weightDecay: Infinity }), RangeError, /SGD: weightDecay/],
   ['nesterov a string', () => sgd({ momentum: 0.9, nesterov: bad('yes') }), TypeError, /SGD: nesterov must be a boolean/],
   ['nesterov without momentum', () => sgd({ nesterov: true }), RangeError, /SGD: nesterov needs momentum > 0 and dampening 0/],
-  ['nesterov with dampening', () => sgd({ momentum: 0.9, dampening: 0.1, nesterov: true }), RangeError, /SGD: nesterov needs momentum > 0 and dampening 0/],
+  [
+    'nesterov with dampening',
+    () => sgd({ momentum: 0.9, dampening: 0.1, nesterov: true }),
+    RangeError,
+    /SGD: nesterov needs momentum > 0 and dampening 0/,
+  ],
   [
     'a gradient of another shape',
     () => {
@@ -84,9 +89,24 @@ const cases: Case[] = [
   ['Adam options null', () => new Adam([param()], bad(null)), TypeError, /Adam: options must be an object/],
   ['AdamW names itself', () => new AdamW([param()], { eps: 0 }), RangeError, /AdamW: eps must be in/],
   // Parameter groups
-  ['a group without params', () => new SGD(bad([{ lr: 0.1 }]), { lr: 0.1 }), TypeError, /SGD: groups\[0\]\.params must be a non-empty array of Parameters, got undefined/],
-  ['an empty group', () => new SGD([{ params: [] }], { lr: 0.1 }), TypeError, /SGD: groups\[0\]\.params must be a non-empty array of Parameters/],
-  ['a group holding a number', () => new Adam([{ params: [param()] }, { params: bad([1]) }]), TypeError, /Adam: groups\[1\]\.params\[0\] must be a Parameter, got 1/],
+  [
+    'a group without params',
+    () => new SGD(bad([{ lr: 0.1 }]), { lr: 0.1 }),
+    TypeError,
+    /SGD: groups\[0\]\.params must be a non-empty array of Parameters, got undefined/,
+  ],
+  [
+    'an empty group',
+    () => new SGD([{ params: [] }], { lr: 0.1 }),
+    TypeError,
+    /SGD: groups\[0\]\.params must be a non-empty array of Parameters/,
+  ],
+  [
+    'a group holding a number',
+    () => new Adam([{ params: [param()] }, { params: bad([1]) }]),
+    TypeError,
+    /Adam: groups\[1\]\.params\[0\] must be a Parameter, got 1/,
+  ],
   [
     'a parameter in two groups',
     () => {
@@ -105,11 +125,31 @@ const cases: Case[] = [
     TypeError,
     /SGD: params\[1\] \(w\) is also params\[0\]/,
   ],
-  ['an unknown option in a group', () => new SGD([{ params: [param()], lr: 0.1, mometum: 0.9 } as never], { lr: 0.1 }), TypeError, /SGD groups\[0\]: unknown option "mometum" \(did you mean "momentum"\?\)/],
-  ['a bad option in a group', () => new Adam([{ params: [param()] }, { params: [param()], betas: [0.9, 1] }]), RangeError, /Adam: groups\[1\]\.betas\[1\] must be in \[0, 1\)/],
+  [
+    'an unknown option in a group',
+    () => new SGD([{ params: [param()], lr: 0.1, mometum: 0.9 } as never], { lr: 0.1 }),
+    TypeError,
+    /SGD groups\[0\]: unknown option "mometum" \(did you mean "momentum"\?\)/,
+  ],
+  [
+    'a bad option in a group',
+    () => new Adam([{ params: [param()] }, { params: [param()], betas: [0.9, 1] }]),
+    RangeError,
+    /Adam: groups\[1\]\.betas\[1\] must be in \[0, 1\)/,
+  ],
   ['a negative lr in a group', () => new SGD([{ params: [param()], lr: -0.1 }], { lr: 0.1 }), RangeError, /SGD: lr must be in \[0/],
-  ['a group without lr and no default', () => new SGD([{ params: [param()] }, { params: [param()], lr: 0.1 }], bad({})), TypeError, /SGD: groups\[0\]\.lr must be a number, got undefined/],
-  ['Parameters mixed with groups', () => new SGD(bad([{ params: [param()] }, param()]), { lr: 0.1 }), TypeError, /SGD: params mixes Parameters and parameter groups/],
+  [
+    'a group without lr and no default',
+    () => new SGD([{ params: [param()] }, { params: [param()], lr: 0.1 }], bad({})),
+    TypeError,
+    /SGD: groups\[0\]\.lr must be a number, got undefined/,
+  ],
+  [
+    'Parameters mixed with groups',
+    () => new SGD(bad([{ params: [param()] }, param()]), { lr: 0.1 }),
+    TypeError,
+    /SGD: params mixes Parameters and parameter groups/,
+  ],
   [
     'lr set on an optimizer of two groups',
     () => {
@@ -135,8 +175,18 @@ const cases: Case[] = [
   ],
   ['scaleLr by a negative factor', () => adam({}).scaleLr(-1), RangeError, /Adam\.scaleLr: factor must be a finite non-negative number/],
   // Choosing by name
-  ['an unknown optimizer type', () => createOptimizer([param()], bad({ type: 'rmsprop', lr: 0.1 })), TypeError, /optimizer\.type must be one of sgd, adam, adamw, got "rmsprop"/],
-  ['SGD options given to Adam', () => createOptimizer([param()], bad({ type: 'adam', momentum: 0.9 })), TypeError, /Adam options: unknown option "momentum"/],
+  [
+    'an unknown optimizer type',
+    () => createOptimizer([param()], bad({ type: 'rmsprop', lr: 0.1 })),
+    TypeError,
+    /optimizer\.type must be one of sgd, adam, adamw, got "rmsprop"/,
+  ],
+  [
+    'SGD options given to Adam',
+    () => createOptimizer([param()], bad({ type: 'adam', momentum: 0.9 })),
+    TypeError,
+    /Adam options: unknown option "momentum"/,
+  ],
 ];
 
 afterEach(expectBackendWorks);

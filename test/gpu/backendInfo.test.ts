@@ -21,8 +21,12 @@ describeOnDevice('backend selection and info on a machine with a CUDA device', (
     const auto = getBackend('auto');
     checkThat(GROUP, "getBackend('auto') is the CUDA backend", auto.kind === 'cuda' && auto === getBackend('cuda'), `got ${auto.kind}`);
     const availability = backendAvailability();
-    checkThat(GROUP, 'backendAvailability() says CUDA is available', availability.cuda.available && availability.cuda.reasons.length === 0,
-      JSON.stringify(availability.cuda));
+    checkThat(
+      GROUP,
+      'backendAvailability() says CUDA is available',
+      availability.cuda.available && availability.cuda.reasons.length === 0,
+      JSON.stringify(availability.cuda),
+    );
     expect(cudaUnavailableReasons()).toEqual([]);
     const t = Tensor.zeros([3], { backend: 'auto' });
     expect(t.backend.kind).toBe('cuda');
@@ -32,11 +36,23 @@ describeOnDevice('backend selection and info on a machine with a CUDA device', (
   it.skipIf(rehearsal)(`info() names the device, its memory and the driver, CUDA, cuDNN and cuBLAS versions${onlyOnCuda}`, () => {
     const info = getBackend('cuda').info();
     recordInfo('device', `${String(info.device)}, compute capability ${String(info.computeCapability)}`);
-    recordInfo('backend', `driver ${String(info.driverVersion)}, CUDA ${String(info.runtimeVersion)}, cuDNN ${String(info.cudnnVersion)}, cuBLAS ${String(info.cublasVersion)}`);
+    recordInfo(
+      'backend',
+      `driver ${String(info.driverVersion)}, CUDA ${String(info.runtimeVersion)}, cuDNN ${String(info.cudnnVersion)}, cuBLAS ${String(info.cublasVersion)}`,
+    );
     recordInfo('cudaInfo', info);
-    checkThat(GROUP, 'info().device is a name', typeof info.device === 'string' && info.device.length > 0, `device: ${String(info.device)}`);
-    checkThat(GROUP, 'info().totalMemory is a byte count', typeof info.totalMemory === 'number' && info.totalMemory > 2 ** 30,
-      `totalMemory: ${String(info.totalMemory)}`);
+    checkThat(
+      GROUP,
+      'info().device is a name',
+      typeof info.device === 'string' && info.device.length > 0,
+      `device: ${String(info.device)}`,
+    );
+    checkThat(
+      GROUP,
+      'info().totalMemory is a byte count',
+      typeof info.totalMemory === 'number' && info.totalMemory > 2 ** 30,
+      `totalMemory: ${String(info.totalMemory)}`,
+    );
     for (const key of REQUIRED_VERSIONS) {
       const value = info[key];
       checkThat(GROUP, `info().${key} is a version`, typeof value === 'string' && VERSION.test(value), `${key}: ${String(value)}`);

@@ -48,7 +48,12 @@ function checkOutOfMemory(name: string, error: unknown): void {
     error.code === 'ERR_OUT_OF_MEMORY' &&
     new RegExp(`out of ${memory} memory`, 'i').test(error.message) &&
     /\d+ MiB/.test(error.message);
-  checkThat(GROUP, name, ok, `expected an OutOfMemoryError saying "out of ${memory} memory" and the size in MiB; got ${describeError(error)}`);
+  checkThat(
+    GROUP,
+    name,
+    ok,
+    `expected an OutOfMemoryError saying "out of ${memory} memory" and the size in MiB; got ${describeError(error)}`,
+  );
 }
 
 async function stepLoss(model: ReturnType<typeof createAlexNet>, optimizer: SGD, batch: HostBatch): Promise<number> {
@@ -62,13 +67,16 @@ describeOnDevice('running out of device memory', () => {
   it('an absurd allocation throws OutOfMemoryError, leaves nothing allocated, and training goes on', async () => {
     const dev = device();
     const model = createAlexNet({ preset: 'd2l', width: 0.25, inputSize: 96, seed: 5, backend: dev });
-    const optimizer = new SGD(model.namedParameters().map(([, p]) => p), { lr: 0.01, momentum: 0.9 });
+    const optimizer = new SGD(
+      model.namedParameters().map(([, p]) => p),
+      { lr: 0.01, momentum: 0.9 },
+    );
     const [batch] = await syntheticBatches({ batches: 1, batchSize: 8, channels: 1, size: 96, classes: 10, seed: 5 });
     try {
       checkThat(GROUP, 'a training step before', Number.isFinite(await stepLoss(model, optimizer, batch)), 'finite loss');
       await dev.synchronize();
       const before = dev.memoryStats().bytesInUse;
-      const error = thrownBy(() => Tensor.empty([1 << 20, 1 << 18], { backend: dev }));  // 2^38 floats: 1 TiB
+      const error = thrownBy(() => Tensor.empty([1 << 20, 1 << 18], { backend: dev })); // 2^38 floats: 1 TiB
       checkOutOfMemory('Tensor.empty of 1 TiB throws OutOfMemoryError', error);
       const after = dev.memoryStats().bytesInUse;
       checkThat(GROUP, 'the failed allocation holds nothing', after === before, `bytes in use ${before} before, ${after} after`);
@@ -85,7 +93,10 @@ describeOnDevice('running out of device memory', () => {
     async () => {
       const dev = device();
       const model = createAlexNet({ preset: 'd2l', width: 0.25, inputSize: 96, seed: 6, backend: dev });
-      const optimizer = new SGD(model.namedParameters().map(([, p]) => p), { lr: 0.01, momentum: 0.9 });
+      const optimizer = new SGD(
+        model.namedParameters().map(([, p]) => p),
+        { lr: 0.01, momentum: 0.9 },
+      );
       const [batch] = await syntheticBatches({ batches: 1, batchSize: 8, channels: 1, size: 96, classes: 10, seed: 6 });
       // The device's size bounds the filling loop; should info() not report it, 256 GiB still bounds it.
       const reported = Number(dev.info().totalMemory);
@@ -98,7 +109,7 @@ describeOnDevice('running out of device memory', () => {
         await dev.synchronize();
         let lastError: unknown;
         for (const bytes of FILL_SIZES) {
-          const limit = Math.ceil(total / bytes) + 8;  // never loop without end, whatever the device reports
+          const limit = Math.ceil(total / bytes) + 8; // never loop without end, whatever the device reports
           for (let i = 0; i < limit; i++) {
             const error = thrownBy(() => chunks.push(Tensor.empty([bytes / 4], { backend: dev })));
             if (error !== undefined) {
@@ -109,18 +120,28 @@ describeOnDevice('running out of device memory', () => {
           }
         }
         checkOutOfMemory(`filling the device: the allocation after ${(held / 2 ** 30).toFixed(1)} GiB throws OutOfMemoryError`, lastError);
-        checkThat(GROUP, 'the filling held most of the device', held > 0.8 * total,
-          `held ${(held / 2 ** 30).toFixed(1)} GiB of ${(total / 2 ** 30).toFixed(1)} GiB`, { tolerance: '> 80% held' });
+        checkThat(
+          GROUP,
+          'the filling held most of the device',
+          held > 0.8 * total,
+          `held ${(held / 2 ** 30).toFixed(1)} GiB of ${(total / 2 ** 30).toFixed(1)} GiB`,
+          { tolerance: '> 80% held' },
+        );
 
         const stepError = thrownBy(() => trainStep(model, optimizer, batch, dev).dispose());
         checkOutOfMemory('a training step on the full device throws OutOfMemoryError', stepError);
-        model.clearSaved();  // what the failed step kept for its backward pass
+        model.clearSaved(); // what the failed step kept for its backward pass
 
         for (const c of chunks.splice(0)) c.dispose();
         const loss = await stepLoss(model, optimizer, batch);
         checkThat(GROUP, 'a training step after freeing the device', Number.isFinite(loss), `loss ${loss}`);
         dev.emptyCache();
-        checkThat(GROUP, 'emptyCache then holds no cached block', dev.memoryStats().bytesCached === 0, `${dev.memoryStats().bytesCached} bytes cached`);
+        checkThat(
+          GROUP,
+          'emptyCache then holds no cached block',
+          dev.memoryStats().bytesCached === 0,
+          `${dev.memoryStats().bytesCached} bytes cached`,
+        );
       } finally {
         for (const c of chunks) c.dispose();
         optimizer.dispose();

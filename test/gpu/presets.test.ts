@@ -82,8 +82,13 @@ describeOnDevice('presets at full size, batch 2, training mode: device against t
         checkClose(forward, `${preset} logits`, result.logits, reference.logits, LOGITS_TOLERANCE);
         checkClose(forward, `${preset} loss`, [result.loss], [reference.loss], LOGITS_TOLERANCE);
         for (const [name, grad] of reference.grads) {
-          checkNormwise(`${preset} full size, whole model: gradients`, `${preset} grad ${name}`, result.grads.get(name)!, grad,
-            GRADIENT_TOLERANCE_NORMWISE);
+          checkNormwise(
+            `${preset} full size, whole model: gradients`,
+            `${preset} grad ${name}`,
+            result.grads.get(name)!,
+            grad,
+            GRADIENT_TOLERANCE_NORMWISE,
+          );
         }
       } finally {
         disposePairs(input, labels);

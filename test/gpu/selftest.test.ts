@@ -22,8 +22,12 @@ function record(run: SelftestRun): void {
     const [name, ...detail] = line.slice(5).split(': ');
     checkThat(GROUP, name ?? line, line.startsWith('PASS '), detail.join(': '));
   }
-  checkThat(GROUP, 'the self-test ran to the end and exited 0', run.status === 0 && run.summary !== undefined,
-    `exit ${String(run.status)}${run.signal ? ` (${run.signal})` : ''}; ${run.summary ?? 'no summary line'}`);
+  checkThat(
+    GROUP,
+    'the self-test ran to the end and exited 0',
+    run.status === 0 && run.summary !== undefined,
+    `exit ${String(run.status)}${run.signal ? ` (${run.signal})` : ''}; ${run.summary ?? 'no summary line'}`,
+  );
 }
 
 describeOnDevice('native self-test on the CUDA build', () => {
@@ -33,7 +37,10 @@ describeOnDevice('native self-test on the CUDA build', () => {
     expect(run.passed.length, run.output).toBeGreaterThanOrEqual(130);
   });
 
-  it.skipIf(rehearsal)(`a sticky device error becomes DeviceLostError, and the backend closes${rehearsal ? ' (skipped: a rehearsal on the CPU build)' : ''}`, () => {
-    record(runSelftest(selftestBinary('cuda'), ['--fault'], 120_000));
-  });
+  it.skipIf(rehearsal)(
+    `a sticky device error becomes DeviceLostError, and the backend closes${rehearsal ? ' (skipped: a rehearsal on the CPU build)' : ''}`,
+    () => {
+      record(runSelftest(selftestBinary('cuda'), ['--fault'], 120_000));
+    },
+  );
 });

@@ -33,7 +33,10 @@ const SIZES = [16, 16, 16, 16, 16, 16, 8, 8, 8, 8, 16, 16];
 
 function build(preset: PresetName): { model: AlexNet; optimizer: SGD } {
   const model = createAlexNet({ preset, seed: 21, backend: device() });
-  const optimizer = new SGD(model.namedParameters().map(([, p]) => p), { lr: 0.01, momentum: 0.9, weightDecay: 5e-4 });
+  const optimizer = new SGD(
+    model.namedParameters().map(([, p]) => p),
+    { lr: 0.01, momentum: 0.9, weightDecay: 5e-4 },
+  );
   return { model, optimizer };
 }
 
@@ -71,18 +74,23 @@ async function replayedAgainstPlain(preset: PresetName, deterministic: boolean):
       plainLosses.push(((await a.loss.toArray()) as Float32Array)[0]);
       replayedLosses.push(((await b.loss.toArray()) as Float32Array)[0]);
       if (deterministic && step === SIZES.length - 1) {
-        checkBitwise(GROUP, `${name}: last step's logits`, (await b.logits.toArray()), (await a.logits.toArray()));
+        checkBitwise(GROUP, `${name}: last step's logits`, await b.logits.toArray(), await a.logits.toArray());
       }
       for (const t of [a.loss, a.logits, b.loss, b.logits, images, labels]) t.dispose();
     }
-    checkThat(GROUP, `${name}: captures and replays (no failed capture)`, lines.length === 0 && replays === 6, `replays ${replays}; ${lines.join('; ')}`);
+    checkThat(
+      GROUP,
+      `${name}: captures and replays (no failed capture)`,
+      lines.length === 0 && replays === 6,
+      `replays ${replays}; ${lines.join('; ')}`,
+    );
     if (deterministic) {
       checkBitwise(GROUP, `${name}: every step's loss`, Float32Array.from(replayedLosses), Float32Array.from(plainLosses));
       checkBitwise(
         GROUP,
         `${name}: parameters after ${SIZES.length} steps`,
-        (await captured.model.flat.values.toArray()),
-        (await plain.model.flat.values.toArray()),
+        await captured.model.flat.values.toArray(),
+        await plain.model.flat.values.toArray(),
       );
     } else {
       checkClose(GROUP, `${name}: every step's loss`, Float32Array.from(replayedLosses), Float32Array.from(plainLosses), 1e-4);
@@ -119,7 +127,7 @@ describeOnDevice('step graphs on the device (issue 13)', () => {
         const { images, labels } = batch(model, step, n);
         const a = model.forward(images);
         const b = runner.forward(images);
-        checkBitwise(GROUP, `inference step ${step} (batch ${n})`, (await b.toArray()), (await a.toArray()));
+        checkBitwise(GROUP, `inference step ${step} (batch ${n})`, await b.toArray(), await a.toArray());
         for (const t of [a, b, images, labels]) t.dispose();
       }
       checkThat(GROUP, 'inference graphs captured', runner.capture.graphCount === 2, `graphs ${runner.capture.graphCount}`);
@@ -134,7 +142,10 @@ describeOnDevice('step graphs on the device (issue 13)', () => {
   it('preprocess gives the CPU build’s bits (28 to 224 grey to RGB; 32 to 20x17 normalized)', async () => {
     const cases = [
       { shape: [8, 1, 28, 28], options: { channels: 3, height: 224, width: 224 } },
-      { shape: [8, 3, 32, 32], options: { channels: 3, height: 20, width: 17, normalize: { mean: [0.49, 0.48, 0.45], std: [0.25, 0.24, 0.26] } } },
+      {
+        shape: [8, 3, 32, 32],
+        options: { channels: 3, height: 20, width: 17, normalize: { mean: [0.49, 0.48, 0.45], std: [0.25, 0.24, 0.26] } },
+      },
     ];
     for (const { shape, options } of cases) {
       const n = shape.reduce((a, b) => a * b, 1);
@@ -143,7 +154,7 @@ describeOnDevice('step graphs on the device (issue 13)', () => {
       for (const backend of [cpu(), device()]) {
         const input = Tensor.fromArray(bytes, shape, { backend, dtype: 'uint8' });
         const out = preprocess(input, options);
-        outs.push((await out.toArray()));
+        outs.push(await out.toArray());
         input.dispose();
         out.dispose();
       }
@@ -152,10 +163,16 @@ describeOnDevice('step graphs on the device (issue 13)', () => {
   });
 
   it('the flat SGD kernel gives the CPU build’s bits over a torchvision-sized buffer', async () => {
-    const models = [createAlexNet({ preset: 'torchvision', seed: 3, backend: cpu() }), createAlexNet({ preset: 'torchvision', seed: 3, backend: device() })];
+    const models = [
+      createAlexNet({ preset: 'torchvision', seed: 3, backend: cpu() }),
+      createAlexNet({ preset: 'torchvision', seed: 3, backend: device() }),
+    ];
     const results: Float32Array[] = [];
     for (const model of models) {
-      const optimizer = new SGD(model.namedParameters().map(([, p]) => p), { lr: 0.01, momentum: 0.9, weightDecay: 5e-4, nesterov: true });
+      const optimizer = new SGD(
+        model.namedParameters().map(([, p]) => p),
+        { lr: 0.01, momentum: 0.9, weightDecay: 5e-4, nesterov: true },
+      );
       expect(optimizer.flat).toBe(model.flat);
       for (let step = 0; step < 2; step++) {
         for (const p of model.flat.parameters) {

@@ -102,27 +102,40 @@ describeOnDevice('training on the device follows the CPU build and PyTorch', () 
       }
       const group = `d2l training, ${STEPS} steps vs CPU`;
       const firstSteps = cpuLosses.map((_, i) => i).filter((i) => i % RESYNC_EVERY === 0);
-      checkClose(group, `loss of the first step after each resynchronization (${firstSteps.length} steps)`,
-        firstSteps.map((i) => devLosses[i]), firstSteps.map((i) => cpuLosses[i]), FIRST_STEP_TOLERANCE);
+      checkClose(
+        group,
+        `loss of the first step after each resynchronization (${firstSteps.length} steps)`,
+        firstSteps.map((i) => devLosses[i]),
+        firstSteps.map((i) => cpuLosses[i]),
+        FIRST_STEP_TOLERANCE,
+      );
       const devWindows = windowMeans(devLosses);
       const cpuWindows = windowMeans(cpuLosses);
       let worst = 0;
       let worstWindow = 0;
       cpuWindows.forEach((e, i) => {
         const err = Math.abs(devWindows[i] - e) / Math.abs(e);
-        if (!(err <= worst)) [worst, worstWindow] = [err, i];  // NaN counts as worst
+        if (!(err <= worst)) [worst, worstWindow] = [err, i]; // NaN counts as worst
       });
       let worstStep = 0;
       cpuLosses.forEach((e, i) => (worstStep = Math.max(worstStep, Math.abs(devLosses[i] - e) / Math.abs(e))));
       const curve = (w: number[]) => w.map((v) => v.toFixed(3)).join(' ');
-      checkThat(group, `per-${WINDOW}-step mean loss`, worst <= WINDOW_TOLERANCE,
+      checkThat(
+        group,
+        `per-${WINDOW}-step mean loss`,
+        worst <= WINDOW_TOLERANCE,
         `worst window ${worstWindow + 1} of ${cpuWindows.length}: ${devWindows[worstWindow]} against ${cpuWindows[worstWindow]} ` +
           `(worst single step ${worstStep.toExponential(2)}); device ${curve(devWindows)}; CPU ${curve(cpuWindows)}`,
-        { measured: worst, tolerance: WINDOW_TOLERANCE });
+        { measured: worst, tolerance: WINDOW_TOLERANCE },
+      );
       const learned = cpuWindows.at(-1)! / cpuWindows[0];
-      checkThat(group, 'the CPU run learns (last window / first window)', learned < MUST_LEARN_TO,
+      checkThat(
+        group,
+        'the CPU run learns (last window / first window)',
+        learned < MUST_LEARN_TO,
         `the loss went from ${cpuWindows[0].toFixed(3)} to ${cpuWindows.at(-1)!.toFixed(3)} (ratio ${learned.toFixed(3)}, must be below ${MUST_LEARN_TO})`,
-        { tolerance: `ratio < ${MUST_LEARN_TO}` });
+        { tolerance: `ratio < ${MUST_LEARN_TO}` },
+      );
     } finally {
       devOptimizer.dispose();
       cpuOptimizer.dispose();
@@ -139,7 +152,10 @@ describeOnDevice('training on the device follows the CPU build and PyTorch', () 
       const { model: cpuModel, config } = loadReducedPreset(fixture, c.name, start);
       const devModel = createAlexNet({ ...cpuModel.config, seed: BigInt(config.seed), backend: dev });
       await copyParameters(cpuModel, devModel, dev);
-      const optimizer = new SGD(devModel.namedParameters().map(([, p]) => p), { lr: c.lr, momentum: c.momentum, weightDecay: c.weightDecay });
+      const optimizer = new SGD(
+        devModel.namedParameters().map(([, p]) => p),
+        { lr: c.lr, momentum: c.momentum, weightDecay: c.weightDecay },
+      );
       const x = fixtureTensor(start.get('reduced.x'), dev);
       const labels = fixtureTensor(start.get('reduced.labels'), dev);
       const batch: HostBatch = {
@@ -148,7 +164,13 @@ describeOnDevice('training on the device follows the CPU build and PyTorch', () 
         shape: x.shape as [number, number, number, number],
       };
       const losses = await trainLosses(devModel, optimizer, [batch], c.steps, dev);
-      checkClose('reduced presets, 10 SGD steps vs PyTorch', `${c.preset} losses`, losses, fixture.get(`${c.name}.losses`).data as Float32Array, FP32_RTOL);
+      checkClose(
+        'reduced presets, 10 SGD steps vs PyTorch',
+        `${c.preset} losses`,
+        losses,
+        fixture.get(`${c.name}.losses`).data as Float32Array,
+        FP32_RTOL,
+      );
       optimizer.dispose();
       for (const t of [x, labels]) t.dispose();
       cpuModel.dispose();

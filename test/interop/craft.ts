@@ -55,18 +55,35 @@ export function pickle(...parts: number[][]): Uint8Array {
  * Opcodes building `_rebuild_tensor_v2(storage, offset, size, stride, False, OrderedDict())` for a
  * FloatStorage (or `storageClass`); `viewMetadata` adds the legacy format's sixth persistent-id item.
  */
-export function tensorOps(key: string, numel: number, offset: number, size: number[], stride: number[], storageClass = 'FloatStorage', viewMetadata?: number[]): number[][] {
+export function tensorOps(
+  key: string,
+  numel: number,
+  offset: number,
+  size: number[],
+  stride: number[],
+  storageClass = 'FloatStorage',
+  viewMetadata?: number[],
+): number[][] {
   const ints = (xs: number[]) => [op.mark(), ...xs.map((x) => op.int(x)), op.tuple()];
   return [
     op.global('torch._utils', '_rebuild_tensor_v2'),
     op.mark(),
-    op.mark(), op.str('storage'), op.global('torch', storageClass), op.str(key), op.str('cpu'), op.int(numel), ...(viewMetadata ? [viewMetadata] : []), op.tuple(),
+    op.mark(),
+    op.str('storage'),
+    op.global('torch', storageClass),
+    op.str(key),
+    op.str('cpu'),
+    op.int(numel),
+    ...(viewMetadata ? [viewMetadata] : []),
+    op.tuple(),
     op.binpersid(),
     op.int(offset),
     ...ints(size),
     ...ints(stride),
     op.newFalse(),
-    op.global('collections', 'OrderedDict'), op.emptyTuple(), op.reduce(),
+    op.global('collections', 'OrderedDict'),
+    op.emptyTuple(),
+    op.reduce(),
     op.tuple(),
     op.reduce(),
   ];
@@ -76,7 +93,9 @@ export function tensorOps(key: string, numel: number, offset: number, size: numb
 export function stateDictPickle(entries: [string, number[][]][]): Uint8Array {
   return pickle(
     op.proto(2),
-    op.global('collections', 'OrderedDict'), op.emptyTuple(), op.reduce(),
+    op.global('collections', 'OrderedDict'),
+    op.emptyTuple(),
+    op.reduce(),
     op.mark(),
     ...entries.flatMap(([name, ops]) => [op.str(name), ...ops]),
     op.setitems(),

@@ -26,7 +26,11 @@ const tmp = mkdtempSync(path.join(os.tmpdir(), 'alexnet-onnx-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 /** Our logits and onnxruntime's for the same random batch, and the exported model read back. */
-async function bothWays(model: Module, input: Tensor, onnx: Uint8Array): Promise<{ ours: Float32Array; theirs: Float32Array; graph: ReturnType<typeof readOnnx> }> {
+async function bothWays(
+  model: Module,
+  input: Tensor,
+  onnx: Uint8Array,
+): Promise<{ ours: Float32Array; theirs: Float32Array; graph: ReturnType<typeof readOnnx> }> {
   model.eval();
   const y = model.forward(input);
   const ours = (await y.toArray()) as Float32Array;
@@ -35,7 +39,7 @@ async function bothWays(model: Module, input: Tensor, onnx: Uint8Array): Promise
   try {
     const result = await session.run({ input: new ort.Tensor('float32', (await input.toArray()) as Float32Array, [...input.shape]) });
     expect(session.outputNames).toEqual(['logits']);
-    expect([...result.logits.dims]).toEqual([...(model.outputShape(input.shape))]);
+    expect([...result.logits.dims]).toEqual([...model.outputShape(input.shape)]);
     return { ours, theirs: result.logits.data as Float32Array, graph: readOnnx(onnx) };
   } finally {
     await session.release();
@@ -107,7 +111,8 @@ describe('ONNX export, run in onnxruntime-node', () => {
     });
   }
 
-  const torchvision = (options: AlexNetOptions) => createAlexNet({ preset: 'torchvision', width: 0.25, numClasses: 10, seed: 3, backend: 'cpu', ...options });
+  const torchvision = (options: AlexNetOptions) =>
+    createAlexNet({ preset: 'torchvision', width: 0.25, numClasses: 10, seed: 3, backend: 'cpu', ...options });
 
   it('torchvision at 416x416 (12x12 features) exports its adaptive pooling as an exact 2x2 AveragePool', async () => {
     const model = torchvision({ inputSize: 416 });
@@ -115,7 +120,9 @@ describe('ONNX export, run in onnxruntime-node', () => {
     try {
       const { ours, theirs, graph } = await bothWays(model, input, await encodeOnnx(model));
       compareArrays('torchvision 416 onnxruntime logits', theirs, ours, 1e-4);
-      expect(graph.nodes.filter((n) => n.op === 'AveragePool').map((n) => [n.name, n.attributes.kernel_shape, n.attributes.strides])).toEqual([['avgpool', [2, 2], [2, 2]]]);
+      expect(
+        graph.nodes.filter((n) => n.op === 'AveragePool').map((n) => [n.name, n.attributes.kernel_shape, n.attributes.strides]),
+      ).toEqual([['avgpool', [2, 2], [2, 2]]]);
     } finally {
       input.dispose();
       model.dispose();
@@ -146,14 +153,24 @@ describe('ONNX export, run in onnxruntime-node', () => {
       model.dispose();
     }
     const net = new Sequential(
-      new Conv2d({ inChannels: 2, outChannels: 4, kernelSize: 3, padding: { top: 0, bottom: 1, left: 1, right: 0 }, groups: 2, seed: 1, backend: 'cpu' }),
+      new Conv2d({
+        inChannels: 2,
+        outChannels: 4,
+        kernelSize: 3,
+        padding: { top: 0, bottom: 1, left: 1, right: 0 },
+        groups: 2,
+        seed: 1,
+        backend: 'cpu',
+      }),
       new ReLU(),
       new Flatten(),
       new Linear({ inFeatures: 4 * 4 * 4, outFeatures: 3, seed: 2, backend: 'cpu' }),
     );
     const x = Tensor.uniform([2, 2, 5, 5], { low: -1, high: 1, seed: 4 }, { backend: 'cpu' });
     try {
-      await expect(encodeOnnx(net)).rejects.toThrow(/options\.inputShape \(\[channels, height, width\]\) is needed for a model that is not an AlexNet/);
+      await expect(encodeOnnx(net)).rejects.toThrow(
+        /options\.inputShape \(\[channels, height, width\]\) is needed for a model that is not an AlexNet/,
+      );
       const { ours, theirs, graph } = await bothWays(net, x, await encodeOnnx(net, { inputShape: [2, 5, 5] }));
       compareArrays('Sequential onnxruntime logits', theirs, ours, 1e-4);
       expect(graph.nodes[0].attributes.pads).toEqual([0, 1, 1, 0]);
@@ -176,7 +193,9 @@ describe('ONNX export, run in onnxruntime-node', () => {
         return [...s];
       }
     }
-    await expect(encodeOnnx(new Sequential(new Swish()), { inputShape: [1, 2, 2] })).rejects.toThrow(/^0: a Swish layer has no ONNX export$/);
+    await expect(encodeOnnx(new Sequential(new Swish()), { inputShape: [1, 2, 2] })).rejects.toThrow(
+      /^0: a Swish layer has no ONNX export$/,
+    );
     await expect(encodeOnnx({} as Module)).rejects.toThrow(/model must be a Module/);
     const model = torchvision({});
     try {

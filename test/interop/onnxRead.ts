@@ -86,12 +86,17 @@ export function readOnnx(bytes: Uint8Array): OnnxModel {
       if (type === 1) {
         const v = one(af, 2)!.value as Uint8Array;
         attributes[name] = new DataView(v.buffer, v.byteOffset, 4).getFloat32(0, true);
-      }
-      else if (type === 2) attributes[name] = Number(BigInt.asIntN(64, one(af, 3)!.value as bigint));
+      } else if (type === 2) attributes[name] = Number(BigInt.asIntN(64, one(af, 3)!.value as bigint));
       else if (type === 7) attributes[name] = all(af, 8).map((v) => Number(BigInt.asIntN(64, v.value as bigint)));
       else throw new Error(`attribute ${name}: type ${type} not read`);
     }
-    return { op: text(one(f, 4)!.value), name: text(one(f, 3)!.value), inputs: all(f, 1).map((v) => text(v.value)), outputs: all(f, 2).map((v) => text(v.value)), attributes };
+    return {
+      op: text(one(f, 4)!.value),
+      name: text(one(f, 3)!.value),
+      inputs: all(f, 1).map((v) => text(v.value)),
+      outputs: all(f, 2).map((v) => text(v.value)),
+      attributes,
+    };
   });
   const initializers = all(graph, 5).map((t) => {
     const f = fields(t.value as Uint8Array);

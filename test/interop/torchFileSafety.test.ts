@@ -86,7 +86,10 @@ describe('torch.save reader: the legacy format', () => {
   });
 
   it('refuses truncated storages, wrong counts and unknown keys', async () => {
-    await expectRefused(legacyFile(main, [['k', floatBytes([1, 2, 3]), 4]]), /storage "k" needs 16 bytes at byte \d+, the file ends first: truncated/);
+    await expectRefused(
+      legacyFile(main, [['k', floatBytes([1, 2, 3]), 4]]),
+      /storage "k" needs 16 bytes at byte \d+, the file ends first: truncated/,
+    );
     await expectRefused(legacyFile(main, [['k', floatBytes([1, 2, 3, 4]), 5]]), /storage "k" holds 5 elements, the pickle says 4/);
     await expectRefused(legacyFile(main, [['other', floatBytes([1, 2, 3, 4]), 4]]), /lists storage "other", which no tensor uses/);
     await expectRefused(legacyFile(main, [['k', floatBytes([1, 2, 3, 4]), 4]]).subarray(0, 40), /truncated or damaged/);
@@ -106,14 +109,29 @@ describe('torch.save reader: hostile pickles are refused, nothing runs', () => {
   });
 
   it('builtins.eval through STACK_GLOBAL', async () => {
-    const bytes = pickle(op.proto(4), op.shortStr('builtins'), op.shortStr('eval'), op.stackGlobal(), op.str('1+1'), op.tuple1(), op.reduce(), op.stop());
+    const bytes = pickle(
+      op.proto(4),
+      op.shortStr('builtins'),
+      op.shortStr('eval'),
+      op.stackGlobal(),
+      op.str('1+1'),
+      op.tuple1(),
+      op.reduce(),
+      op.stop(),
+    );
     await expectRefused(torchZip(bytes), /global builtins\.eval, which is not allowed/);
   });
 
   it('INST, OBJ, NEWOBJ and the extension registry', async () => {
-    await expectRefused(torchZip(pickle(op.proto(2), op.mark(), op.str('x'), [0x69, ...Buffer.from('os\nsystem\n')], op.stop())), /opcode INST, which is not allowed: it instantiates/);
+    await expectRefused(
+      torchZip(pickle(op.proto(2), op.mark(), op.str('x'), [0x69, ...Buffer.from('os\nsystem\n')], op.stop())),
+      /opcode INST, which is not allowed: it instantiates/,
+    );
     await expectRefused(torchZip(pickle(op.proto(2), op.mark(), op.global('collections', 'OrderedDict'), [0x6f], op.stop())), /opcode OBJ/);
-    await expectRefused(torchZip(pickle(op.proto(2), op.global('collections', 'OrderedDict'), op.emptyTuple(), [0x81], op.stop())), /opcode NEWOBJ/);
+    await expectRefused(
+      torchZip(pickle(op.proto(2), op.global('collections', 'OrderedDict'), op.emptyTuple(), [0x81], op.stop())),
+      /opcode NEWOBJ/,
+    );
     await expectRefused(torchZip(pickle(op.proto(2), [0x82, 1], op.stop())), /opcode EXT1.*extension registry/);
   });
 
@@ -124,8 +142,14 @@ describe('torch.save reader: hostile pickles are refused, nothing runs', () => {
   });
 
   it('calling a storage class, calling a non-global, BUILD on a tensor, odd persistent ids', async () => {
-    await expectRefused(torchZip(pickle(op.proto(2), op.global('torch', 'FloatStorage'), op.emptyTuple(), op.reduce(), op.stop())), /may appear only as a value/);
-    await expectRefused(torchZip(pickle(op.proto(2), op.str('os.system'), op.emptyTuple(), op.reduce(), op.stop())), /REDUCE calls a str; only allowed globals can be called/);
+    await expectRefused(
+      torchZip(pickle(op.proto(2), op.global('torch', 'FloatStorage'), op.emptyTuple(), op.reduce(), op.stop())),
+      /may appear only as a value/,
+    );
+    await expectRefused(
+      torchZip(pickle(op.proto(2), op.str('os.system'), op.emptyTuple(), op.reduce(), op.stop())),
+      /REDUCE calls a str; only allowed globals can be called/,
+    );
     const build = stateDictPickle([['w', [...tensorOps('0', 4, 0, [4], [1]), op.emptyDict(), op.build()]]]);
     await expectRefused(torchZip(build, validStorages), /BUILD sets the state of a TorchTensor/);
     await expectRefused(torchZip(pickle(op.proto(2), op.str('x'), op.binpersid(), op.stop())), /persistent id: only \('storage'/);
@@ -138,15 +162,30 @@ describe('torch.save reader: hostile pickles are refused, nothing runs', () => {
     await expectRefused(torchZip(huge), /needs 4294967295 more bytes but only 4 remain/);
     const huge8 = pickle(op.proto(4), [0x8e, 0, 0, 0, 0, 0, 0, 0, 0x40], op.stop());
     await expectRefused(torchZip(huge8), /needs \d+ more bytes but only 1 remain/);
-    await expectRefused(torchZip(pickle(op.proto(2), op.longBinget(0xfffffff0), op.stop())), /memo entry 4294967280, which was never stored/);
+    await expectRefused(
+      torchZip(pickle(op.proto(2), op.longBinget(0xfffffff0), op.stop())),
+      /memo entry 4294967280, which was never stored/,
+    );
     await expectRefused(torchZip(pickle(op.proto(2), [0x8b, 0xff, 0xff, 0xff, 0x7f], op.stop())), /2147483647-byte integer/);
   });
 
   it('tensors outside their storage, negative strides, storages shorter than they claim or missing', async () => {
-    await expectRefused(torchZip(stateDictPickle([['w', tensorOps('0', 4, 0, [3, 3], [3, 1])]]), validStorages), /reaches element 8 of storage "0", which holds 4/);
-    await expectRefused(torchZip(stateDictPickle([['w', tensorOps('0', 4, 2, [1e9, 1e9], [1e9, 1e9])]]), validStorages), /reaches element \d+ of storage "0", which holds 4/);
-    await expectRefused(torchZip(stateDictPickle([['w', tensorOps('0', 4, 0, [2], [-1])]]), validStorages), /stride\[0\] must be a non-negative integer/);
-    await expectRefused(torchZip(stateDictPickle([['w', tensorOps('0', 1000, 0, [4], [1])]]), validStorages), /storage "0" should hold 1000 float32 values \(4000 bytes\), its entry holds 16 bytes/);
+    await expectRefused(
+      torchZip(stateDictPickle([['w', tensorOps('0', 4, 0, [3, 3], [3, 1])]]), validStorages),
+      /reaches element 8 of storage "0", which holds 4/,
+    );
+    await expectRefused(
+      torchZip(stateDictPickle([['w', tensorOps('0', 4, 2, [1e9, 1e9], [1e9, 1e9])]]), validStorages),
+      /reaches element \d+ of storage "0", which holds 4/,
+    );
+    await expectRefused(
+      torchZip(stateDictPickle([['w', tensorOps('0', 4, 0, [2], [-1])]]), validStorages),
+      /stride\[0\] must be a non-negative integer/,
+    );
+    await expectRefused(
+      torchZip(stateDictPickle([['w', tensorOps('0', 1000, 0, [4], [1])]]), validStorages),
+      /storage "0" should hold 1000 float32 values \(4000 bytes\), its entry holds 16 bytes/,
+    );
     await expectRefused(torchZip(stateDictPickle([['w', tensorOps('7', 4, 0, [4], [1])]]), validStorages), /storage "7" is missing/);
   });
 
@@ -184,7 +223,10 @@ describe('torch.save reader: damaged zips and zip bombs are refused', () => {
     const stack = bomb(PICKLE_LIMITS.stack + 1, () => [0x4e]); // NONE
     expect(stack.length).toBeLessThan(64 << 10);
     await expectRefused(stack, /holds more than 1048576 values on the stack/);
-    await expectRefused(bomb(PICKLE_LIMITS.objects + 1, () => [0x5d, 0x30]), /makes more than 2097152 objects/); // EMPTY_LIST, POP
+    await expectRefused(
+      bomb(PICKLE_LIMITS.objects + 1, () => [0x5d, 0x30]),
+      /makes more than 2097152 objects/,
+    ); // EMPTY_LIST, POP
     const memo = bomb(PICKLE_LIMITS.memo + 1, (i) => [0x72, i & 0xff, (i >> 8) & 0xff, (i >> 16) & 0xff, 0], [0x4e]); // NONE, then LONG_BINPUT i
     await expectRefused(memo, /stores more than 2097152 memo entries/);
   });
@@ -198,7 +240,10 @@ describe('torch.save reader: damaged zips and zip bombs are refused', () => {
     const lying = Buffer.from(valid);
     lying.writeUInt16LE(0xffff, lying.length - 12); // total entries in the end record
     await expectRefused(lying, /claims 65535 entries in a \d+-byte central directory/);
-    const twice = zipArchive([{ name: 'archive/data.pkl', data: validPickle }, { name: 'archive/data.pkl', data: validPickle }]);
+    const twice = zipArchive([
+      { name: 'archive/data.pkl', data: validPickle },
+      { name: 'archive/data.pkl', data: validPickle },
+    ]);
     await expectRefused(twice, /two entries named "archive\/data\.pkl"/);
     const pastEnd = Buffer.from(valid);
     const dirStart = pastEnd.readUInt32LE(pastEnd.length - 6);
@@ -207,9 +252,18 @@ describe('torch.save reader: damaged zips and zip bombs are refused', () => {
   });
 
   it('files that are not torch.save files', async () => {
-    await expectRefused(Buffer.from('definitely not a checkpoint'), /is not a torch\.save file \(neither a zip archive nor the legacy pickle format\)/);
-    await expectRefused(zipArchive([{ name: 'notes.txt', data: Buffer.from('hi') }]), /not a torch\.save file \(expected one <archive>\/data\.pkl, found none\)/);
-    const script = zipArchive([{ name: 'm/data.pkl', data: validPickle }, { name: 'm/code/__torch__.py', data: Buffer.from('') }]);
+    await expectRefused(
+      Buffer.from('definitely not a checkpoint'),
+      /is not a torch\.save file \(neither a zip archive nor the legacy pickle format\)/,
+    );
+    await expectRefused(
+      zipArchive([{ name: 'notes.txt', data: Buffer.from('hi') }]),
+      /not a torch\.save file \(expected one <archive>\/data\.pkl, found none\)/,
+    );
+    const script = zipArchive([
+      { name: 'm/data.pkl', data: validPickle },
+      { name: 'm/code/__torch__.py', data: Buffer.from('') },
+    ]);
     await expectRefused(script, /TorchScript archive/);
     const tar = Buffer.alloc(1024);
     tar.write('ustar', 257, 'latin1');

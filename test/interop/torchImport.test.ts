@@ -39,7 +39,10 @@ function pytorchFiles(ctx: TestContext): Map<string, { shape: number[]; data: Sa
 }
 
 /** Our logits for the script's input batch, in eval mode. */
-async function logitsOf(model: Awaited<ReturnType<typeof importTorchCheckpoint>>, input: { shape: number[]; data: SafetensorsArray }): Promise<Float32Array> {
+async function logitsOf(
+  model: Awaited<ReturnType<typeof importTorchCheckpoint>>,
+  input: { shape: number[]; data: SafetensorsArray },
+): Promise<Float32Array> {
   model.eval();
   const x = Tensor.fromArray(input.data as Float32Array, input.shape, { backend: 'cpu' });
   try {
@@ -55,14 +58,19 @@ async function logitsOf(model: Awaited<ReturnType<typeof importTorchCheckpoint>>
 }
 
 describe('importTorchCheckpoint on files torch.save wrote', () => {
-  it('a full-size torchvision-layout state_dict (1000 classes) gives PyTorch\'s logits', async (ctx) => {
+  it("a full-size torchvision-layout state_dict (1000 classes) gives PyTorch's logits", async (ctx) => {
     const outputs = pytorchFiles(ctx);
     const notes: string[] = [];
     const model = await importTorchCheckpoint(path.join(tmp, 'full.pth'), { backend: 'cpu', onNote: (n) => notes.push(n) });
     try {
       expect(model.config).toMatchObject({ preset: 'torchvision', numClasses: 1000, inChannels: 3, inputSize: 224, width: 1 });
       expect(notes).toEqual([]);
-      compareArrays('full.pth logits', await logitsOf(model, outputs.get('input')!), outputs.get('full_logits')!.data as Float32Array, 1e-4);
+      compareArrays(
+        'full.pth logits',
+        await logitsOf(model, outputs.get('input')!),
+        outputs.get('full_logits')!.data as Float32Array,
+        1e-4,
+      );
     } finally {
       model.dispose();
     }
@@ -83,7 +91,11 @@ describe('importTorchCheckpoint on files torch.save wrote', () => {
       try {
         expect(model.config.numClasses).toBe(10);
         expect(notes).toHaveLength(expectedNotes.length);
-        for (const note of expectedNotes) expect(notes.some((n) => note.test(n)), `${note} in ${JSON.stringify(notes)}`).toBe(true);
+        for (const note of expectedNotes)
+          expect(
+            notes.some((n) => note.test(n)),
+            `${note} in ${JSON.stringify(notes)}`,
+          ).toBe(true);
         const expected = outputs.get(logits)!.data as Float32Array;
         expect(Math.max(...expected.map(Math.abs))).toBeGreaterThan(1); // far from zero: the weights matter
         compareArrays(`${file} logits`, await logitsOf(model, outputs.get('input')!), expected, 1e-4);
@@ -98,23 +110,49 @@ describe('importTorchCheckpoint on files torch.save wrote', () => {
     const module = path.join(tmp, 'module.pth');
     await expect(importTorchCheckpoint(module, { width: 0.25, backend: 'cpu' })).rejects.toThrow(CheckpointError);
     await expect(importTorchCheckpoint(module, { width: 0.25, backend: 'cpu' })).rejects.toThrow(
-      new RegExp(`^${module.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: cannot be imported: uses the global __main__\\.AlexNet, which is not allowed`),
+      new RegExp(
+        `^${module.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: cannot be imported: uses the global __main__\\.AlexNet, which is not allowed`,
+      ),
     );
     await expect(importTorchCheckpoint(path.join(tmp, 'legacy.pth'), { width: 0.5, backend: 'cpu' })).rejects.toThrow(
       /does not fit the torchvision preset \(10 classes, width 0\.5\): "features\.0\.weight" has shape \[16, 3, 11, 11\], the torchvision preset's is \[32, 3, 11, 11\]/,
     );
-    await expect(importTorchCheckpoint(path.join(tmp, 'legacy.pth'), { preset: 'paper', width: 0.25, backend: 'cpu' })).rejects.toThrow(/does not fit the paper preset/);
+    await expect(importTorchCheckpoint(path.join(tmp, 'legacy.pth'), { preset: 'paper', width: 0.25, backend: 'cpu' })).rejects.toThrow(
+      /does not fit the paper preset/,
+    );
   });
 
-  it('alexnet import, then alexnet export --onnx: onnxruntime gives PyTorch\'s logits', async (ctx) => {
+  it("alexnet import, then alexnet export --onnx: onnxruntime gives PyTorch's logits", async (ctx) => {
     const outputs = pytorchFiles(ctx);
     ensureDist();
-    const cli = (args: string[]) => spawnSync(process.execPath, [cliMain, ...args], { cwd: tmp, encoding: 'utf8', env: { ...process.env, ALEXNET_DEBUG: '' }, timeout: 300_000 });
+    const cli = (args: string[]) =>
+      spawnSync(process.execPath, [cliMain, ...args], {
+        cwd: tmp,
+        encoding: 'utf8',
+        env: { ...process.env, ALEXNET_DEBUG: '' },
+        timeout: 300_000,
+      });
     const classes = Array.from({ length: 10 }, (_, i) => `class ${i}`);
     writeFileSync(path.join(tmp, 'classes.txt'), `${classes.join('\n')}\n`);
-    const imported = cli(['import', 'wrapped.pth', '--width', '0.25', '--preprocessing', 'imagenet', '--classes', 'classes.txt', '-o', 'wrapped.safetensors']);
-    expect(imported.stderr).toBe('alexnet import: used the "state_dict" entry of the checkpoint dict\nalexnet import: stripped the prefix "module." from every name\n');
-    expect([imported.status, imported.stdout]).toEqual([0, 'wrapped.safetensors: torchvision AlexNet, 10 classes, 3,579,098 parameters (from wrapped.pth)\n']);
+    const imported = cli([
+      'import',
+      'wrapped.pth',
+      '--width',
+      '0.25',
+      '--preprocessing',
+      'imagenet',
+      '--classes',
+      'classes.txt',
+      '-o',
+      'wrapped.safetensors',
+    ]);
+    expect(imported.stderr).toBe(
+      'alexnet import: used the "state_dict" entry of the checkpoint dict\nalexnet import: stripped the prefix "module." from every name\n',
+    );
+    expect([imported.status, imported.stdout]).toEqual([
+      0,
+      'wrapped.safetensors: torchvision AlexNet, 10 classes, 3,579,098 parameters (from wrapped.pth)\n',
+    ]);
     const model = await loadModel(path.join(tmp, 'wrapped.safetensors'), { backend: 'cpu' });
     try {
       expect(model.classes).toEqual(classes);
@@ -133,12 +171,20 @@ describe('importTorchCheckpoint on files torch.save wrote', () => {
     const session = await ort.InferenceSession.create(path.join(tmp, 'wrapped.onnx'));
     try {
       const result = await session.run({ input: new ort.Tensor('float32', input.data as Float32Array, input.shape) });
-      compareArrays('PyTorch -> alexnet import -> alexnet export -> onnxruntime logits', result.logits.data as Float32Array, outputs.get('small_logits')!.data as Float32Array, 1e-4);
+      compareArrays(
+        'PyTorch -> alexnet import -> alexnet export -> onnxruntime logits',
+        result.logits.data as Float32Array,
+        outputs.get('small_logits')!.data as Float32Array,
+        1e-4,
+      );
     } finally {
       await session.release();
     }
     const usage = cli(['import', 'wrapped.pth', '--width', '0.25', '--classes', 'classes.txt', '--num-classes', '10', '-o', 'wrapped.pth']);
-    expect([usage.status, usage.stderr]).toEqual([2, 'alexnet import: --output wrapped.pth is the file being imported; choose another name\n']);
+    expect([usage.status, usage.stderr]).toEqual([
+      2,
+      'alexnet import: --output wrapped.pth is the file being imported; choose another name\n',
+    ]);
     writeFileSync(path.join(tmp, 'three.txt'), 'a\nb\nc\n');
     const wrongClasses = cli(['import', 'wrapped.pth', '--width', '0.25', '--classes', 'three.txt', '-o', 'x.safetensors']);
     expect(wrongClasses.stderr).toMatch(/--classes three\.txt names 3 classes, the model has 10 outputs/);

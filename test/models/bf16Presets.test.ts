@@ -101,7 +101,12 @@ describeOnDevice('reduced presets in bf16: against PyTorch bf16 autocast and aga
         checkNormwise(`${preset} bf16 gradients vs fp32, against autocast's error`, `${preset} grad ${name}`, grad, exact, allowed);
       }
       const moved = normwiseError(ours.logits, fp32.logits);
-      checkThat(`${preset} bf16 in effect`, `${preset} logits differ from our fp32 ones`, moved > 1e-5, `normwise ${moved.toExponential(2)} > 1e-5`);
+      checkThat(
+        `${preset} bf16 in effect`,
+        `${preset} logits differ from our fp32 ones`,
+        moved > 1e-5,
+        `normwise ${moved.toExponential(2)} > 1e-5`,
+      );
       expect(ours.grads.size).toBe(fp32.grads.size);
     });
   }

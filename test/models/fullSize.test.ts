@@ -58,4 +58,3 @@ describe('presets at full size match PyTorch', () => {
     });
   }
 });
-

@@ -38,10 +38,7 @@ const SEED = 20121203;
 /** How much farther than PyTorch's own fp32 we may be from float64 (normwise) where fp32 cannot reach 1e-4. */
 const FP32_LIMIT_FACTOR = 10;
 
-const CASES: { preset: PresetName; init?: InitScheme }[] = [
-  ...PRESETS.map((preset) => ({ preset })),
-  { preset: 'paper', init: 'kaiming' },
-];
+const CASES: { preset: PresetName; init?: InitScheme }[] = [...PRESETS.map((preset) => ({ preset })), { preset: 'paper', init: 'kaiming' }];
 
 describe('every preset at full size matches PyTorch (float64): logits, loss and every gradient', () => {
   for (const { preset, init } of CASES) {
@@ -87,8 +84,12 @@ describe('every preset at full size matches PyTorch (float64): logits, loss and 
             if (compareArrays(`PyTorch fp32 ${preset} ${name}`, torchFp32, expected.data, Infinity).maxError > FP32_RTOL) {
               const theirs = normwiseError(torchFp32, expected.data);
               const ours = normwiseError(values, expected.data);
-              console.log(`${preset} ${name}: fp32 cannot reach 1e-4 here; normwise error from float64: PyTorch fp32 ${theirs.toExponential(2)}, ours ${ours.toExponential(2)}`);
-              expect(ours, `${name}: normwise error against float64, at most ${FP32_LIMIT_FACTOR}x PyTorch fp32's`).toBeLessThanOrEqual(FP32_LIMIT_FACTOR * theirs);
+              console.log(
+                `${preset} ${name}: fp32 cannot reach 1e-4 here; normwise error from float64: PyTorch fp32 ${theirs.toExponential(2)}, ours ${ours.toExponential(2)}`,
+              );
+              expect(ours, `${name}: normwise error against float64, at most ${FP32_LIMIT_FACTOR}x PyTorch fp32's`).toBeLessThanOrEqual(
+                FP32_LIMIT_FACTOR * theirs,
+              );
               return;
             }
           }

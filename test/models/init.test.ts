@@ -8,7 +8,9 @@ import { describe, expect, it } from 'vitest';
 import { createAlexNet, PRESETS, type PresetName } from '../../lib/models/alexnet';
 import { weightedLayers, type InitScheme } from '../../lib/models/init';
 
-async function layerStats(init: InitScheme): Promise<{ fanIn: number; fanOut: number; std: number; maxAbs: number; biases: Float32Array }[]> {
+async function layerStats(
+  init: InitScheme,
+): Promise<{ fanIn: number; fanOut: number; std: number; maxAbs: number; biases: Float32Array }[]> {
   const model = createAlexNet({ preset: 'seed-tf', init, seed: 5, width: 0.5, backend: 'cpu' });
   try {
     const out = [];

@@ -42,7 +42,10 @@ export function loadReducedPreset(
     backend: 'cpu',
   });
   const named = model.namedParameters();
-  expect(named.map(([name]) => name), 'parameter names, in order').toEqual(config.parameters);
+  expect(
+    named.map(([name]) => name),
+    'parameter names, in order',
+  ).toEqual(config.parameters);
   for (const [name, p] of named) p.set(cpuTensor(parameterSource.get(`reduced.param.${name}`)));
   return { model, config };
 }

@@ -21,7 +21,7 @@ describe('reduced presets: logits, loss and every gradient match PyTorch (traini
       const labels = cpuTensor(fixture.get('reduced.labels'));
       const logits = model.forward(x);
       const { loss, gradLogits } = new CrossEntropyLoss().compute(logits, labels);
-      expect(model.backward(gradLogits)).toBeNull();  // the model's input needs no gradient
+      expect(model.backward(gradLogits)).toBeNull(); // the model's input needs no gradient
       await expectTensorClose(`${preset} logits`, logits, fixture.get('reduced.logits'));
       await expectTensorClose(`${preset} loss`, loss, fixture.get('reduced.loss'));
       for (const [name, p] of model.namedParameters()) {

@@ -73,7 +73,10 @@ describe('AlexNet.replaceHead', () => {
     const model = createAlexNet({ preset: 'torchvision', width: 1 / 16, numClasses: 10, seed: 1, backend: 'cpu' });
     model.freeze();
     model.replaceHead(4, { seed: 2 });
-    const trainable = model.namedParameters().filter(([, p]) => p.requiresGrad).map(([n]) => n);
+    const trainable = model
+      .namedParameters()
+      .filter(([, p]) => p.requiresGrad)
+      .map(([n]) => n);
     expect(trainable).toEqual(['classifier.6.weight', 'classifier.6.bias']);
     expect(model.classes).toBeNull();
     model.dispose();

@@ -22,7 +22,10 @@ describe('steady-state training on the CPU build', () => {
   it(`makes no system allocation after step ${WARMUP_STEPS} and holds no more memory than the warm-up`, async () => {
     const backend = getBackend('cpu');
     const model = createAlexNet({ preset: 'paper', width: 1 / 16, inputSize: 67, numClasses: 10, seed: 5, backend });
-    const optimizer = new SGD(model.namedParameters().map(([, p]) => p), { lr: 0.01, momentum: 0.9, weightDecay: 5e-4 });
+    const optimizer = new SGD(
+      model.namedParameters().map(([, p]) => p),
+      { lr: 0.01, momentum: 0.9, weightDecay: 5e-4 },
+    );
     const loss = new CrossEntropyLoss();
     const allocations: number[] = [];
     const inUse: number[] = [];

@@ -86,7 +86,9 @@ describe('model.summary()', () => {
   it('summarize works on any module, a lone Linear included', () => {
     const layer = new Linear({ inFeatures: 10, outFeatures: 4, backend: 'cpu', seed: 1 });
     const s = summarize(layer, [3, 10]);
-    expect(s.layers).toEqual([{ name: '', kind: 'Linear', outputShape: [3, 4], parameters: 44, trainable: 44, multiplyAdds: 120, flops: 252 }]);
+    expect(s.layers).toEqual([
+      { name: '', kind: 'Linear', outputShape: [3, 4], parameters: 44, trainable: 44, multiplyAdds: 120, flops: 252 },
+    ]);
     expect(() => summarize(layer, [3, 11])).toThrow(RangeError);
     layer.dispose();
   });

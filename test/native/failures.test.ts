@@ -173,7 +173,10 @@ describe('a queued op that fails', () => {
 
   it('fails in a training step without blaming what follows: the next read of the model names the op', async () => {
     const model = createAlexNet({ preset: 'd2l', width: 0.0625, inputSize: 68, numClasses: 4, seed: 5, backend });
-    const optimizer = new SGD(model.namedParameters().map(([, p]) => p), { lr: 0.01 });
+    const optimizer = new SGD(
+      model.namedParameters().map(([, p]) => p),
+      { lr: 0.01 },
+    );
     const input = Tensor.uniform([2, 1, 68, 68], { seed: 2 }, { backend });
     const labels = Tensor.fromArray([1, 2], [2], { backend, dtype: 'int32' });
     backend.native.testFailNextOp('linearBackwardWeight', 'backend');
@@ -262,7 +265,7 @@ describe('a real failure on the queue: out of host memory inside a convolution',
       await ops.conv2d(Tensor.full([1, 16, 8, 8], 1, { backend }), Tensor.full([1, 16, 3, 3], 1, { backend }), null, { padding: 1 }).toArray();
     }`;
 
-  it('rejects the read of the convolution\'s output with an OutOfMemoryError naming conv2dForward; the calls after it work', async () => {
+  it("rejects the read of the convolution's output with an OutOfMemoryError naming conv2dForward; the calls after it work", async () => {
     // How much address space the child has before the big tensors.
     const baseline = await runLimited(`${prelude} (async () => { await warmUp(); console.log(vmKiB()); })();`);
     expect(baseline.code, baseline.stderr).toBe(0);

@@ -20,8 +20,37 @@ describe('native self-test, CPU build', () => {
     expect(run.summary).toMatch(/^0 of \d+ checks failed$/);
     // A run that stopped early could show no FAIL line: every concern must have reported.
     expect(run.passed.length, run.output).toBeGreaterThanOrEqual(130);
-    for (const concern of ['conv ', 'conv plan key', 'conv engine rules', 'conv plan cache file', 'workspace limit', 'lrn ', 'max pool ', 'adaptive avg pool ', 'linear ', 'relu ', 'softmax forward', 'dropout ', 'softmax cross-entropy', 'top-', 'sgd ', 'steady-state', 'deterministic mode', '16 large uploads in flight', 'out-of-memory', 'fill_uniform', 'add_scaled', 'multiply', 'copy', 'linear epilogues', 'graph: ']) {
-      expect(run.passed.some((l) => l.startsWith(`PASS ${concern}`)), `no check of ${concern.trim()} ran:\n${run.output}`).toBe(true);
+    for (const concern of [
+      'conv ',
+      'conv plan key',
+      'conv engine rules',
+      'conv plan cache file',
+      'workspace limit',
+      'lrn ',
+      'max pool ',
+      'adaptive avg pool ',
+      'linear ',
+      'relu ',
+      'softmax forward',
+      'dropout ',
+      'softmax cross-entropy',
+      'top-',
+      'sgd ',
+      'steady-state',
+      'deterministic mode',
+      '16 large uploads in flight',
+      'out-of-memory',
+      'fill_uniform',
+      'add_scaled',
+      'multiply',
+      'copy',
+      'linear epilogues',
+      'graph: ',
+    ]) {
+      expect(
+        run.passed.some((l) => l.startsWith(`PASS ${concern}`)),
+        `no check of ${concern.trim()} ran:\n${run.output}`,
+      ).toBe(true);
     }
   });
 });
@@ -40,6 +69,9 @@ describe('native self-test, CUDA build, without a device', () => {
     expect(run.failed, run.output).toEqual([]);
     expect(run.status, run.output).toBe(0);
     expect(run.passed.filter((l) => l.startsWith('PASS cuda errors: ')).length, run.output).toBeGreaterThanOrEqual(17);
-    expect(run.passed.some((l) => /DeviceLostError, saying to restart/.test(l)), run.output).toBe(true);
+    expect(
+      run.passed.some((l) => /DeviceLostError, saying to restart/.test(l)),
+      run.output,
+    ).toBe(true);
   });
 });

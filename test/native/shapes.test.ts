@@ -21,14 +21,38 @@ describe('a dimension of size 0 is refused before it reaches a backend', () => {
   afterEach(expectBackendWorks);
   type Case = [description: string, fn: () => unknown, message: RegExp];
   const cases: Case[] = [
-    ['linear: input [2, 0]', () => ops.linear(z(2, 0), z(3, 0)), /^linearForward: input must have no dimension of size 0, got shape \[2, 0\]$/],
-    ['linear: weight [0, 5]', () => ops.linear(z(2, 5), z(0, 5)), /^linearForward: weight must have no dimension of size 0, got shape \[0, 5\]$/],
+    [
+      'linear: input [2, 0]',
+      () => ops.linear(z(2, 0), z(3, 0)),
+      /^linearForward: input must have no dimension of size 0, got shape \[2, 0\]$/,
+    ],
+    [
+      'linear: weight [0, 5]',
+      () => ops.linear(z(2, 5), z(0, 5)),
+      /^linearForward: weight must have no dimension of size 0, got shape \[0, 5\]$/,
+    ],
     ['conv2d: an empty batch', () => ops.conv2d(z(0, 3, 8, 8), z(4, 3, 3, 3)), /^conv2dForward: input must have no dimension of size 0/],
-    ['conv2dBackwardData: inputShape with a 0', () => ops.conv2dBackwardData(z(2, 4, 6, 6), z(4, 3, 3, 3), [2, 3, 0, 8]), /^conv2dBackwardData: inputShape must have no dimension of size 0/],
-    ['maxPool2d: an empty plane', () => ops.maxPool2d(z(1, 2, 0, 4), { kernelSize: 1 }), /^maxPool2dForward: input must have no dimension of size 0/],
-    ['adaptiveAvgPool2d: no channels', () => ops.adaptiveAvgPool2d(z(1, 0, 4, 4), 2), /^adaptiveAvgPool2dForward: input must have no dimension of size 0/],
+    [
+      'conv2dBackwardData: inputShape with a 0',
+      () => ops.conv2dBackwardData(z(2, 4, 6, 6), z(4, 3, 3, 3), [2, 3, 0, 8]),
+      /^conv2dBackwardData: inputShape must have no dimension of size 0/,
+    ],
+    [
+      'maxPool2d: an empty plane',
+      () => ops.maxPool2d(z(1, 2, 0, 4), { kernelSize: 1 }),
+      /^maxPool2dForward: input must have no dimension of size 0/,
+    ],
+    [
+      'adaptiveAvgPool2d: no channels',
+      () => ops.adaptiveAvgPool2d(z(1, 0, 4, 4), 2),
+      /^adaptiveAvgPool2dForward: input must have no dimension of size 0/,
+    ],
     ['relu: an empty tensor', () => ops.relu(z(0)), /^reluForward: input must have no dimension of size 0/],
-    ['softmaxCrossEntropy: no classes', () => ops.softmaxCrossEntropy(z(2, 0), Tensor.fromArray(new Int32Array([0, 0]), [2], cpu)), /^softmaxCrossEntropy: logits must have no dimension of size 0/],
+    [
+      'softmaxCrossEntropy: no classes',
+      () => ops.softmaxCrossEntropy(z(2, 0), Tensor.fromArray(new Int32Array([0, 0]), [2], cpu)),
+      /^softmaxCrossEntropy: logits must have no dimension of size 0/,
+    ],
   ];
   it.each(cases)('%s', (_, fn, message) => expectBadInput(fn, RangeError, message));
 
@@ -62,16 +86,66 @@ describe('shape queries', () => {
 
   type Case = [description: string, fn: () => unknown, kind: typeof TypeError | typeof RangeError, message: RegExp];
   const bad: Case[] = [
-    ['conv2d: inputShape 3-D', () => native.conv2dOutputShape([4, 9, 7], [6, 2, 3, 2], conv), RangeError, /^conv2dOutputShape: inputShape must be 4-D/],
-    ['conv2d: channels', () => native.conv2dOutputShape([2, 5, 9, 7], [6, 2, 3, 2], conv), RangeError, /^conv2dOutputShape: input channels 5 are not divisible by groups 2$/],
-    ['conv2d: weightShape', () => native.conv2dOutputShape([2, 4, 9, 7], [6, 1, 3, 2], conv), RangeError, /^conv2dOutputShape: weightShape expects 2 input channels .*inputShape \[2, 4, 9, 7\] has 4$/],
-    ['conv2d: kernel larger than the input', () => native.conv2dOutputShape([2, 4, 1, 7], [6, 2, 5, 2], conv), RangeError, /kernel 5 is larger than the padded input height 4/],
-    ['conv2d: stride 0', () => native.conv2dOutputShape([2, 4, 9, 7], [6, 2, 3, 2], { ...conv, strideW: 0 }), RangeError, /^conv2dOutputShape: stride must be a positive integer, got 0$/],
-    ['conv2d: geometry missing', () => native.conv2dOutputShape([2, 4, 9, 7], [6, 2, 3, 2], null as never), TypeError, /^conv2dOutputShape: geometry must be an object$/],
-    ['conv2d: inputShape not an array', () => native.conv2dOutputShape('x' as never, [6, 2, 3, 2], conv), TypeError, /^conv2dOutputShape: inputShape must be an array/],
-    ['pool2d: padding above half the kernel', () => native.pool2dOutputShape([2, 3, 13, 11], { ...pool, padW: 2 }), RangeError, /^pool2dOutputShape: padding must be at most half the kernel size/],
-    ['pool2d: a size of 0', () => native.pool2dOutputShape([2, 0, 13, 11], pool), RangeError, /^pool2dOutputShape: inputShape must have no dimension of size 0/],
-    ['linear: features differ', () => native.linearOutputShape([8, 9215], [4096, 9216]), RangeError, /^linearOutputShape: weightShape expects 9216 input features, inputShape \[8, 9215\] has 9215$/],
+    [
+      'conv2d: inputShape 3-D',
+      () => native.conv2dOutputShape([4, 9, 7], [6, 2, 3, 2], conv),
+      RangeError,
+      /^conv2dOutputShape: inputShape must be 4-D/,
+    ],
+    [
+      'conv2d: channels',
+      () => native.conv2dOutputShape([2, 5, 9, 7], [6, 2, 3, 2], conv),
+      RangeError,
+      /^conv2dOutputShape: input channels 5 are not divisible by groups 2$/,
+    ],
+    [
+      'conv2d: weightShape',
+      () => native.conv2dOutputShape([2, 4, 9, 7], [6, 1, 3, 2], conv),
+      RangeError,
+      /^conv2dOutputShape: weightShape expects 2 input channels .*inputShape \[2, 4, 9, 7\] has 4$/,
+    ],
+    [
+      'conv2d: kernel larger than the input',
+      () => native.conv2dOutputShape([2, 4, 1, 7], [6, 2, 5, 2], conv),
+      RangeError,
+      /kernel 5 is larger than the padded input height 4/,
+    ],
+    [
+      'conv2d: stride 0',
+      () => native.conv2dOutputShape([2, 4, 9, 7], [6, 2, 3, 2], { ...conv, strideW: 0 }),
+      RangeError,
+      /^conv2dOutputShape: stride must be a positive integer, got 0$/,
+    ],
+    [
+      'conv2d: geometry missing',
+      () => native.conv2dOutputShape([2, 4, 9, 7], [6, 2, 3, 2], null as never),
+      TypeError,
+      /^conv2dOutputShape: geometry must be an object$/,
+    ],
+    [
+      'conv2d: inputShape not an array',
+      () => native.conv2dOutputShape('x' as never, [6, 2, 3, 2], conv),
+      TypeError,
+      /^conv2dOutputShape: inputShape must be an array/,
+    ],
+    [
+      'pool2d: padding above half the kernel',
+      () => native.pool2dOutputShape([2, 3, 13, 11], { ...pool, padW: 2 }),
+      RangeError,
+      /^pool2dOutputShape: padding must be at most half the kernel size/,
+    ],
+    [
+      'pool2d: a size of 0',
+      () => native.pool2dOutputShape([2, 0, 13, 11], pool),
+      RangeError,
+      /^pool2dOutputShape: inputShape must have no dimension of size 0/,
+    ],
+    [
+      'linear: features differ',
+      () => native.linearOutputShape([8, 9215], [4096, 9216]),
+      RangeError,
+      /^linearOutputShape: weightShape expects 9216 input features, inputShape \[8, 9215\] has 9215$/,
+    ],
   ];
   it.each(bad)('%s', (_, fn, kind, message) => expectBadInput(fn, kind, message));
 });

@@ -135,7 +135,10 @@ describe('a worker thread with reads pending', () => {
 
   it.each([0, 10, 100])('calls process.exit after %i ms', async (delay) => {
     const o = await probe(
-      script(`startWorker().on('exit', (code) => console.log('worker exit ' + code));`, `startReads(3); setTimeout(() => process.exit(3), ${delay});`),
+      script(
+        `startWorker().on('exit', (code) => console.log('worker exit ' + code));`,
+        `startReads(3); setTimeout(() => process.exit(3), ${delay});`,
+      ),
     );
     expect(o.stdout).toContain('worker exit 3');
   });
@@ -286,7 +289,7 @@ describe('worker threads using the CPU backend at once', () => {
 });
 
 describe("reads do not wait on libuv's thread pool", () => {
-  it("toArray resolves while every thread of the pool is blocked (reads of FIFOs no one writes)", async () => {
+  it('toArray resolves while every thread of the pool is blocked (reads of FIFOs no one writes)', async () => {
     const fifos = [0, 1, 2, 3].map((i) => path.join(tmp, `fifo${i}`));
     const o = await probe(
       `

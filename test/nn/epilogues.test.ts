@@ -19,7 +19,10 @@ const cpu = () => getBackend('cpu');
 async function trainBits(preset: PresetName, epilogues: boolean, steps = 3): Promise<number[][]> {
   setLinearEpilogues(epilogues);
   const model = createAlexNet({ preset, width: 1 / 16, inputSize: 67, numClasses: 10, seed: 9, backend: 'cpu' });
-  const optimizer = new SGD(model.namedParameters().map(([, p]) => p), { lr: 0.05, momentum: 0.9 });
+  const optimizer = new SGD(
+    model.namedParameters().map(([, p]) => p),
+    { lr: 0.05, momentum: 0.9 },
+  );
   const out: number[][] = [];
   for (let step = 0; step < steps; step++) {
     const x = Tensor.normal([3, model.config.inChannels, 67, 67], { seed: step }, { backend: cpu() });
@@ -47,7 +50,12 @@ describe('Linear, ReLU, Linear epilogues', () => {
     expect(() => setLinearEpilogues('yes' as unknown as boolean)).toThrow(/on must be a boolean/);
   });
 
-  for (const [preset, fits] of [['torchvision', true], ['keras-v1', true], ['d2l', false], ['paper', false]] as const) {
+  for (const [preset, fits] of [
+    ['torchvision', true],
+    ['keras-v1', true],
+    ['d2l', false],
+    ['paper', false],
+  ] as const) {
     it(`${preset}: ${fits ? 'fc7, ReLU, fc8 run fused' : 'a Dropout after each ReLU: nothing fits'}, with the bits of the unfused path`, async () => {
       const native = cpu().native;
       const forward = vi.spyOn(native, 'linearForwardReluMask');
@@ -63,7 +71,10 @@ describe('Linear, ReLU, Linear epilogues', () => {
 
   it('a captured step re-captures when the switch changes', () => {
     const model = createAlexNet({ preset: 'torchvision', width: 1 / 16, inputSize: 67, numClasses: 10, seed: 9, backend: 'cpu' });
-    const optimizer = new SGD(model.namedParameters().map(([, p]) => p), { lr: 0.05 });
+    const optimizer = new SGD(
+      model.namedParameters().map(([, p]) => p),
+      { lr: 0.05 },
+    );
     const stepper = new TrainStepper(model, optimizer);
     const x = Tensor.normal([2, 3, 67, 67], { seed: 1 }, { backend: cpu() });
     const labels = Tensor.fromArray([1, 2], [2], { backend: cpu(), dtype: 'int32' });

@@ -132,7 +132,13 @@ describe('SGD over flat buffers', () => {
       const get = (role: string) => fixture.get(`${c.name}.${role}`);
       const params = Array.from({ length: c.params }, (_, i) => new Parameter(`p${i}`, cpuTensor(get(`p${i}.initial`))));
       const group = FlatParameters.adopt(params);
-      const optimizer = new SGD(params, { lr: c.lr, momentum: c.momentum, dampening: c.dampening, weightDecay: c.weightDecay, nesterov: c.nesterov });
+      const optimizer = new SGD(params, {
+        lr: c.lr,
+        momentum: c.momentum,
+        dampening: c.dampening,
+        weightDecay: c.weightDecay,
+        nesterov: c.nesterov,
+      });
       expect(optimizer.flat).toBe(group);
       for (let step = 0; step < c.steps; step++) {
         for (const [i, p] of params.entries()) {
@@ -144,7 +150,8 @@ describe('SGD over flat buffers', () => {
         optimizer.step();
         for (const [i, p] of params.entries()) {
           await expectTensorClose(`${c.name} step ${step} p${i}`, p.value.share(), get(`p${i}.after${step}`));
-          if ((c.momentum ?? 0) > 0) await expectTensorClose(`${c.name} step ${step} buffer ${i}`, optimizer.buffers[i].share(), get(`p${i}.buffer${step}`));
+          if ((c.momentum ?? 0) > 0)
+            await expectTensorClose(`${c.name} step ${step} buffer ${i}`, optimizer.buffers[i].share(), get(`p${i}.buffer${step}`));
         }
       }
       optimizer.dispose();

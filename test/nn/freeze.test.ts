@@ -40,10 +40,19 @@ afterEach(() => {
 describe('Module.freeze / unfreeze', () => {
   it('selects whole models, blocks, layers and parameters by name, at dots only', () => {
     const model = smallTorchvision();
-    const frozen = () => model.namedParameters().filter(([, p]) => !p.requiresGrad).map(([n]) => n);
+    const frozen = () =>
+      model
+        .namedParameters()
+        .filter(([, p]) => !p.requiresGrad)
+        .map(([n]) => n);
     expect(frozen()).toEqual([]);
     expect(model.freeze('features')).toBe(model);
-    expect(frozen()).toEqual(model.namedParameters().map(([n]) => n).filter((n) => n.startsWith('features.')));
+    expect(frozen()).toEqual(
+      model
+        .namedParameters()
+        .map(([n]) => n)
+        .filter((n) => n.startsWith('features.')),
+    );
     model.unfreeze('features.3');
     expect(frozen()).not.toContain('features.3.weight');
     expect(frozen()).not.toContain('features.3.bias');
@@ -59,7 +68,10 @@ describe('Module.freeze / unfreeze', () => {
     const classifier = model.network.get('classifier')!;
     classifier.freeze('1');
     expect(frozen()).toEqual(['classifier.1.weight', 'classifier.1.bias']);
-    const fc6 = model.namedParameters().filter(([n]) => n.startsWith('classifier.1.')).reduce((n, [, p]) => n + p.value.size, 0);
+    const fc6 = model
+      .namedParameters()
+      .filter(([n]) => n.startsWith('classifier.1.'))
+      .reduce((n, [, p]) => n + p.value.size, 0);
     expect(model.trainableParameterCount()).toBe(model.parameterCount() - fc6);
     model.dispose();
   });
@@ -67,7 +79,9 @@ describe('Module.freeze / unfreeze', () => {
   it('an unknown name is a RangeError naming it and listing the valid names; nothing changes', () => {
     const model = smallTorchvision();
     // 'features.1' is a ReLU (no parameters): it must not select 'features.10.weight'.
-    expect(() => model.freeze('features', 'features.1')).toThrow(/no block or parameter named "features\.1"; expected one of "features", "features\.0", "features\.0\.weight"/);
+    expect(() => model.freeze('features', 'features.1')).toThrow(
+      /no block or parameter named "features\.1"; expected one of "features", "features\.0", "features\.0\.weight"/,
+    );
     expect(model.trainableParameterCount()).toBe(model.parameterCount());
     expect(() => model.freeze('classifer')).toThrow(/"classifer".*"classifier\.6\.bias"/);
     expect(() => model.freeze(3 as unknown as string)).toThrow(TypeError);
@@ -76,7 +90,10 @@ describe('Module.freeze / unfreeze', () => {
 
   it('a run holding the parameters refuses freeze and unfreeze with a ModelBusyError', () => {
     const model = smallTorchvision();
-    const unlock = lockRequiresGrad(model.namedParameters().map(([, p]) => p), 'Trainer.fit');
+    const unlock = lockRequiresGrad(
+      model.namedParameters().map(([, p]) => p),
+      'Trainer.fit',
+    );
     expect(() => model.freeze('features')).toThrow(ModelBusyError);
     expect(() => model.freeze('features')).toThrow(/freeze: parameter features\.0\.weight is being trained by Trainer\.fit/);
     expect(model.trainableParameterCount()).toBe(model.parameterCount());
@@ -141,7 +158,11 @@ describe('frozen parameters get no gradient work', () => {
       // The gradient buffer holds zeros where the frozen parameters are.
       const grads = (await model.flat.grads.toArray()) as Float32Array;
       for (const s of model.flat.segments) {
-        if (!s.parameter.requiresGrad) expect(grads.subarray(s.offset, s.offset + s.size).every((v) => v === 0), s.parameter.name).toBe(true);
+        if (!s.parameter.requiresGrad)
+          expect(
+            grads.subarray(s.offset, s.offset + s.size).every((v) => v === 0),
+            s.parameter.name,
+          ).toBe(true);
       }
       model.dispose();
     });
@@ -198,10 +219,11 @@ describe('trainable gradients match PyTorch with requires_grad=False on the froz
       const dy = Tensor.normal(logits.shape, { seed: 12 }, { backend: cpu() });
       model.backward(dy);
       const inputs: Record<string, { shape: number[]; data: Float32Array }> = {
-        x: { shape: [...x.shape], data: (await x.toArray()) },
-        dy: { shape: [...dy.shape], data: (await dy.toArray()) },
+        x: { shape: [...x.shape], data: await x.toArray() },
+        dy: { shape: [...dy.shape], data: await dy.toArray() },
       };
-      for (const [name, p] of model.namedParameters()) inputs[`param.${name}`] = { shape: [...p.value.shape], data: (await p.value.toArray()) as Float32Array };
+      for (const [name, p] of model.namedParameters())
+        inputs[`param.${name}`] = { shape: [...p.value.shape], data: (await p.value.toArray()) as Float32Array };
       const script = `
 import os, torch, torch.nn as nn
 from safetensors.torch import load_file, save_file
@@ -235,7 +257,7 @@ for name, q in m.named_parameters():
 save_file(out, os.environ['OUT'])
 `;
       const { outputs } = runTorch(script, inputs, { FROZEN: frozenNames.join(',') });
-      compareArrays(`${frozenNames.join(",")}: logits`, await logits.toArray(), outputs.get('logits')!.data as Float32Array, FP32_RTOL);
+      compareArrays(`${frozenNames.join(',')}: logits`, await logits.toArray(), outputs.get('logits')!.data as Float32Array, FP32_RTOL);
       for (const [name, p] of model.namedParameters()) {
         const theirs = outputs.get(`grad.${name}`);
         if (!p.requiresGrad) {
@@ -244,7 +266,7 @@ save_file(out, os.environ['OUT'])
           continue;
         }
         expect(theirs, `${name}: PyTorch's gradient`).toBeDefined();
-        compareArrays(`${frozenNames.join(",")}: grad ${name}`, await p.grad!.toArray(), theirs!.data as Float32Array, FP32_RTOL);
+        compareArrays(`${frozenNames.join(',')}: grad ${name}`, await p.grad!.toArray(), theirs!.data as Float32Array, FP32_RTOL);
       }
       for (const t of [x, logits, dy]) t.dispose();
       model.dispose();

@@ -98,8 +98,27 @@ const DROPOUT_SEED = 77;
 /** Values rounding must get right: ties both ways, the edges of the range, specials. */
 function roundingCases(): Float32Array {
   const special = [
-    0, -0, 1, -1, 1 + 2 ** -8, 1 + 3 * 2 ** -8, 1 + 2 ** -8 + 2 ** -20, -(1 + 2 ** -8), 3.3895313892515355e38, 3.3961775292304e38, 3.4e38,
-    -3.4e38, 1e-40, -1e-45, 2 ** -126, 65504, Math.PI, -Math.E, Infinity, -Infinity, NaN,
+    0,
+    -0,
+    1,
+    -1,
+    1 + 2 ** -8,
+    1 + 3 * 2 ** -8,
+    1 + 2 ** -8 + 2 ** -20,
+    -(1 + 2 ** -8),
+    3.3895313892515355e38,
+    3.3961775292304e38,
+    3.4e38,
+    -3.4e38,
+    1e-40,
+    -1e-45,
+    2 ** -126,
+    65504,
+    Math.PI,
+    -Math.E,
+    Infinity,
+    -Infinity,
+    NaN,
   ];
   const values = new Float32Array(special.length + 1200);
   values.set(special);
@@ -118,7 +137,7 @@ async function draw(): Promise<Inputs> {
   let seed = 9100;
   for (const [name, [shape, std]] of Object.entries(SHAPES)) {
     const t = Tensor.normal(shape, { std, seed: seed++ }, { backend: cpu() });
-    inputs[name] = { shape, data: (await t.toArray()) };
+    inputs[name] = { shape, data: await t.toArray() };
     t.dispose();
   }
   const rounding = roundingCases();
@@ -127,7 +146,7 @@ async function draw(): Promise<Inputs> {
   // The dropout mask as the backends draw it (Philox, the same on both: test/ops/dropout.test.ts).
   const x = Tensor.fromArray(inputs['dropout.x'].data as Float32Array, SHAPES['dropout.x'][0], { backend: cpu() });
   const { output, mask } = dropout(x, DROPOUT_P, DROPOUT_SEED);
-  inputs['dropout.mask'] = { shape: mask.shape, data: (await mask.toArray()) };
+  inputs['dropout.mask'] = { shape: mask.shape, data: await mask.toArray() };
   disposeAll(x, output, mask);
   return inputs;
 }
@@ -275,7 +294,13 @@ describeOnDevice('bf16 math mode: each op against PyTorch fp32 on bfloat16-round
     const back = multiply(dpdy, mask);
     await rounds('bf16 activation', 'relu y', y, r.get('relu.y')!);
     await rounds('bf16 activation', 'relu dx', dx, r.get('relu.dx')!);
-    await checkTensor('bf16 dropout', 'dropout mask (not rounded)', mask, values(inputs['dropout.mask'] as { shape: number[]; data: SafetensorsArray }), 'bitwise');
+    await checkTensor(
+      'bf16 dropout',
+      'dropout mask (not rounded)',
+      mask,
+      values(inputs['dropout.mask'] as { shape: number[]; data: SafetensorsArray }),
+      'bitwise',
+    );
     await rounds('bf16 dropout', 'dropout y', output, r.get('dropout.y')!);
     await rounds('bf16 dropout', 'dropout dx', back, r.get('dropout.dx')!);
     disposeAll(x, dy, dpx, dpdy, y, dx, output, mask, back);

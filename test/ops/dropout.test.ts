@@ -78,7 +78,7 @@ describeOnDevice('dropout', () => {
         const maskValues = expectedMask.data as Float32Array;
         const expectedY = (get('x').data as Float32Array).map((v, i) => v * maskValues[i]);
         await checkTensor('dropout vs reference', `layer forward ${step}: y`, y, { shape: expectedMask.shape, data: expectedY }, 0);
-        const mask = layer.backward(ones)!;  // the gradient of ones is the mask itself
+        const mask = layer.backward(ones)!; // the gradient of ones is the mask itself
         await checkTensor('dropout vs reference', `layer forward ${step}: mask`, mask, expectedMask, 'bitwise');
         disposeAll(y, mask);
       }

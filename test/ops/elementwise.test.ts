@@ -46,7 +46,11 @@ describeOnDevice('fills, seeded generators and transfers', () => {
     it('Tensor.normal: Box-Muller over the same stream (float32 log and cos, so within 1e-5)', async () => {
       const c = fixture.cases.find((k) => k.name === 'normal')!;
       const expected = fixture.get('normal.values');
-      const t = Tensor.normal(expected.shape, { mean: c.mean as number, std: c.std as number, seed: BigInt(c.seed as string) }, { backend: device() });
+      const t = Tensor.normal(
+        expected.shape,
+        { mean: c.mean as number, std: c.std as number, seed: BigInt(c.seed as string) },
+        { backend: device() },
+      );
       await checkTensor('normal fill vs reference', 'normal', t, expected, NORMAL_RTOL);
       t.dispose();
     });
@@ -63,7 +67,7 @@ describeOnDevice('fills, seeded generators and transfers', () => {
       for (const v of values) expect(Math.abs(v - options.mean)).toBeLessThanOrEqual(2 * options.std * (1 + 1e-6));
       // Where no redraw was needed, the value is the untruncated draw of the same seed.
       const plain = Tensor.normal(expected.shape, options, { backend: dev });
-      const plainValues = (await plain.toArray());
+      const plainValues = await plain.toArray();
       let same = 0;
       for (let i = 0; i < values.length; i++) if (values[i] === plainValues[i]) same++;
       expect(same).toBe(values.length - (c.redrawn as number));
@@ -107,7 +111,13 @@ describeOnDevice('fills, seeded generators and transfers', () => {
           ] as const) {
             const expected = Tensor.uniform(shape, { low, high, seed }, { backend: cpu() });
             const got = Tensor.uniform(shape, { low, high, seed }, { backend: device() });
-            await checkTensor('uniform fill vs CPU', `uniform [${shape.join(', ')}] in [${low}, ${high}) seed ${seed}`, got, expected, 'bitwise');
+            await checkTensor(
+              'uniform fill vs CPU',
+              `uniform [${shape.join(', ')}] in [${low}, ${high}) seed ${seed}`,
+              got,
+              expected,
+              'bitwise',
+            );
             disposeAll(expected, got);
           }
         }
@@ -136,7 +146,13 @@ describeOnDevice('fills, seeded generators and transfers', () => {
           for (const [name, p] of onDev.namedParameters()) {
             // Uniform draws and constants are exact; normal draws (paper, kaiming weights) within 1e-5.
             const normal = name.endsWith('weight') && (init === 'paper' || init === 'kaiming');
-            await checkTensor(`init '${init}' vs CPU`, `${preset} ${name}`, p.value, reference.get(name)!.value, normal ? NORMAL_RTOL : 'bitwise');
+            await checkTensor(
+              `init '${init}' vs CPU`,
+              `${preset} ${name}`,
+              p.value,
+              reference.get(name)!.value,
+              normal ? NORMAL_RTOL : 'bitwise',
+            );
           }
           onCpu.dispose();
           onDev.dispose();
@@ -148,12 +164,24 @@ describeOnDevice('fills, seeded generators and transfers', () => {
       const dev = device();
       const special = Float32Array.from([NaN, Infinity, -Infinity, -0, 1e-45, -1e-40, 3.4028234663852886e38, 1]);
       const floats = Tensor.fromArray(special, [special.length], { backend: dev });
-      await checkTensor('transfers and copies', 'float32 round trip (special values)', floats, { shape: [special.length], data: special }, 'bitwise');
+      await checkTensor(
+        'transfers and copies',
+        'float32 round trip (special values)',
+        floats,
+        { shape: [special.length], data: special },
+        'bitwise',
+      );
       const ints = Int32Array.from([0, -1, 2147483647, -2147483648, 7, 42, 1000, -999]);
       const intTensor = Tensor.fromArray(ints, [2, 4], { backend: dev, dtype: 'int32' });
       await checkTensor('transfers and copies', 'int32 round trip', intTensor, { shape: [2, 4], data: ints }, 'bitwise');
       const large = await randomPair([3, 1 << 20], 9900, dev);
-      await checkTensor('transfers and copies', 'float32 round trip (3 Mi elements)', large.dev, { shape: [3, 1 << 20], data: large.values }, 'bitwise');
+      await checkTensor(
+        'transfers and copies',
+        'float32 round trip (3 Mi elements)',
+        large.dev,
+        { shape: [3, 1 << 20], data: large.values },
+        'bitwise',
+      );
       disposeAll(floats, intTensor);
       disposePairs(large);
     });

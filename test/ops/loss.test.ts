@@ -51,8 +51,20 @@ describeOnDevice('softmax cross-entropy and top-k', () => {
         await checkTensor('cross-entropy vs PyTorch', `${name} dlogits`, gradLogits!, fixture.get(`${name}.dlogits`), FP32_RTOL);
         // Without the gradient, only the loss comes back.
         expect(lossOnly.gradLogits, `${name}: withGrad false`).toBeNull();
-        await checkTensor('cross-entropy vs PyTorch', `${name} loss without gradient`, lossOnly.loss, fixture.get(`${name}.loss`), FP32_RTOL);
-        await checkTensor('cross-entropy vs PyTorch', `${name} CrossEntropyLoss.value`, criterionLoss, fixture.get(`${name}.loss`), FP32_RTOL);
+        await checkTensor(
+          'cross-entropy vs PyTorch',
+          `${name} loss without gradient`,
+          lossOnly.loss,
+          fixture.get(`${name}.loss`),
+          FP32_RTOL,
+        );
+        await checkTensor(
+          'cross-entropy vs PyTorch',
+          `${name} CrossEntropyLoss.value`,
+          criterionLoss,
+          fixture.get(`${name}.loss`),
+          FP32_RTOL,
+        );
         disposeAll(logits, labels, loss, gradLogits, lossOnly.loss, lossOnly.gradLogits, criterionLoss);
       });
     }

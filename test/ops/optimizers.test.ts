@@ -150,7 +150,7 @@ let skipReason: string | null = null;
 
 async function hostNormal(shape: number[], seed: number, scale = 1): Promise<Float32Array> {
   const t = Tensor.normal(shape, { seed, std: scale }, { backend: cpu() });
-  const values = (await t.toArray());
+  const values = await t.toArray();
   t.dispose();
   return values;
 }
@@ -283,12 +283,20 @@ describeOnDevice('SGD with groups, Adam and AdamW against torch.optim (10 steps,
             const state = optimizer.stateOf(p);
             if (i < (c.frozen ?? 0)) {
               expect(state, `${key}: frozen p${i} has no state`).toBeNull();
-              expect(Array.from((await p.value.toArray()) as Float32Array), `${key}: frozen p${i} unchanged`).toEqual(Array.from(initial[i]));
+              expect(Array.from((await p.value.toArray()) as Float32Array), `${key}: frozen p${i} unchanged`).toEqual(
+                Array.from(initial[i]),
+              );
               continue;
             }
-            const slots = c.type === 'sgd' ? (optimizer.groups.find((g) => g.params.includes(p))!.options as { momentum: number }).momentum > 0 ? SLOTS.sgd : [] : SLOTS[c.type];
+            const slots =
+              c.type === 'sgd'
+                ? (optimizer.groups.find((g) => g.params.includes(p))!.options as { momentum: number }).momentum > 0
+                  ? SLOTS.sgd
+                  : []
+                : SLOTS[c.type];
             expect(Object.keys(state ?? {}).sort(), `${key}: p${i}'s state`).toEqual([...slots].sort());
-            for (const slot of slots) await checkTensor(`${c.type} vs torch.optim`, `${key} p${i} ${slot}`, state![slot], want(`p${i}.${slot}`), RTOL);
+            for (const slot of slots)
+              await checkTensor(`${c.type} vs torch.optim`, `${key} p${i} ${slot}`, state![slot], want(`p${i}.${slot}`), RTOL);
           }
         });
       });
@@ -305,7 +313,10 @@ describeDeviceOnly('SGD with groups, Adam and AdamW: the device against the CPU 
         await runCase(c, set, cpu(), async (step, params, optimizer) => {
           if (step !== STEPS - 1) return;
           for (const p of params) {
-            cpuResults.push([(await p.value.toArray()) as Float32Array, ...(await Promise.all(Object.values(optimizer.stateOf(p) ?? {}).map(async (t) => (await t.toArray()) as Float32Array)))]);
+            cpuResults.push([
+              (await p.value.toArray()) as Float32Array,
+              ...(await Promise.all(Object.values(optimizer.stateOf(p) ?? {}).map(async (t) => (await t.toArray()) as Float32Array))),
+            ]);
           }
         });
         await runCase(c, set, device(), async (step, params, optimizer) => {

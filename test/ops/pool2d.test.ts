@@ -16,13 +16,7 @@ import { describe, expect, it } from 'vitest';
 
 import type { Backend } from '../../lib/backend/backend';
 import { AdaptiveAvgPool2d, MaxPool2d } from '../../lib/nn/index';
-import {
-  adaptiveAvgPool2d,
-  adaptiveAvgPool2dBackward,
-  maxPool2d,
-  maxPool2dBackward,
-  type MaxPool2dOptions,
-} from '../../lib/ops/index';
+import { adaptiveAvgPool2d, adaptiveAvgPool2dBackward, maxPool2d, maxPool2dBackward, type MaxPool2dOptions } from '../../lib/ops/index';
 import { FP32_RTOL, loadFixture } from '../helpers';
 import { describeDeviceOnly, describeOnDevice, device } from '../support/device';
 import { checkTensor } from '../support/report';
@@ -55,7 +49,12 @@ const MAX_CASES: MaxCase[] = [
   { name: 'pool5 on values in halves (ties): 256 x 13 x 13, 3/2', input: [2, 256, 13, 13], values: 'halves', options: OVERLAPPING },
   { name: '2/2 on ReLU outputs, odd size', input: [2, 8, 11, 9], values: 'relu', options: { kernelSize: 2, stride: 2 } },
   { name: '3/2 with padding 1, ties', input: [2, 8, 12, 12], values: 'halves', options: { kernelSize: 3, stride: 2, padding: 1 } },
-  { name: 'rectangular 3x2, stride (2, 1), padding (1, 0)', input: [2, 4, 9, 8], values: 'normal', options: { kernelSize: [3, 2], stride: [2, 1], padding: [1, 0] } },
+  {
+    name: 'rectangular 3x2, stride (2, 1), padding (1, 0)',
+    input: [2, 4, 9, 8],
+    values: 'normal',
+    options: { kernelSize: [3, 2], stride: [2, 1], padding: [1, 0] },
+  },
 ];
 
 const ADAPTIVE_CASES: AdaptiveCase[] = [
@@ -93,7 +92,9 @@ describeOnDevice('pooling', () => {
           await checkTensor('max pool vs PyTorch', `${c.name} dx`, dx, get('dx'), FP32_RTOL);
           disposeAll(y, dx);
         } else {
-          expect(new AdaptiveAvgPool2d(c.outputSize).outputShape(x.shape), `${c.name}: AdaptiveAvgPool2d.outputShape`).toEqual(get('y').shape);
+          expect(new AdaptiveAvgPool2d(c.outputSize).outputShape(x.shape), `${c.name}: AdaptiveAvgPool2d.outputShape`).toEqual(
+            get('y').shape,
+          );
           const y = adaptiveAvgPool2d(x, c.outputSize);
           const dx = adaptiveAvgPool2dBackward(dy, x.shape);
           await checkTensor('adaptive avg pool vs PyTorch', `${c.name} y`, y, get('y'), FP32_RTOL);

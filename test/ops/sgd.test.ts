@@ -33,13 +33,7 @@ interface FixtureCase {
   params: number;
 }
 
-const RANDOM_SHAPES = [
-  [96, 3, 11, 11],
-  [96],
-  [1000, 4096],
-  [1000],
-  [1001],
-];
+const RANDOM_SHAPES = [[96, 3, 11, 11], [96], [1000, 4096], [1000], [1001]];
 const RANDOM_STEPS = 3;
 
 const RANDOM_OPTIONS: [string, SgdOptions][] = [
@@ -54,7 +48,7 @@ const fixture = loadFixture('ops/sgd');
 /** Seeded normal values on the host. */
 async function normalValues(shape: number[], seed: number): Promise<Float32Array> {
   const t = Tensor.normal(shape, { seed }, { backend: cpu() });
-  const values = (await t.toArray());
+  const values = await t.toArray();
   t.dispose();
   return values;
 }
@@ -84,7 +78,13 @@ describeOnDevice('SGD', () => {
           for (const [i, p] of params.entries()) {
             await checkTensor('SGD vs PyTorch', `${c.name} step ${step} p${i}`, p.value, get(`p${i}.after${step}`), FP32_RTOL);
             if (c.momentum > 0) {
-              await checkTensor('SGD vs PyTorch', `${c.name} step ${step} buffer ${i}`, optimizer.buffers[i], get(`p${i}.buffer${step}`), FP32_RTOL);
+              await checkTensor(
+                'SGD vs PyTorch',
+                `${c.name} step ${step} buffer ${i}`,
+                optimizer.buffers[i],
+                get(`p${i}.buffer${step}`),
+                FP32_RTOL,
+              );
             }
           }
         }

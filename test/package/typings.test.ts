@@ -61,7 +61,10 @@ beforeAll(() => {
     if (!existsSync(local)) throw new Error(`${local} is missing: run npm ci first`);
     overrides[name] = `file:${local}`;
   }
-  writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'typings-consumer', private: true, type: 'module', overrides }, null, 2));
+  writeFileSync(
+    path.join(app, 'package.json'),
+    JSON.stringify({ name: 'typings-consumer', private: true, type: 'module', overrides }, null, 2),
+  );
   execFileSync('npm', ['install', '--offline', '--ignore-scripts', '--no-audit', '--no-fund', '--no-package-lock', tarball], {
     cwd: app,
     encoding: 'utf8',
@@ -91,7 +94,10 @@ describe('the packed typings', () => {
     const { status, output } = compile(app, '--listFilesOnly');
     expect(status, output).toBe(0);
     const libDir = path.join(root, 'node_modules', 'typescript', 'lib') + path.sep;
-    const files = output.trim().split('\n').map((f) => path.resolve(f));
+    const files = output
+      .trim()
+      .split('\n')
+      .map((f) => path.resolve(f));
     const fromPackage = files.filter((f) => f.startsWith(installed + path.sep));
     const others = files.filter((f) => !f.startsWith(libDir) && !fromPackage.includes(f) && f !== path.join(app, 'index.ts'));
     expect(others).toEqual([]);
@@ -103,7 +109,10 @@ describe('the packed typings', () => {
     const entry = path.join(installed, 'dist', 'index.d.ts');
     const original = readFileSync(entry, 'utf8');
     try {
-      writeFileSync(entry, `${original}\nexport declare function leakedBuffer(): Buffer;\nexport type LeakedStream = import('node:stream').Writable;\n`);
+      writeFileSync(
+        entry,
+        `${original}\nexport declare function leakedBuffer(): Buffer;\nexport type LeakedStream = import('node:stream').Writable;\n`,
+      );
       const { status, output } = compile(app);
       expect(status).not.toBe(0);
       expect(output).toMatch(/dist\/index\.d\.ts.*Cannot find name 'Buffer'/);
@@ -127,7 +136,8 @@ describe('the packed typings', () => {
       }
       const { sources, sourceRoot = '' } = JSON.parse(readFileSync(map, 'utf8')) as { sources: string[]; sourceRoot?: string };
       for (const source of sources) {
-        if (!existsSync(path.resolve(path.dirname(map), sourceRoot, source))) problems.push(`${path.relative(installed, map)}: source ${source} is not packed`);
+        if (!existsSync(path.resolve(path.dirname(map), sourceRoot, source)))
+          problems.push(`${path.relative(installed, map)}: source ${source} is not packed`);
       }
     }
     expect(problems).toEqual([]);

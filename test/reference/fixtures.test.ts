@@ -15,12 +15,12 @@ import { describe, expect, it } from 'vitest';
 import { ciRequiresEverything, FIXTURES_DIR, loadFixture } from '../helpers';
 import { pythonEnv, torchAvailable } from '../python';
 
-const scriptHash = createHash('sha256').update(readFileSync(join(__dirname, 'make_fixtures.py'))).digest('hex');
+const scriptHash = createHash('sha256')
+  .update(readFileSync(join(__dirname, 'make_fixtures.py')))
+  .digest('hex');
 
 function filesUnder(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? filesUnder(join(dir, e.name)) : [join(dir, e.name)],
-  );
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? filesUnder(join(dir, e.name)) : [join(dir, e.name)]));
 }
 
 describe('reference fixtures', () => {
@@ -52,7 +52,9 @@ describe('reference fixtures', () => {
     try {
       const r = spawnSync('python3', [join(__dirname, 'make_fixtures.py'), out], { env: pythonEnv(), encoding: 'utf8' });
       expect(r.status, `make_fixtures.py failed:\n${r.stderr}`).toBe(0);
-      const regenerated = filesUnder(out).map((f) => relative(out, f)).sort();
+      const regenerated = filesUnder(out)
+        .map((f) => relative(out, f))
+        .sort();
       expect(regenerated).toEqual(files.map((f) => relative(FIXTURES_DIR, f)).sort());
       for (const name of regenerated) {
         const same = readFileSync(join(out, name)).equals(readFileSync(join(FIXTURES_DIR, name)));

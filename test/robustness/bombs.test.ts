@@ -39,7 +39,15 @@ function metadataOnlyCheckpoint(metadata: Record<string, string>): string {
 
 const HUGE_MODEL = {
   format: 'pt',
-  'alexnet-cuda.config': JSON.stringify({ preset: 'torchvision', numClasses: 1000, inChannels: 3, inputSize: 224, width: 4, init: 'pytorch', seed: '1' }),
+  'alexnet-cuda.config': JSON.stringify({
+    preset: 'torchvision',
+    numClasses: 1000,
+    inChannels: 3,
+    inputSize: 224,
+    width: 4,
+    init: 'pytorch',
+    seed: '1',
+  }),
 };
 
 describe.concurrent('resource bombs are refused before the work', () => {
@@ -50,7 +58,8 @@ describe.concurrent('resource bombs are refused before the work', () => {
       script: `
         const model = await lib.loadModel(${JSON.stringify(data.model)}, { backend: 'cpu' });
         await lib.predict(model, ${JSON.stringify(png)});`,
-      error: /huge\.png: the image is 16000x16000 = 256,000,000 pixels, more than the limit of 67,108,864 \(maxImagePixels; raise it with setLimits\(\{ maxImagePixels \}\) or ALEXNET_MAX_IMAGE_PIXELS\)/,
+      error:
+        /huge\.png: the image is 16000x16000 = 256,000,000 pixels, more than the limit of 67,108,864 \(maxImagePixels; raise it with setLimits\(\{ maxImagePixels \}\) or ALEXNET_MAX_IMAGE_PIXELS\)/,
       names: [png],
       maxRssMb: 250,
     })));
@@ -87,7 +96,8 @@ describe.concurrent('resource bombs are refused before the work', () => {
       name: 'IDX .gz declaring 2^31 images',
       concern: 'bomb',
       script: `await dist('data/idx.js').readIdxFile(${JSON.stringify(idxHugeHeader)});`,
-      error: /huge-images-idx3-ubyte\.gz: its header declares 1,683,627,179,264 bytes, more than the limit of 1,073,741,824 \(maxDecompressedBytes; raise it with/,
+      error:
+        /huge-images-idx3-ubyte\.gz: its header declares 1,683,627,179,264 bytes, more than the limit of 1,073,741,824 \(maxDecompressedBytes; raise it with/,
       maxRssMb: 200,
     })));
 
@@ -124,7 +134,8 @@ describe.concurrent('resource bombs are refused before the work', () => {
         await lib.saveCheckpoint(file, model, { preprocessing: [{ kind: 'resize', size: [30000, 30000] }, { kind: 'centerCrop', size: 68 }] });
         const loaded = await lib.loadModel(file, { backend: 'cpu' });
         await lib.predict(loaded, ${JSON.stringify(data.smallPng)});`,
-      error: /m\.safetensors: the stored preprocessing is invalid \(transforms\[0\]: resize: the output is 30000x30000 = 900,000,000 pixels, more than the limit of 67,108,864 \(maxImagePixels/,
+      error:
+        /m\.safetensors: the stored preprocessing is invalid \(transforms\[0\]: resize: the output is 30000x30000 = 900,000,000 pixels, more than the limit of 67,108,864 \(maxImagePixels/,
       maxRssMb: 300,
     })));
 

@@ -71,7 +71,7 @@ describe.concurrent('one model, one job at a time', () => {
       stdout: /previews: 2/,
     })));
 
-  it('a second training-mode forward before the first one\'s backward is an error, not mixed activations', () =>
+  it("a second training-mode forward before the first one's backward is an error, not mixed activations", () =>
     probe(() => ({
       name: 'interleaved training steps',
       script: `${SETUP}
@@ -82,7 +82,7 @@ describe.concurrent('one model, one job at a time', () => {
       error: /^Error: AlexNet\.forward: the previous training-mode forward still waits for its backward/,
     })));
 
-  it('predict between a training forward and its backward leaves that step\'s gradients exactly as without it', () =>
+  it("predict between a training forward and its backward leaves that step's gradients exactly as without it", () =>
     probe(() => ({
       name: 'predict inside a training step',
       script: `${SETUP}

@@ -40,7 +40,27 @@ describe.concurrent('no crash, no unobserved rejection', () => {
     probe(() => ({
       name: 'empty jpg in image folder (CLI)',
       concern: 'rejection',
-      cli: ['train', '--dataset', 'folder', '--data', data.folderWithEmptyJpg, '--width', '0.0625', '--input-size', '68', '--batch-size', '13', '--epochs', '1', '--backend', 'cpu', '--workers', '0', '--progress', 'epochs'],
+      cli: [
+        'train',
+        '--dataset',
+        'folder',
+        '--data',
+        data.folderWithEmptyJpg,
+        '--width',
+        '0.0625',
+        '--input-size',
+        '68',
+        '--batch-size',
+        '13',
+        '--epochs',
+        '1',
+        '--backend',
+        'cpu',
+        '--workers',
+        '0',
+        '--progress',
+        'epochs',
+      ],
       error: /^alexnet train: .*zz\.jpg: cannot decode the image/,
       names: ['zz.jpg'],
     })));
@@ -100,7 +120,9 @@ describe.concurrent('no crash, no unobserved rejection', () => {
         const checkpoints = existsSync(dir) ? readdirSync(dir).filter((n) => n.startsWith('checkpoint-')) : [];
         if (/EPIPE/.test(r.stderr)) return `EPIPE reached stderr: ${r.stderr}`;
         // The epoch-end checkpoint (step 13) and the one Ctrl-C asked for (a later step).
-        return checkpoints.some((n) => !n.endsWith('-s000000013.safetensors')) ? null : `no checkpoint saved on SIGINT (found ${checkpoints.join(', ') || 'none'})`;
+        return checkpoints.some((n) => !n.endsWith('-s000000013.safetensors'))
+          ? null
+          : `no checkpoint saved on SIGINT (found ${checkpoints.join(', ') || 'none'})`;
       },
     })));
 
@@ -123,7 +145,8 @@ describe.concurrent('no crash, no unobserved rejection', () => {
         const ds = new lib.ArrayDataset({ images: new Uint8Array(70 * 784), labels: new Array(70).fill(0), shape: [1, 28, 28], classes: ['a'] });
         const loader = new lib.DataLoader(ds, { batchSize: 70, transform: [{ kind: 'resize', size: [8000, 8000] }], backend: 'cpu' });
         for await (const batch of loader.batches(0)) batch.dispose();`,
-      error: /^RangeError: batchSize 70 with samples of shape \[1, 8000, 8000\] makes a batch of 4,480,000,000 values, more than one array can hold/,
+      error:
+        /^RangeError: batchSize 70 with samples of shape \[1, 8000, 8000\] makes a batch of 4,480,000,000 values, more than one array can hold/,
       maxRssMb: 400,
     })));
 });

@@ -25,14 +25,42 @@ describe('the first run on a CPU', () => {
     probe(() => ({
       name: 'alexnet train on the CPU: backend, advice, estimate, first loss',
       // A full-size-like width (the advice is for those), small images so the probe is quick; progress as plain lines.
-      cli: ['train', '--dataset', 'mnist', '--data', data.mnist, '--width', '0.5', '--input-size', '68', '--batch-size', '4', '--backend', 'cpu', '--progress', 'lines', '--stop-after-steps', '5', '--checkpoint-dir', 'run'],
+      cli: [
+        'train',
+        '--dataset',
+        'mnist',
+        '--data',
+        data.mnist,
+        '--width',
+        '0.5',
+        '--input-size',
+        '68',
+        '--batch-size',
+        '4',
+        '--backend',
+        'cpu',
+        '--progress',
+        'lines',
+        '--stop-after-steps',
+        '5',
+        '--checkpoint-dir',
+        'run',
+      ],
       check: (r) => {
         const lines = r.stdout.split('\n');
         if (!/^backend cpu\b/.test(lines[0])) return `the first line is ${JSON.stringify(lines[0])}, not the backend`;
-        if (!/^on a CPU a full-size run takes hours .*: alexnet train --width 0\.25 .*--checkpoint-dir checkpoints-quick \(measured: test accuracy 0\.\d+ after about \d+ minutes of CPU time on 2 cores\)$/.test(lines[1])) {
+        if (
+          !/^on a CPU a full-size run takes hours .*: alexnet train --width 0\.25 .*--checkpoint-dir checkpoints-quick \(measured: test accuracy 0\.\d+ after about \d+ minutes of CPU time on 2 cores\)$/.test(
+            lines[1],
+          )
+        ) {
           return `the second line is ${JSON.stringify(lines[1])}, not the advice for a CPU`;
         }
-        const estimate = lines.findIndex((l) => /^estimated training time left: \d+:\d\d(:\d\d)? \(\d+ images\/s on the cpu backend, measured over [3-9] finished steps\)$/.test(l));
+        const estimate = lines.findIndex((l) =>
+          /^estimated training time left: \d+:\d\d(:\d\d)? \(\d+ images\/s on the cpu backend, measured over [3-9] finished steps\)$/.test(
+            l,
+          ),
+        );
         if (estimate < 0) return 'no estimate of the time left after the first finished steps';
         const loss = lines.find((l) => /^epoch 1\/10 batch [1-5]\/50: loss \d\.\d{4} /.test(l));
         return loss ? null : 'no progress line with a loss within the first 5 steps';
@@ -49,7 +77,8 @@ describe('the first run on a CPU', () => {
         check: (r) => {
           const line = r.stderr.split('\n').find((l) => l.includes('using the CPU backend')) ?? '';
           if (!driverMissing) return null; // a machine with a driver: the reasons differ (covered by test/backend.test.ts)
-          if (!/^alexnet-cuda: using the CPU backend \(CUDA unavailable: no NVIDIA driver: libcuda\.so\.1 was not found/.test(line)) return `fallback line: ${JSON.stringify(line)}`;
+          if (!/^alexnet-cuda: using the CPU backend \(CUDA unavailable: no NVIDIA driver: libcuda\.so\.1 was not found/.test(line))
+            return `fallback line: ${JSON.stringify(line)}`;
           const pip = line.indexOf('pip install');
           return pip >= 0 && pip < line.indexOf('no NVIDIA driver') ? 'pip install comes before the missing driver' : null;
         },

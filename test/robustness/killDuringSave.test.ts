@@ -56,9 +56,11 @@ describe('kill -9 while saving', () => {
         drive: (child, output) => {
           let writes = 0;
           let seen = 0;
-          const watcher = atOnce ? watch(folder, (_e, name) => {
-            if (killedDuring >= 0 && typeof name === 'string' && name.endsWith('.tmp')) child.kill('SIGKILL');
-          }) : null;
+          const watcher = atOnce
+            ? watch(folder, (_e, name) => {
+                if (killedDuring >= 0 && typeof name === 'string' && name.endsWith('.tmp')) child.kill('SIGKILL');
+              })
+            : null;
           child.on('exit', () => watcher?.close());
           child.stdout!.on('data', () => {
             const lines = output().split('\n').slice(0, -1);
@@ -77,13 +79,20 @@ describe('kill -9 while saving', () => {
           if (temps.length > 0) midWrite++;
           if (temps.length > 1) return `${temps.length} temporary files after the kill: ${temps.join(', ')}`;
           const round = Number((await readCheckpoint(file)).metadata.round);
-          return [lastSaved, killedDuring].includes(round) ? null : `the file holds round ${round}, expected ${lastSaved} or ${killedDuring}`;
+          return [lastSaved, killedDuring].includes(round)
+            ? null
+            : `the file holds round ${round}, expected ${lastSaved} or ${killedDuring}`;
         },
       });
       expect(result.outcome, explain(result)).toBe('ok');
     }
     // A write that completes removes what the last kill left.
-    const last = await runProbe({ name: 'write after the kills', concern: 'kill', folder, script: saver(99_000).replace('; ; i++', '; i < 99_001; i++') });
+    const last = await runProbe({
+      name: 'write after the kills',
+      concern: 'kill',
+      folder,
+      script: saver(99_000).replace('; ; i++', '; i < 99_001; i++'),
+    });
     expect(last.outcome, explain(last)).toBe('ok');
     expect(tempFiles(folder)).toEqual([]);
     expect(midWrite, 'no kill landed mid-write').toBeGreaterThanOrEqual(rounds / 4);
@@ -95,7 +104,10 @@ describe('kill -9 while saving', () => {
     const rng = new Rng(7);
     let lastStep = 0;
     for (let kill = 0; kill < 4; kill++) {
-      const args = kill === 0 ? ['train', ...tinyTrain(data), '--epochs', '200', '--checkpoint-dir', 'run', '--checkpoint-every', '1'] : ['train', '--resume', 'run', '--backend', 'cpu', '--progress', 'epochs'];
+      const args =
+        kill === 0
+          ? ['train', ...tinyTrain(data), '--epochs', '200', '--checkpoint-dir', 'run', '--checkpoint-every', '1']
+          : ['train', '--resume', 'run', '--backend', 'cpu', '--progress', 'epochs'];
       const afterMs = 300 + rng.int(700);
       const result = await runProbe({
         name: `kill -9 during alexnet train --checkpoint-every 1, kill ${kill}`,
@@ -123,7 +135,7 @@ describe('kill -9 while saving', () => {
           // keepLast 3, the best, and one written but not yet pruned when the kill came.
           if (checkpoints.length > 5) return `${checkpoints.length} checkpoints kept: ${checkpoints.join(', ')}`;
           const latest = await readCheckpoint(path.join(dir, checkpoints.at(-1)!));
-          const step = (latest.optimizer?.state.steps ?? 0);
+          const step = latest.optimizer?.state.steps ?? 0;
           if (step <= lastStep) return `the latest checkpoint is at step ${step}, not past the previous kill's ${lastStep}`;
           lastStep = step;
           return null;

@@ -37,7 +37,11 @@ describe.concurrent('CLI messages: one line, naming the flag', () => {
     ['negative --epochs', ['train', '--epochs', '-5'], /^alexnet train: --epochs must be at least 1, got -5$/],
     ['negative --lr', ['train', '--lr', '-1e-3'], /^alexnet train: --lr must be at least 0, got -0\.001$/],
     ['negative -k (short flag)', ['predict', '-c', '@MODEL', '-k', '-2', 'a.png'], /^alexnet predict: --topk must be at least 1, got -2$/],
-    ['--resume with --overwrite', ['train', '--resume', 'x', '--overwrite'], /^alexnet train: --resume continues a run and --overwrite starts a new one: give one of them$/],
+    [
+      '--resume with --overwrite',
+      ['train', '--resume', 'x', '--overwrite'],
+      /^alexnet train: --resume continues a run and --overwrite starts a new one: give one of them$/,
+    ],
   ];
   for (const [name, cli, error] of cases) {
     it(name, () => probe(() => ({ name: `CLI ${name}`, cli: cli.map((a) => (a === '@MODEL' ? model : a)), error, exit: 2 })));
@@ -50,7 +54,7 @@ describe.concurrent('CLI messages: one line, naming the flag', () => {
       error: /^alexnet train: Fashion-MNIST was not found.*apt-get install dataset-fashion-mnist/,
     })));
 
-  it("a checkpoint whose stored CLI settings are not JSON: names the file (alexnet eval)", () =>
+  it('a checkpoint whose stored CLI settings are not JSON: names the file (alexnet eval)', () =>
     probe(() => ({
       name: 'CLI eval, damaged stored settings',
       cli: ['eval', '--checkpoint', damagedSettings, '--backend', 'cpu'],
@@ -87,32 +91,88 @@ describe.concurrent('library messages name the file', () => {
         decoded.metadata['alexnet-cuda.training'] = JSON.stringify(training);
         fs.writeFileSync(file, st.encodeSafetensors(Object.fromEntries(decoded.tensors), decoded.metadata));
         await new lib.Trainer(${TINY}).fit(ds, null, { ...fit, resume: file });`,
-      error: /checkpoint-e0000-s000000001\.safetensors: the state of dropout layer "classifier\.\d+" is invalid \(Dropout\.setState: offset must be a decimal string/,
+      error:
+        /checkpoint-e0000-s000000001\.safetensors: the state of dropout layer "classifier\.\d+" is invalid \(Dropout\.setState: offset must be a decimal string/,
     })));
 });
 
 describe.concurrent('unknown option keys are errors naming the key (and the near miss)', () => {
   const cases: [string, string, RegExp][] = [
-    ['createAlexNet', `lib.createAlexNet({ preset: 'd2l', numClass: 5 })`, /AlexNet options: unknown option "numClass" \(did you mean "numClasses"\?\)/],
-    ['Trainer.fit', `await new lib.Trainer(${TINY}).fit(${DS}, null, { epochs: 1, batchSize: 4, epoch: 3 })`, /fit options: unknown option "epoch" \(did you mean "epochs"\?\)/],
-    ['Trainer.evaluate', `await new lib.Trainer(${TINY}).evaluate(${DS}, { batchsize: 4 })`, /evaluate options: unknown option "batchsize" \(did you mean "batchSize"\?\)/],
-    ['DataLoader', `new lib.DataLoader(${DS}, { batchSize: 4, suffle: true })`, /DataLoader options: unknown option "suffle" \(did you mean "shuffle"\?\)/],
-    ['SGD', `new lib.SGD(${TINY}.namedParameters().map(([, p]) => p), { lr: 0.1, momentun: 0.9 })`, /SGD options: unknown option "momentun" \(did you mean "momentum"\?\)/],
-    ['predict', `await lib.predict(${TINY}, ${JSON.stringify('x.png')}, { topK: 3 })`, /predict options: unknown option "topK" \(did you mean "topk"\?\)/],
-    ['transform spec', `new lib.transforms.Pipeline([{ kind: 'resize', sizes: 68 }])`, /transforms\[0\]: resize spec: unknown option "sizes" \(did you mean "size"\?\)/],
-    ['ImageFolderDataset', `await lib.ImageFolderDataset.open(tmp, { channel: 1 })`, /ImageFolderDataset options: unknown option "channel" \(did you mean "channels"\?\)/],
-    ['loadModel', `await lib.loadModel('x.safetensors', { strcit: false })`, /loadModel options: unknown option "strcit" \(did you mean "strict"\?\)/],
-    ['saveCheckpoint', `await lib.saveCheckpoint(path.join(tmp, 'm.safetensors'), ${TINY}, { classs: ['a', 'b', 'c', 'd'] })`, /checkpoint contents: unknown option "classs" \(did you mean "classes"\?\)/],
-    ['decodeImage', `await lib.decodeImage(${JSON.stringify('x.png')}, { channel: 1 })`, /decodeImage options: unknown option "channel" \(did you mean "channels"\?\)/],
-    ['loadFashionMnist', `await lib.loadFashionMnist('train', { dowload: true })`, /Fashion-MNIST options: unknown option "dowload" \(did you mean "download"\?\)/],
+    [
+      'createAlexNet',
+      `lib.createAlexNet({ preset: 'd2l', numClass: 5 })`,
+      /AlexNet options: unknown option "numClass" \(did you mean "numClasses"\?\)/,
+    ],
+    [
+      'Trainer.fit',
+      `await new lib.Trainer(${TINY}).fit(${DS}, null, { epochs: 1, batchSize: 4, epoch: 3 })`,
+      /fit options: unknown option "epoch" \(did you mean "epochs"\?\)/,
+    ],
+    [
+      'Trainer.evaluate',
+      `await new lib.Trainer(${TINY}).evaluate(${DS}, { batchsize: 4 })`,
+      /evaluate options: unknown option "batchsize" \(did you mean "batchSize"\?\)/,
+    ],
+    [
+      'DataLoader',
+      `new lib.DataLoader(${DS}, { batchSize: 4, suffle: true })`,
+      /DataLoader options: unknown option "suffle" \(did you mean "shuffle"\?\)/,
+    ],
+    [
+      'SGD',
+      `new lib.SGD(${TINY}.namedParameters().map(([, p]) => p), { lr: 0.1, momentun: 0.9 })`,
+      /SGD options: unknown option "momentun" \(did you mean "momentum"\?\)/,
+    ],
+    [
+      'predict',
+      `await lib.predict(${TINY}, ${JSON.stringify('x.png')}, { topK: 3 })`,
+      /predict options: unknown option "topK" \(did you mean "topk"\?\)/,
+    ],
+    [
+      'transform spec',
+      `new lib.transforms.Pipeline([{ kind: 'resize', sizes: 68 }])`,
+      /transforms\[0\]: resize spec: unknown option "sizes" \(did you mean "size"\?\)/,
+    ],
+    [
+      'ImageFolderDataset',
+      `await lib.ImageFolderDataset.open(tmp, { channel: 1 })`,
+      /ImageFolderDataset options: unknown option "channel" \(did you mean "channels"\?\)/,
+    ],
+    [
+      'loadModel',
+      `await lib.loadModel('x.safetensors', { strcit: false })`,
+      /loadModel options: unknown option "strcit" \(did you mean "strict"\?\)/,
+    ],
+    [
+      'saveCheckpoint',
+      `await lib.saveCheckpoint(path.join(tmp, 'm.safetensors'), ${TINY}, { classs: ['a', 'b', 'c', 'd'] })`,
+      /checkpoint contents: unknown option "classs" \(did you mean "classes"\?\)/,
+    ],
+    [
+      'decodeImage',
+      `await lib.decodeImage(${JSON.stringify('x.png')}, { channel: 1 })`,
+      /decodeImage options: unknown option "channel" \(did you mean "channels"\?\)/,
+    ],
+    [
+      'loadFashionMnist',
+      `await lib.loadFashionMnist('train', { dowload: true })`,
+      /Fashion-MNIST options: unknown option "dowload" \(did you mean "download"\?\)/,
+    ],
     ['CheckpointDirectory', `new lib.CheckpointDirectory(tmp, { keep: 2 })`, /CheckpointDirectory options: unknown option "keep"/],
     ['setLimits', `lib.setLimits({ maxPixels: 10 })`, /setLimits: unknown option "maxPixels"/],
-    ['nn.Conv2d', `new lib.nn.Conv2d({ inChannels: 1, outChannels: 1, kernelSize: 3, stride: 1, pad: 1 })`, /Conv2d config: unknown option "pad"/],
-    ['ops.conv2d', `lib.ops.conv2d(lib.Tensor.zeros([1, 1, 4, 4]), lib.Tensor.zeros([1, 1, 3, 3]), null, { pading: 1 })`, /conv2d options: unknown option "pading" \(did you mean "padding"\?\)/],
+    [
+      'nn.Conv2d',
+      `new lib.nn.Conv2d({ inChannels: 1, outChannels: 1, kernelSize: 3, stride: 1, pad: 1 })`,
+      /Conv2d config: unknown option "pad"/,
+    ],
+    [
+      'ops.conv2d',
+      `lib.ops.conv2d(lib.Tensor.zeros([1, 1, 4, 4]), lib.Tensor.zeros([1, 1, 3, 3]), null, { pading: 1 })`,
+      /conv2d options: unknown option "pading" \(did you mean "padding"\?\)/,
+    ],
     ['stepLR', `lib.stepLR({ stepsize: 3 })`, /stepLR options: unknown option "stepsize" \(did you mean "stepSize"\?\)/],
   ];
   for (const [name, call, error] of cases) {
     it(name, () => probe(() => ({ name: `unknown key: ${name}`, script: `process.env.ALEXNET_BACKEND = 'cpu'; ${call};`, error })));
   }
 });
-

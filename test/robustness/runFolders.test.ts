@@ -25,7 +25,7 @@ async function probe(make: () => ProbeCase): Promise<void> {
 const cli = (args: string[]) => JSON.stringify([path.join(probeDist, 'cli', 'main.js'), ...args]);
 
 describe.concurrent('a run owns its checkpoint folder', () => {
-  it('a second alexnet train refuses the first run\'s folder (one line, exit 2) and touches none of its files', () =>
+  it("a second alexnet train refuses the first run's folder (one line, exit 2) and touches none of its files", () =>
     probe(() => ({
       name: 'second alexnet train into a used folder',
       concern: 'folder',
@@ -41,7 +41,8 @@ describe.concurrent('a run owns its checkpoint folder', () => {
         if (JSON.stringify(before) !== JSON.stringify(after)) throw new Error('the first run\\'s files changed: ' + JSON.stringify({ before, after }));
         console.log('exit ' + second.status);
         throw new Error(second.stderr.trim());`,
-      error: /^Error: alexnet train: .*\/run holds another training run \(1 checkpoint up to checkpoint-e0000-s000000003\.safetensors, metrics\.jsonl\): continue it with --resume run, start a new run there with --overwrite \(its files move to a replaced-<time> subfolder; nothing is deleted\), or choose another --checkpoint-dir$/,
+      error:
+        /^Error: alexnet train: .*\/run holds another training run \(1 checkpoint up to checkpoint-e0000-s000000003\.safetensors, metrics\.jsonl\): continue it with --resume run, start a new run there with --overwrite \(its files move to a replaced-<time> subfolder; nothing is deleted\), or choose another --checkpoint-dir$/,
       stdout: /^exit 2$/m,
     })));
 
@@ -71,7 +72,7 @@ describe.concurrent('a run owns its checkpoint folder', () => {
       stdout: /^resumed from checkpoint-e0000-s000000002\.safetensors at step 2$/m,
     })));
 
-  it('pruning deletes only the current run\'s checkpoints; a resumed run prunes its own earlier ones', () =>
+  it("pruning deletes only the current run's checkpoints; a resumed run prunes its own earlier ones", () =>
     probe(() => ({
       name: 'pruning spares other runs (library)',
       concern: 'folder',
@@ -95,6 +96,7 @@ describe.concurrent('a run owns its checkpoint folder', () => {
         const aside = names.filter((n) => n.startsWith('replaced-'));
         const movedForeign = fs.readdirSync(path.join(dir, aside[0]));
         console.log(JSON.stringify({ checkpoints: names.filter((n) => n.startsWith('checkpoint-')), movedForeign }));`,
-      stdout: /^\{"checkpoints":\["checkpoint-e0003-s000000015\.safetensors","checkpoint-e0004-s000000020\.safetensors"\],"movedForeign":\["checkpoint-e0000-s000000001\.safetensors"\]\}$/m,
+      stdout:
+        /^\{"checkpoints":\["checkpoint-e0003-s000000015\.safetensors","checkpoint-e0004-s000000020\.safetensors"\],"movedForeign":\["checkpoint-e0000-s000000001\.safetensors"\]\}$/m,
     })));
 });

@@ -51,7 +51,9 @@ function summarize(lines: ReportLine[]): { text: string; json: object } {
   const failed = checks.filter((c) => !c.pass);
   const out: string[] = [''];
   const where = [info.device, info.backend].filter(Boolean).join(', ');
-  out.push(`GPU suite summary${where ? ` (${where})` : ''}: ${checks.length} checks, ${checks.length - failed.length} passed, ${failed.length} failed`);
+  out.push(
+    `GPU suite summary${where ? ` (${where})` : ''}: ${checks.length} checks, ${checks.length - failed.length} passed, ${failed.length} failed`,
+  );
   if (info.rehearsal === true) {
     out.push('REHEARSAL: the backend under test was the CPU build (ALEXNET_GPU_TEST_BACKEND=cpu); nothing here describes CUDA.');
   }
@@ -77,17 +79,15 @@ function summarize(lines: ReportLine[]): { text: string; json: object } {
     source: sourceRevision(),
     info,
     summary: { checks: checks.length, passed: checks.length - failed.length, failed: failed.length },
-    checks: checks.map(
-      ({ name, group, maxRelativeError, measure, tolerance, pass, detail }): CheckRecord => ({
-        name,
-        group,
-        maxRelativeError,
-        measure,
-        tolerance,
-        pass,
-        detail,
-      }),
-    ),
+    checks: checks.map(({ name, group, maxRelativeError, measure, tolerance, pass, detail }): CheckRecord => ({
+      name,
+      group,
+      maxRelativeError,
+      measure,
+      tolerance,
+      pass,
+      detail,
+    })),
     skipped: skips.map(({ title, reason }) => ({ title, reason })),
   };
   return { text: out.join('\n'), json };

@@ -93,16 +93,12 @@ function describeWorst(actual: ArrayLike<number>, expected: ArrayLike<number>, w
  * Compares values within a relative tolerance (0 demands equal values). Records the result and
  * asserts softly. Returns the worst relative error.
  */
-export function checkClose(
-  group: string,
-  name: string,
-  actual: ArrayLike<number>,
-  expected: ArrayLike<number>,
-  tolerance: number,
-): number {
+export function checkClose(group: string, name: string, actual: ArrayLike<number>, expected: ArrayLike<number>, tolerance: number): number {
   const { maxError, worst } = measure(name, actual, expected);
   const pass = maxError <= tolerance;
-  const detail = pass ? undefined : `${name}: max relative error ${maxError.toExponential(3)} > ${tolerance}; ${describeWorst(actual, expected, worst, expected.length)}`;
+  const detail = pass
+    ? undefined
+    : `${name}: max relative error ${maxError.toExponential(3)} > ${tolerance}; ${describeWorst(actual, expected, worst, expected.length)}`;
   record({ name, group, maxRelativeError: maxError, tolerance, pass, detail });
   expect.soft(maxError, detail ?? name).toBeLessThanOrEqual(tolerance);
   return maxError;
@@ -125,7 +121,7 @@ export function checkNormwise(
 ): number {
   expect(actual.length, `${name}: element count`).toBe(expected.length);
   const error = normwiseError(actual, expected);
-  const pass = error <= tolerance;  // false for NaN
+  const pass = error <= tolerance; // false for NaN
   const detail = pass ? undefined : `${name}: normwise relative error ${error.toExponential(3)} > ${tolerance}`;
   record({ name, group, maxRelativeError: error, measure: 'normwise', tolerance, pass, detail });
   expect.soft(pass, detail ?? name).toBe(true);

@@ -31,14 +31,14 @@ export async function randomPair(
   { mean = 0, std = 1 }: { mean?: number; std?: number } = {},
 ): Promise<Pair & { values: Float32Array }> {
   const drawn = Tensor.normal(shape, { mean, std, seed }, { backend: cpu() });
-  const values = (await drawn.toArray());
+  const values = await drawn.toArray();
   return { cpu: drawn, dev: Tensor.fromArray(values, shape, { backend: dev }), values };
 }
 
 /** Integer class labels in [0, classes), seeded, on both backends. */
 export async function labelPair(count: number, classes: number, seed: Seed, dev: Backend): Promise<Pair & { values: Int32Array }> {
   const uniform = Tensor.uniform([count], { low: 0, high: 1, seed }, { backend: cpu() });
-  const u = (await uniform.toArray());
+  const u = await uniform.toArray();
   uniform.dispose();
   const values = Int32Array.from(u, (v) => Math.min(classes - 1, Math.floor(v * classes)));
   return { ...pairFrom(values, [count], dev), values };

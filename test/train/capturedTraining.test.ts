@@ -23,14 +23,21 @@ const SIZE = 67;
 
 function build(preset: PresetName): { model: AlexNet; optimizer: SGD } {
   const model = createAlexNet({ preset, width: 1 / 16, inputSize: SIZE, inChannels: 3, numClasses: 10, seed: 11, backend: 'cpu' });
-  const optimizer = new SGD(model.namedParameters().map(([, p]) => p), { lr: 0.05, momentum: 0.9, weightDecay: 5e-4, nesterov: true });
+  const optimizer = new SGD(
+    model.namedParameters().map(([, p]) => p),
+    { lr: 0.05, momentum: 0.9, weightDecay: 5e-4, nesterov: true },
+  );
   return { model, optimizer };
 }
 
 function batch(step: number, n: number): { images: Tensor; labels: Tensor } {
   return {
     images: Tensor.normal([n, 3, SIZE, SIZE], { seed: 1000 + step }, { backend: backend() }),
-    labels: Tensor.fromArray(Array.from({ length: n }, (_, i) => (step * 3 + i) % 10), [n], { backend: backend(), dtype: 'int32' }),
+    labels: Tensor.fromArray(
+      Array.from({ length: n }, (_, i) => (step * 3 + i) % 10),
+      [n],
+      { backend: backend(), dtype: 'int32' },
+    ),
   };
 }
 
@@ -76,7 +83,20 @@ describe('a captured training step gives the bits of a plain one (CPU recording)
         for (const t of [a.loss, a.logits, b.loss, b.logits, images, labels]) t.dispose();
       }
       // Shape 4: eager, pool, capture, replay x2; shape 3: eager, pool, capture, replay; shape 4 again: replay x3.
-      expect(phases).toEqual(['eager', 'pool', 'capture', 'replay', 'replay', 'eager', 'pool', 'capture', 'replay', 'replay', 'replay', 'replay']);
+      expect(phases).toEqual([
+        'eager',
+        'pool',
+        'capture',
+        'replay',
+        'replay',
+        'eager',
+        'pool',
+        'capture',
+        'replay',
+        'replay',
+        'replay',
+        'replay',
+      ]);
       await expectSameBits('parameters', plain.model.flat.values, captured.model.flat.values);
       for (const [i, buffer] of plain.optimizer.buffers.entries()) {
         await expectSameBits(`momentum buffer ${i}`, buffer, captured.optimizer.buffers[i]);
@@ -100,7 +120,15 @@ describe('a captured training step gives the bits of a plain one (CPU recording)
 
   it('AdamW with two parameter groups: a schedule step, and a parameter frozen half-way (a new capture without it)', async () => {
     const make = () => {
-      const model = createAlexNet({ preset: 'd2l', width: 1 / 16, inputSize: SIZE, inChannels: 3, numClasses: 10, seed: 12, backend: 'cpu' });
+      const model = createAlexNet({
+        preset: 'd2l',
+        width: 1 / 16,
+        inputSize: SIZE,
+        inChannels: 3,
+        numClasses: 10,
+        seed: 12,
+        backend: 'cpu',
+      });
       const named = model.namedParameters();
       const optimizer = new AdamW(
         [
@@ -130,7 +158,8 @@ describe('a captured training step gives the bits of a plain one (CPU recording)
     await expectSameBits('parameters', plain.model.flat.values, captured.model.flat.values);
     for (const [i, p] of plain.model.namedParameters().entries()) {
       const q = captured.model.namedParameters()[i][1];
-      for (const [slot, t] of Object.entries(plain.optimizer.stateOf(p[1]) ?? {})) await expectSameBits(`${p[0]} ${slot}`, t, captured.optimizer.stateOf(q)![slot]);
+      for (const [slot, t] of Object.entries(plain.optimizer.stateOf(p[1]) ?? {}))
+        await expectSameBits(`${p[0]} ${slot}`, t, captured.optimizer.stateOf(q)![slot]);
     }
     expect(captured.optimizer.getState().paramSteps).toEqual(plain.optimizer.getState().paramSteps);
     expect(plain.optimizer.getState().paramSteps[0]).toBe(7);
@@ -194,7 +223,9 @@ describe('a captured training step gives the bits of a plain one (CPU recording)
       await expectSameBits(`step ${i}`, loss, reference.loss);
       for (const t of [loss, reference.loss, reference.logits, images, labels]) t.dispose();
     }
-    expect(lines).toEqual([expect.stringMatching(/^step capture failed, running without a graph \(upload is not allowed during a graph capture\)$/)]);
+    expect(lines).toEqual([
+      expect.stringMatching(/^step capture failed, running without a graph \(upload is not allowed during a graph capture\)$/),
+    ]);
     expect(capture.phaseFor([Tensor.empty([2, 3, SIZE, SIZE]), Tensor.empty([2], { dtype: 'int32' })])).toBe('failed');
     capture.dispose();
     for (const m of [{ model, optimizer }, shadow]) {

@@ -76,12 +76,16 @@ describe('training on Fashion-MNIST (CPU)', () => {
     expect(await trainReduced(dir, 'fp32', FULL)).toBeGreaterThanOrEqual(0.75);
   });
 
-  it(`in bf16 it reaches within ${BF16_ACCURACY_MARGIN * 100} point of fp32's accuracy (6,000 images, 2 epochs)`, { timeout: 1_200_000 }, async (ctx) => {
-    const dir = requireFashionMnist(ctx);
-    const fp32 = await trainReduced(dir, 'fp32', PAIR);
-    const bf16 = await trainReduced(dir, 'bf16', PAIR);
-    console.log(`bf16 ${bf16.toFixed(4)} against fp32 ${fp32.toFixed(4)} on ${PAIR.testImages} held-out images`);
-    expect(fp32).toBeGreaterThanOrEqual(0.7);  // the pair learned something to compare
-    expect(bf16).toBeGreaterThanOrEqual(fp32 - BF16_ACCURACY_MARGIN);
-  });
+  it(
+    `in bf16 it reaches within ${BF16_ACCURACY_MARGIN * 100} point of fp32's accuracy (6,000 images, 2 epochs)`,
+    { timeout: 1_200_000 },
+    async (ctx) => {
+      const dir = requireFashionMnist(ctx);
+      const fp32 = await trainReduced(dir, 'fp32', PAIR);
+      const bf16 = await trainReduced(dir, 'bf16', PAIR);
+      console.log(`bf16 ${bf16.toFixed(4)} against fp32 ${fp32.toFixed(4)} on ${PAIR.testImages} held-out images`);
+      expect(fp32).toBeGreaterThanOrEqual(0.7); // the pair learned something to compare
+      expect(bf16).toBeGreaterThanOrEqual(fp32 - BF16_ACCURACY_MARGIN);
+    },
+  );
 });

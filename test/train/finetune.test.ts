@@ -30,7 +30,15 @@ async function floats(model: AlexNet): Promise<Map<string, Float32Array>> {
 }
 
 const tiny = (seed = 1): AlexNet =>
-  createAlexNet({ preset: 'd2l', width: 0.0625, inputSize: 68, numClasses: SYNTHETIC_CLASSES.length, init: 'kaiming', seed, backend: 'cpu' });
+  createAlexNet({
+    preset: 'd2l',
+    width: 0.0625,
+    inputSize: 68,
+    numClasses: SYNTHETIC_CLASSES.length,
+    init: 'kaiming',
+    seed,
+    backend: 'cpu',
+  });
 const resize = [{ kind: 'resize' as const, size: 68 }];
 const base: FitOptions = {
   epochs: 2,
@@ -86,7 +94,9 @@ describe('fit with frozen parameters', () => {
   it('every parameter frozen is an error naming what to do', async () => {
     const model = tiny();
     model.freeze();
-    await expect(new Trainer(model).fit(syntheticDataset(32, 1), null, base)).rejects.toThrow(/every parameter of the model is frozen; unfreeze some/);
+    await expect(new Trainer(model).fit(syntheticDataset(32, 1), null, base)).rejects.toThrow(
+      /every parameter of the model is frozen; unfreeze some/,
+    );
     model.dispose();
   });
 
@@ -127,7 +137,10 @@ describe('fit with frozen parameters', () => {
 
   it('a captured training step is re-keyed when the frozen set changes', () => {
     const model = tiny();
-    const sgd = new SGD(model.namedParameters().map(([, p]) => p), { lr: 0.1 });
+    const sgd = new SGD(
+      model.namedParameters().map(([, p]) => p),
+      { lr: 0.1 },
+    );
     const program = new TrainStepProgram(model, sgd);
     const key = program.structureKey();
     expect(key).not.toBeNull();
@@ -142,7 +155,19 @@ describe('fit with frozen parameters', () => {
 });
 
 function record(epoch: number, valLoss: number | null, valTop1: number | null = null): EpochRecord {
-  return { epoch, trainLoss: 1, trainTop1: 0, trainTop5: 0, valLoss, valTop1, valTop5: null, lr: 0.1, steps: epoch, seconds: 1, imagesPerSecond: 1 };
+  return {
+    epoch,
+    trainLoss: 1,
+    trainTop1: 0,
+    trainTop5: 0,
+    valLoss,
+    valTop1,
+    valTop5: null,
+    lr: 0.1,
+    steps: epoch,
+    seconds: 1,
+    imagesPerSecond: 1,
+  };
 }
 
 describe('early stopping', () => {
@@ -152,7 +177,9 @@ describe('early stopping', () => {
     const verdicts = losses.map((_, i) => rule.observe(losses.slice(0, i + 1).map((v, e) => record(e, v))));
     expect(verdicts.map((v) => v.improved)).toEqual([true, true, false, false, true]);
     expect(verdicts.map((v) => v.stop === null)).toEqual([true, true, true, false, true]);
-    expect(verdicts[3].stop).toMatch(/valLoss did not improve on its best \(0\.9000 after epoch 2\) by more than 0\.05 for 2 epochs \(patience 2\)/);
+    expect(verdicts[3].stop).toMatch(
+      /valLoss did not improve on its best \(0\.9000 after epoch 2\) by more than 0\.05 for 2 epochs \(patience 2\)/,
+    );
     // Accuracies are maximized by default; null (no validation) and NaN never improve.
     const acc = new EarlyStopping({ metric: 'valTop1', patience: 1 });
     expect(acc.mode).toBe('max');
@@ -162,7 +189,9 @@ describe('early stopping', () => {
   });
 
   it('bad options are errors naming the option', () => {
-    expect(() => new EarlyStopping({ metric: 'accuracy' as never })).toThrow(/earlyStopping\.metric must be one of valLoss, valTop1, valTop5/);
+    expect(() => new EarlyStopping({ metric: 'accuracy' as never })).toThrow(
+      /earlyStopping\.metric must be one of valLoss, valTop1, valTop5/,
+    );
     expect(() => new EarlyStopping({ patience: -1 })).toThrow(/earlyStopping\.patience/);
     expect(() => new EarlyStopping({ minDelta: -0.1 })).toThrow(/earlyStopping\.minDelta/);
     expect(() => new EarlyStopping({ mode: 'up' as never })).toThrow(/earlyStopping\.mode/);
@@ -186,7 +215,7 @@ describe('early stopping', () => {
     model.dispose();
   });
 
-  it('restoreBest puts the best epoch\'s weights back', async () => {
+  it("restoreBest puts the best epoch's weights back", async () => {
     const model = tiny();
     const atEpoch: Map<string, number[]>[] = [];
     // 'max' on the loss: the first epoch (the highest loss, as training lowers it) is the best.

@@ -29,7 +29,9 @@ describe('predict', () => {
   it('gives the same top-k for a file, encoded bytes, an Image and a preprocessed tensor', async () => {
     const m = model();
     const pixels = Buffer.from(Array.from({ length: 28 * 28 }, (_, i) => (i * 37) % 256));
-    const png = await sharp(pixels, { raw: { width: 28, height: 28, channels: 1 } }).png().toBuffer();
+    const png = await sharp(pixels, { raw: { width: 28, height: 28, channels: 1 } })
+      .png()
+      .toBuffer();
     const file = path.join(tmp, 'digit.png');
     writeFileSync(file, png);
     const image: Image = { data: Float32Array.from(pixels, (v) => v / 255), channels: 1, height: 28, width: 28 };
@@ -75,9 +77,13 @@ describe('predict', () => {
     await expect(predict(m, [{ data: new Float32Array(4), channels: 1, height: 2, width: 2 }], { preprocessing: [] })).rejects.toThrow(
       /inputs\[0\] is \[1, 2, 2\] after preprocessing, the model takes \[1, 68, 68\]/,
     );
-    await expect(predict(m, [Tensor.zeros([68, 68], { backend })])).rejects.toThrow(/inputs\[0\] must be a \[C, H, W\] or \[N, C, H, W\] tensor/);
+    await expect(predict(m, [Tensor.zeros([68, 68], { backend })])).rejects.toThrow(
+      /inputs\[0\] must be a \[C, H, W\] or \[N, C, H, W\] tensor/,
+    );
     await expect(predict(m, [42] as unknown as Parameters<typeof predict>[1])).rejects.toThrow(/inputs\[0\] must be an image object/);
     await expect(predict(m, [], { topk: 0 })).rejects.toThrow(/topk must be a positive integer/);
-    await expect(predict(m, path.join(tmp, 'missing.png'))).rejects.toThrow(/cannot read .*missing\.png: no such file or folder \(ENOENT\)/);
+    await expect(predict(m, path.join(tmp, 'missing.png'))).rejects.toThrow(
+      /cannot read .*missing\.png: no such file or folder \(ENOENT\)/,
+    );
   });
 });

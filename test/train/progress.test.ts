@@ -14,7 +14,17 @@ function sink(tty: boolean): { stream: PassThrough & { isTTY?: boolean; columns?
   return { stream, text: () => text };
 }
 
-const state: ProgressState = { epoch: 0, epochs: 2, batch: 10, batches: 10, loss: 0.5, top1: 0.8, lr: 0.01, imagesPerSecond: 1234.4, etaSeconds: 75 };
+const state: ProgressState = {
+  epoch: 0,
+  epochs: 2,
+  batch: 10,
+  batches: 10,
+  loss: 0.5,
+  top1: 0.8,
+  lr: 0.01,
+  imagesPerSecond: 1234.4,
+  etaSeconds: 75,
+};
 
 describe('progress', () => {
   it('draws a bar in place on a terminal, with images/s, loss and ETA, and clears it for whole lines', () => {

@@ -35,7 +35,9 @@ describe('learning-rate schedules', () => {
       step: perEpoch(stepLR({ stepSize: 3, gamma: 0.5 }), 12),
       multistep: perEpoch(multiStepLR({ milestones: [2, 5], gamma: 0.1 }), 12),
       cosine: perEpoch(cosineLR({ epochs: 8, minFactor: 0.1 }), 12),
-      warmup: Array.from({ length: 12 }, (_, s) => linearWarmup({ steps: 5, startFactor: 0.2 }).factor({ epoch: 0, batch: s, stepsPerEpoch: 100 })),
+      warmup: Array.from({ length: 12 }, (_, s) =>
+        linearWarmup({ steps: 5, startFactor: 0.2 }).factor({ epoch: 0, batch: s, stepsPerEpoch: 100 }),
+      ),
       plateau: plateauFactors,
     };
     const { outputs } = runTorch(
@@ -70,10 +72,16 @@ save_file({
       const expected = [...(outputs.get(name)!.data as Float64Array)];
       if (name === 'cosine') {
         // PyTorch's recursive cosine form drifts from the closed form after T_max; compare up to it.
-        expect(values.slice(0, 9).map((v) => v.toFixed(9)), name).toEqual(expected.slice(0, 9).map((v) => v.toFixed(9)));
+        expect(
+          values.slice(0, 9).map((v) => v.toFixed(9)),
+          name,
+        ).toEqual(expected.slice(0, 9).map((v) => v.toFixed(9)));
         continue;
       }
-      expect(values.map((v) => v.toFixed(9)), name).toEqual(expected.map((v) => v.toFixed(9)));
+      expect(
+        values.map((v) => v.toFixed(9)),
+        name,
+      ).toEqual(expected.map((v) => v.toFixed(9)));
     }
   });
 

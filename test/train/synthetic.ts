@@ -47,7 +47,10 @@ function idx(dims: number[], data: Uint8Array): Buffer {
 /** Writes train and test splits as MNIST-named IDX files (gzip) into `dir`. */
 export function writeSyntheticMnist(dir: string, trainCount: number, testCount: number): void {
   mkdirSync(dir, { recursive: true });
-  for (const [prefix, n, seed] of [['train', trainCount, 1], ['t10k', testCount, 2]] as const) {
+  for (const [prefix, n, seed] of [
+    ['train', trainCount, 1],
+    ['t10k', testCount, 2],
+  ] as const) {
     const { images, labels } = syntheticImages(n, seed);
     writeFileSync(path.join(dir, `${prefix}-images-idx3-ubyte.gz`), gzipSync(idx([n, 28, 28], images)));
     writeFileSync(path.join(dir, `${prefix}-labels-idx1-ubyte.gz`), gzipSync(idx([n], labels)));

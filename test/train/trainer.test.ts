@@ -77,7 +77,10 @@ describe('Trainer', () => {
     expect(last.valTop1).toBeGreaterThan(0.9); // the bars are easy
     expect(last.valTop5).toBe(1); // four classes: top-5 is everything
     expect(printed).toMatch(/^epoch 3\/3 {2}train loss \d\.\d{4} top1 [\d.]+ top5 [\d.]+ {2}val loss/m);
-    const records = readFileSync(metricsLog, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string });
+    const records = readFileSync(metricsLog, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string });
     expect(records[0].type).toBe('start');
     expect(records.filter((r) => r.type === 'epoch')).toHaveLength(3);
     expect(records.filter((r) => r.type === 'step').length).toBeGreaterThan(3);
@@ -119,42 +122,52 @@ describe('Trainer', () => {
     ['SGD', { lr: 0.02, momentum: 0.9, weightDecay: 1e-4 }],
     ['Adam', { type: 'adam', lr: 2e-3, weightDecay: 1e-4 }],
     ['AdamW', { type: 'adamw', lr: 2e-3, betas: [0.8, 0.99], weightDecay: 0.05 }],
-  ] as [string, FitOptions['optimizer']][])('stops after a given step with a checkpoint, and resuming gives the uninterrupted result bit for bit (%s)', async (name, optimizer) => {
-    const train = syntheticDataset(100, 4); // 7 batches of 16, the last one of 4
-    const val = syntheticDataset(32, 5);
-    const options: FitOptions = { ...base, epochs: 2, optimizer, seed: 9, schedule: stepLR({ stepSize: 1 }) };
-    const straight = tiny(3);
-    const whole = await new Trainer(straight).fit(train, val, options);
+  ] as [string, FitOptions['optimizer']][])(
+    'stops after a given step with a checkpoint, and resuming gives the uninterrupted result bit for bit (%s)',
+    async (name, optimizer) => {
+      const train = syntheticDataset(100, 4); // 7 batches of 16, the last one of 4
+      const val = syntheticDataset(32, 5);
+      const options: FitOptions = { ...base, epochs: 2, optimizer, seed: 9, schedule: stepLR({ stepSize: 1 }) };
+      const straight = tiny(3);
+      const whole = await new Trainer(straight).fit(train, val, options);
 
-    const dir = path.join(tmp, `resume-${name}`);
-    const first = tiny(3);
-    const stopped = await new Trainer(first).fit(train, val, { ...options, checkpointDir: dir, stopAfterSteps: 10 });
-    expect(stopped.interrupted).toBe('stopAfterSteps');
-    expect(stopped.steps).toBe(10);
-    expect(stopped.checkpoint).toBe(new CheckpointDirectory(dir).fileFor(1, 10));
-    first.dispose();
+      const dir = path.join(tmp, `resume-${name}`);
+      const first = tiny(3);
+      const stopped = await new Trainer(first).fit(train, val, { ...options, checkpointDir: dir, stopAfterSteps: 10 });
+      expect(stopped.interrupted).toBe('stopAfterSteps');
+      expect(stopped.steps).toBe(10);
+      expect(stopped.checkpoint).toBe(new CheckpointDirectory(dir).fileFor(1, 10));
+      first.dispose();
 
-    const second = tiny(99); // different initial weights: everything must come from the checkpoint
-    const resumed = await new Trainer(second).fit(train, val, { ...options, checkpointDir: dir, resume: dir });
-    expect(resumed.steps).toBe(14);
-    expectSameBits(await weights(second), await weights(straight));
-    // The epoch metrics match too: the checkpoint carried epoch 2's partial sums.
-    const strip = (r: EpochRecord) => ({ ...r, seconds: 0, imagesPerSecond: 0 });
-    expect(resumed.history.map(strip)).toEqual(whole.history.map(strip));
-    // Keeps the last three and the best.
-    expect((await new CheckpointDirectory(dir).list()).map((e) => e.step)).toEqual([7, 10, 14]);
-  });
+      const second = tiny(99); // different initial weights: everything must come from the checkpoint
+      const resumed = await new Trainer(second).fit(train, val, { ...options, checkpointDir: dir, resume: dir });
+      expect(resumed.steps).toBe(14);
+      expectSameBits(await weights(second), await weights(straight));
+      // The epoch metrics match too: the checkpoint carried epoch 2's partial sums.
+      const strip = (r: EpochRecord) => ({ ...r, seconds: 0, imagesPerSecond: 0 });
+      expect(resumed.history.map(strip)).toEqual(whole.history.map(strip));
+      // Keeps the last three and the best.
+      expect((await new CheckpointDirectory(dir).list()).map((e) => e.step)).toEqual([7, 10, 14]);
+    },
+  );
 
   it('refuses to resume with settings that would change the run', async () => {
     const train = syntheticDataset(40, 6);
     const dir = path.join(tmp, 'mismatch');
     await new Trainer(tiny(4)).fit(train, null, { ...base, epochs: 1, checkpointDir: dir });
-    await expect(new Trainer(tiny(4)).fit(train, null, { ...base, batchSize: 8, resume: dir })).rejects.toThrow(/batch size 16; resume with the same batch size \(got 8\)/);
+    await expect(new Trainer(tiny(4)).fit(train, null, { ...base, batchSize: 8, resume: dir })).rejects.toThrow(
+      /batch size 16; resume with the same batch size \(got 8\)/,
+    );
     await expect(new Trainer(tiny(4)).fit(train, null, { ...base, seed: 3, resume: dir })).rejects.toThrow(/data seed 0/);
     await expect(
-      new Trainer(createAlexNet({ preset: 'd2l', width: 0.125, inputSize: 68, numClasses: 4, backend })).fit(train, null, { ...base, resume: dir }),
+      new Trainer(createAlexNet({ preset: 'd2l', width: 0.125, inputSize: 68, numClasses: 4, backend })).fit(train, null, {
+        ...base,
+        resume: dir,
+      }),
     ).rejects.toThrow(/saved from a model with width 0.0625, this one has 0.125/);
-    await expect(new Trainer(tiny(4)).fit(train, null, { ...base, resume: path.join(tmp, 'nowhere') })).rejects.toThrow(/no such checkpoint file or folder/);
+    await expect(new Trainer(tiny(4)).fit(train, null, { ...base, resume: path.join(tmp, 'nowhere') })).rejects.toThrow(
+      /no such checkpoint file or folder/,
+    );
     await expect(new Trainer(tiny(4)).fit(train, null, { ...base, optimizer: { type: 'adamw', lr: 1e-3 }, resume: dir })).rejects.toThrow(
       /the optimizer was saved as sgd, this one is adamw/,
     );
@@ -188,8 +201,15 @@ describe('Trainer', () => {
     const train = syntheticDataset(8, 7);
     await expect(trainer.fit(train, null, { ...base, epochs: 0 })).rejects.toThrow(/epochs must be a positive integer/);
     await expect(trainer.fit(train, null, { ...base, batchSize: 1.5 })).rejects.toThrow(/batchSize must be a positive integer/);
-    await expect(trainer.fit(train, null, { ...base, seed: -1 })).rejects.toThrow(/seed must be a non-negative safe integer \(or a bigint\), got -1/);
-    const tenClasses = new ArrayDataset({ images: new Uint8Array(784), labels: [0], shape: [1, 28, 28], classes: Array.from({ length: 10 }, String) });
+    await expect(trainer.fit(train, null, { ...base, seed: -1 })).rejects.toThrow(
+      /seed must be a non-negative safe integer \(or a bigint\), got -1/,
+    );
+    const tenClasses = new ArrayDataset({
+      images: new Uint8Array(784),
+      labels: [0],
+      shape: [1, 28, 28],
+      classes: Array.from({ length: 10 }, String),
+    });
     await expect(trainer.fit(tenClasses, null, base)).rejects.toThrow(/the model has 4 outputs but the training set has 10 classes/);
     expect(() => new Trainer({} as AlexNet)).toThrow(/model must be an AlexNet/);
   });

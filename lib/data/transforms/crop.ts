@@ -81,9 +81,7 @@ export class RandomCrop implements Transform {
   outputShape([c, h, w]: ImageShape): ImageShape {
     const [th, tw] = this.#size;
     if (h + 2 * this.#padding < th || w + 2 * this.#padding < tw) {
-      throw new RangeError(
-        `randomCrop: a ${th}x${tw} crop does not fit a ${h}x${w} image with padding ${this.#padding}`,
-      );
+      throw new RangeError(`randomCrop: a ${th}x${tw} crop does not fit a ${h}x${w} image with padding ${this.#padding}`);
     }
     return [c, th, tw];
   }

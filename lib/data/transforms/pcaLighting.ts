@@ -46,7 +46,11 @@ export function symmetricEigen3(m: readonly (readonly number[])[]): RgbPca {
   for (let sweep = 0; sweep < 50; sweep++) {
     const off = a[0]![1]! ** 2 + a[0]![2]! ** 2 + a[1]![2]! ** 2;
     if (off < 1e-30) break;
-    for (const [p, q] of [[0, 1], [0, 2], [1, 2]] as const) {
+    for (const [p, q] of [
+      [0, 1],
+      [0, 2],
+      [1, 2],
+    ] as const) {
       const apq = a[p]![q]!;
       if (Math.abs(apq) < 1e-300) continue;
       const theta = (a[q]![q]! - a[p]![p]!) / (2 * apq);
@@ -103,10 +107,12 @@ export function computeRgbPca(images: Iterable<Image>): RgbPca {
     n += plane;
   }
   if (n < 2) throw new RangeError('computeRgbPca: needs at least two pixels');
-  const cov = [0, 1, 2].map((i) => [0, 1, 2].map((j) => {
-    const [a, b] = i <= j ? [i, j] : [j, i];
-    return (prod[a]![b]! - (sum[a]! * sum[b]!) / n) / (n - 1);
-  }));
+  const cov = [0, 1, 2].map((i) =>
+    [0, 1, 2].map((j) => {
+      const [a, b] = i <= j ? [i, j] : [j, i];
+      return (prod[a]![b]! - (sum[a]! * sum[b]!) / n) / (n - 1);
+    }),
+  );
   return symmetricEigen3(cov);
 }
 

@@ -87,7 +87,7 @@ export class Pipeline {
   /** The specs of every step, or undefined when a custom transform has none (it cannot leave the main thread). */
   get specs(): TransformSpec[] | undefined {
     const specs = this.transforms.map((t) => t.spec);
-    return specs.every((s) => s !== undefined) ? (specs) : undefined;
+    return specs.every((s) => s !== undefined) ? specs : undefined;
   }
 
   /** The output shape for an input shape (throws a RangeError naming the step that cannot take it). */

@@ -131,7 +131,7 @@ export class Resize implements Transform {
   constructor(size: Size2d) {
     this.#size = Array.isArray(size) ? sizePair(size, 'resize: size') : sizePair(size, 'resize: size')[0];
     if (Array.isArray(this.#size)) checkImagePixels(this.#size[0], this.#size[1], 'resize: the output');
-    this.spec = { kind: 'resize', size: Array.isArray(size) ? [...(this.#size as [number, number])] : (this.#size) };
+    this.spec = { kind: 'resize', size: Array.isArray(size) ? [...(this.#size as [number, number])] : this.#size };
   }
 
   /** The output shape for an input shape; a RangeError when the output would exceed the image limit (maxImagePixels). */

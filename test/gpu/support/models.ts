@@ -13,7 +13,10 @@ import { Tensor } from '../../../lib/tensor';
 export async function copyParameters(from: Module, to: Module, backend: Backend): Promise<void> {
   const source = from.namedParameters();
   const target = new Map(to.namedParameters());
-  expect(source.map(([name]) => name), 'parameter names').toEqual([...target.keys()]);
+  expect(
+    source.map(([name]) => name),
+    'parameter names',
+  ).toEqual([...target.keys()]);
   for (const [name, p] of source) target.get(name)!.set(await p.value.to(backend));
 }
 
@@ -103,7 +106,7 @@ export async function recordLayers(model: Module, input: Tensor, labels: Tensor)
   for (const [, layer] of leaves) {
     inputs.push(await host(x));
     const y = layer.forward(x);
-    x.dispose();  // the layer keeps its own handles to what its backward needs
+    x.dispose(); // the layer keeps its own handles to what its backward needs
     outputs.push(await host(y));
     x = y;
   }
@@ -151,7 +154,10 @@ export async function replayLayers(model: Module, records: LayerRecord[], backen
   rewindDropout(model);
   model.train();
   const leaves = leafLayers(model);
-  expect(leaves.map(([name]) => name), 'leaf layers').toEqual(records.map((r) => r.name));
+  expect(
+    leaves.map(([name]) => name),
+    'leaf layers',
+  ).toEqual(records.map((r) => r.name));
   const outputs: Float32Array[] = [];
   for (const [i, [, layer]] of leaves.entries()) {
     const x = Tensor.fromArray(records[i].input.data, records[i].input.shape, { backend });

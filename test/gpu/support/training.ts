@@ -50,8 +50,8 @@ export async function syntheticBatch(task: SyntheticTask, index: number): Promis
   const shape: [number, number, number, number] = [batchSize, channels, size, size];
   const noise = Tensor.normal(shape, { seed: seed + 2 * index }, { backend: cpu() });
   const uniform = Tensor.uniform([batchSize], { seed: seed + 2 * index + 1 }, { backend: cpu() });
-  const images = (await noise.toArray());
-  const u = (await uniform.toArray());
+  const images = await noise.toArray();
+  const u = await uniform.toArray();
   noise.dispose();
   uniform.dispose();
   const labels = Int32Array.from(u, (v) => Math.min(classes - 1, Math.floor(v * classes)));

@@ -105,7 +105,9 @@ export async function workflow(images: Uint8Array, labels: Int32Array, output: O
   const classIds: Int32Array = await Tensor.fromArray(new Int32Array([0, 1])).toArray();
   void classIds;
   void cloned;
-  const fashion = await loadFashionMnist('test', { fetch: async (url: string) => ({ ok: url.length > 0, status: 200, arrayBuffer: async () => new ArrayBuffer(0) }) });
+  const fashion = await loadFashionMnist('test', {
+    fetch: async (url: string) => ({ ok: url.length > 0, status: 200, arrayBuffer: async () => new ArrayBuffer(0) }),
+  });
   const cache: string = userCacheDir({ HOME: '/home/user' });
   void [fashion, cache];
 }

@@ -155,7 +155,10 @@ export function caseFolder(name: string): string {
 export async function runProbe(c: ProbeCase): Promise<ProbeResult> {
   const tmp = c.folder ?? caseFolder(c.name);
   const timeoutMs = c.timeoutMs ?? 30_000;
-  const args = c.script !== undefined ? ['-r', guard(), '-e', wrapScript(c.script, tmp)] : ['-r', guard(), path.join(probeDist, 'cli', 'main.js'), ...c.cli!];
+  const args =
+    c.script !== undefined
+      ? ['-r', guard(), '-e', wrapScript(c.script, tmp)]
+      : ['-r', guard(), path.join(probeDist, 'cli', 'main.js'), ...c.cli!];
   const started = performance.now();
   const child = spawn(process.execPath, args, {
     cwd: c.cwd ?? tmp,
@@ -172,12 +175,17 @@ export async function runProbe(c: ProbeCase): Promise<ProbeResult> {
     timedOut = true;
     child.kill('SIGKILL');
   }, timeoutMs);
-  const [exit, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('close', (code, sig) => resolve([code, sig])));
+  const [exit, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+    child.on('close', (code, sig) => resolve([code, sig])),
+  );
   clearTimeout(timer);
   const ms = performance.now() - started;
 
   const guardLines = stderrRaw.split('\n').filter((l) => l.startsWith('@@PROBE '));
-  const stderr = stderrRaw.split('\n').filter((l) => !l.startsWith('@@PROBE ')).join('\n');
+  const stderr = stderrRaw
+    .split('\n')
+    .filter((l) => !l.startsWith('@@PROBE '))
+    .join('\n');
   const rssLine = guardLines.find((l) => l.startsWith('@@PROBE rss '));
   const rssMb = rssLine ? Number(rssLine.slice('@@PROBE rss '.length)) / 1024 : null;
   const thrown = /^@@ERROR (.*)$/m.exec(stdout)?.[1];
@@ -209,16 +217,19 @@ export async function runProbe(c: ProbeCase): Promise<ProbeResult> {
   else if (uncaught && !c.cli) fail('crash', uncaught.slice('@@PROBE '.length));
   else if (/internal error/.test(stderr)) fail('crash', stderr.trim().split('\n')[0]);
   else if (c.signal && signal !== c.signal) fail('crash', `ended with ${exit ?? signal}, expected ${c.signal} from the driver`);
-  else if (!c.signal && exit !== expectedExit) fail('crash', `exit code ${exit}, expected ${expectedExit}: ${(error ?? stderr).trim().split('\n').slice(0, 3).join(' | ')}`);
+  else if (!c.signal && exit !== expectedExit)
+    fail('crash', `exit code ${exit}, expected ${expectedExit}: ${(error ?? stderr).trim().split('\n').slice(0, 3).join(' | ')}`);
   if (c.error) {
     if (error === null) fail('unclear', `no error reported, expected ${c.error}`);
     else if (!c.error.test(error)) fail('unclear', `message ${JSON.stringify(error)} does not match ${c.error}`);
     else if (error.includes('\n')) fail('unclear', `the message takes ${error.split('\n').length} lines: ${JSON.stringify(error)}`);
-    for (const name of c.names ?? []) if (error !== null && !error.includes(name)) fail('unclear', `message ${JSON.stringify(error)} does not name ${name}`);
+    for (const name of c.names ?? [])
+      if (error !== null && !error.includes(name)) fail('unclear', `message ${JSON.stringify(error)} does not name ${name}`);
   } else if (thrown !== undefined) {
     fail('crash', `threw ${thrown}`);
   }
-  if (c.stdout && !c.stdout.test(result.stdout)) fail('unclear', `stdout ${JSON.stringify(result.stdout.slice(-300))} does not match ${c.stdout}`);
+  if (c.stdout && !c.stdout.test(result.stdout))
+    fail('unclear', `stdout ${JSON.stringify(result.stdout.slice(-300))} does not match ${c.stdout}`);
   if (c.maxRssMb !== undefined && (rssMb === null || rssMb > c.maxRssMb)) {
     fail('ceiling', rssMb === null ? 'peak memory not reported' : `peak RSS ${rssMb.toFixed(0)} MiB > ceiling ${c.maxRssMb} MiB`);
   }
@@ -228,7 +239,10 @@ export async function runProbe(c: ProbeCase): Promise<ProbeResult> {
   }
   if (!c.folder) rmSync(tmp, { recursive: true, force: true });
   mkdirSync(resultsDir, { recursive: true });
-  appendFileSync(path.join(resultsDir, `results-${process.pid}.jsonl`), `${JSON.stringify({ ...result, stdout: undefined, stderr: undefined })}\n`);
+  appendFileSync(
+    path.join(resultsDir, `results-${process.pid}.jsonl`),
+    `${JSON.stringify({ ...result, stdout: undefined, stderr: undefined })}\n`,
+  );
   return result;
 }
 
@@ -250,7 +264,24 @@ export interface ProbeData {
 
 /** Flags of a tiny, quick `alexnet train` run on {@link ProbeData.mnist}. */
 export function tinyTrain(data: ProbeData): string[] {
-  return ['--dataset', 'mnist', '--data', data.mnist, '--width', '0.0625', '--input-size', '68', '--batch-size', '16', '--backend', 'cpu', '--progress', 'epochs', '--seed', '3'];
+  return [
+    '--dataset',
+    'mnist',
+    '--data',
+    data.mnist,
+    '--width',
+    '0.0625',
+    '--input-size',
+    '68',
+    '--batch-size',
+    '16',
+    '--backend',
+    'cpu',
+    '--progress',
+    'epochs',
+    '--seed',
+    '3',
+  ];
 }
 
 function pngChunk(type: string, data: Buffer): Buffer {
@@ -276,7 +307,15 @@ async function writeGreyPng(file: string, width: number, height: number): Promis
   ihdr.writeUInt32BE(height, 4);
   ihdr[8] = 8; // bit depth
   ihdr[9] = 0; // grey
-  writeFileSync(file, Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), pngChunk('IHDR', ihdr), pngChunk('IDAT', Buffer.concat(parts)), pngChunk('IEND', Buffer.alloc(0))]));
+  writeFileSync(
+    file,
+    Buffer.concat([
+      Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+      pngChunk('IHDR', ihdr),
+      pngChunk('IDAT', Buffer.concat(parts)),
+      pngChunk('IEND', Buffer.alloc(0)),
+    ]),
+  );
 }
 
 /** An IDX .gz whose header declares `dims` and whose data is `zeros` zero bytes (streamed). */
@@ -323,13 +362,16 @@ export function probeData(): Promise<ProbeData> {
     const fifo = path.join(root, 'fifo');
     execFileSync('mkfifo', [fifo]);
     const model = path.join(root, 'model.safetensors');
-    execFileSync(process.execPath, ['-e', `
+    execFileSync(process.execPath, [
+      '-e',
+      `
       const lib = require(${JSON.stringify(path.join(probeDist, 'index.js'))});
       const m = lib.createAlexNet({ preset: 'd2l', width: 0.0625, inputSize: 68, numClasses: 4, seed: 1, backend: 'cpu' });
       m.preprocessing = [{ kind: 'resize', size: [68, 68] }];
       m.classes = ['a', 'b', 'c', 'd'];
       lib.saveCheckpoint(${JSON.stringify(model)}, m).catch((e) => { console.error(e); process.exit(1); });
-    `]);
+    `,
+    ]);
     if (!existsSync(model)) throw new Error('could not write the probe model');
     return { mnist, folder, folderWithEmptyJpg, smallPng, fifo, model };
   })();
@@ -345,8 +387,10 @@ export async function hugePng(shared: ProbeData): Promise<string> {
 
 /** A one-line description of a result for assertion messages. */
 export function explain(r: ProbeResult): string {
-  return `${r.name}: ${r.outcome}${r.detail ? ` (${r.detail})` : ''}; exit ${r.exit ?? r.signal}, ${r.ms.toFixed(0)} ms` +
-    `${r.rssMb !== null ? `, peak ${r.rssMb.toFixed(0)} MiB` : ''}\nstdout: ${r.stdout.slice(-600)}\nstderr: ${r.stderr.slice(-600)}`;
+  return (
+    `${r.name}: ${r.outcome}${r.detail ? ` (${r.detail})` : ''}; exit ${r.exit ?? r.signal}, ${r.ms.toFixed(0)} ms` +
+    `${r.rssMb !== null ? `, peak ${r.rssMb.toFixed(0)} MiB` : ''}\nstdout: ${r.stdout.slice(-600)}\nstderr: ${r.stderr.slice(-600)}`
+  );
 }
 
 /** The summary line over every result recorded in this run. */
@@ -371,7 +415,13 @@ export default function setup(): () => void {
     try {
       results = readdirSync(resultsDir)
         .filter((f) => f.startsWith('results-'))
-        .flatMap((f) => readFileSync(path.join(resultsDir, f), 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as ProbeResult));
+        .flatMap((f) =>
+          readFileSync(path.join(resultsDir, f), 'utf8')
+            .trim()
+            .split('\n')
+            .filter(Boolean)
+            .map((l) => JSON.parse(l) as ProbeResult),
+        );
     } catch {
       // nothing recorded
     }
