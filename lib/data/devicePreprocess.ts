@@ -8,27 +8,15 @@
  * may only be followed by grey-to-RGB when it has one mean and one std.
  * @module
  */
+import type { PreprocessOptions } from '../ops/preprocess';
 import type { ImageShape } from './image';
 import { Pipeline } from './transforms/pipeline';
 import type { TransformSpec } from './transforms/transform';
 
-/** What the preprocess op is asked for (see lib/ops/preprocess.ts). */
-export interface DevicePreprocessPlan {
+/** What the preprocess op is asked for (see lib/ops/preprocess.ts), and the images' stored shape. */
+export interface DevicePreprocessPlan extends PreprocessOptions {
   /** The images' shape as stored ([C, H, W] bytes). */
   inputShape: ImageShape;
-  /** Output channels. */
-  channels: number;
-  /** Output height. */
-  height: number;
-  /** Output width. */
-  width: number;
-  /** The normalization, when the pipeline has one. */
-  normalize?: {
-    /** Means subtracted, per output channel or one for all. */
-    mean: readonly number[];
-    /** Standard deviations divided by, likewise. */
-    std: readonly number[];
-  };
 }
 
 /**
